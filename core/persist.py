@@ -1,0 +1,153 @@
+"""Save and load model folders: JSON metadata plus plain arrays, never pickle.
+
+``model.json`` records the encoder (name and weight fingerprint), pooling, report, data hash,
+library versions and the sha256 of every other file. Loading verifies those hashes before it
+reads any array, and arrays are read with ``allow_pickle=False``: a model folder cannot run code.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core import __version__
+from core.classifier import SentimentClassifier
+from core.data import LABEL_NAMES
+from core.embed import Embedder
+from core.encoder import Encoder
+from core.errors import ModelFileError
+from core.files import sha256_file
+from core.model import SentimentModel
+from core.report import Report
+
+FORMAT = 1
+META = "model.json"
+CLASSIFIER = "classifier.npz"
+
+
+@dataclass(frozen=True)
+class SavedModel:
+    model: SentimentModel
+    report: Report | None
+    meta: dict
+
+
+def save_model(result_model: SentimentModel, folder: str | Path, *, report: Report | None = None, data_hash: str = "") -> Path:
+    """Write the model folder atomically: a complete new folder replaces the old one."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        buffer = io.BytesIO()
+        np.savez(buffer, **result_model.classifier.to_arrays())
+        (staging / CLASSIFIER).write_bytes(buffer.getvalue())
+        encoder = result_model.encoder
+        meta = {
+            "format": FORMAT,
+            "bertsent": __version__,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "encoder": {"name": encoder.name, "fingerprint": encoder.fingerprint, "max_length": encoder.max_length},
+            "pooling": result_model.embedder.pooling,
+            "labels": {str(k): v for k, v in LABEL_NAMES.items()},
+            "data_sha256": data_hash,
+            "report": report.to_dict() if report else None,
+            "versions": _versions(),
+            "files": {CLASSIFIER: sha256_file(staging / CLASSIFIER)},
+        }
+        (staging / META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        for path in staging.iterdir():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+        _swap_in(staging, folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return folder
+
+
+def read_meta(folder: str | Path) -> dict:
+    """Read and check ``model.json`` and every file hash it lists; load nothing else."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ModelFileError(f"{folder}: no such model folder")
+    try:
+        meta = json.loads((folder / META).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelFileError(f"{folder}: not a bertsent model folder (no {META})") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"{folder / META}: damaged: {exc}") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("files"), dict):
+        raise ModelFileError(f"{folder / META}: damaged: not a bertsent model description")
+    if meta.get("format") != FORMAT:
+        raise ModelFileError(
+            f"{folder}: model format {meta.get('format')!r} (bertsent {meta.get('bertsent', '?')}) "
+            f"cannot be read by bertsent {__version__} (format {FORMAT}); train it again"
+        )
+    for name, expected in meta["files"].items():
+        path = folder / name
+        if Path(name).name != name:
+            raise ModelFileError(f"{folder / META}: damaged: bad file name {name!r}")
+        if not path.is_file():
+            raise ModelFileError(f"{folder}: missing {name}")
+        if sha256_file(path) != expected:
+            raise ModelFileError(f"{path}: checksum mismatch (changed or damaged since it was saved); refusing to load")
+    return meta
+
+
+def load_model(folder: str | Path, *, encoder: Encoder | None = None, device: str | None = None) -> SavedModel:
+    """Load a model folder, checking integrity first and that the encoder's weights match."""
+    folder = Path(folder)
+    meta = read_meta(folder)
+    try:
+        with np.load(folder / CLASSIFIER, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+        classifier = SentimentClassifier.from_arrays(arrays)
+        spec = meta["encoder"]
+        pooling = meta["pooling"]
+    except (KeyError, ValueError, TypeError, OSError) as exc:
+        raise ModelFileError(f"{folder}: damaged model: {exc}") from None
+    if encoder is None:
+        encoder = Encoder.load(spec["name"], device=device, max_length=int(spec["max_length"]))
+    if encoder.fingerprint != spec["fingerprint"]:
+        raise ModelFileError(
+            f"{folder}: trained with encoder {spec['name']!r} whose weights differ from the encoder "
+            f"loaded now ({encoder.source}); use the same encoder or train again"
+        )
+    embedder = Embedder(encoder, pooling)
+    if classifier.scaler_.n_features_in_ != embedder.dim:
+        raise ModelFileError(f"{folder}: classifier expects {classifier.scaler_.n_features_in_} features, encoder gives {embedder.dim}")
+    report = Report.from_dict(meta["report"]) if meta.get("report") else None
+    return SavedModel(SentimentModel(embedder, classifier), report, meta)
+
+
+def _swap_in(staging: Path, folder: Path) -> None:
+    if not folder.exists():
+        os.replace(staging, folder)
+        return
+    if not (folder / META).is_file() and any(folder.iterdir()):
+        raise ModelFileError(f"{folder}: exists and is not a bertsent model folder; choose another --out")
+    old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+    os.replace(folder, old)
+    os.replace(staging, folder)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for package in ("torch", "transformers", "scikit-learn", "numpy"):
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:
+            pass
+    return out

@@ -1,0 +1,84 @@
+"""Evaluation report: accuracy against a dummy baseline, per-class metrics, confusion matrix."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from core.classifier import CVResult
+from core.data import LABEL_NAMES
+
+
+@dataclass(frozen=True)
+class ClassMetrics:
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a training run measured on the held-out test split."""
+
+    accuracy: float
+    baseline_accuracy: float  # most frequent training label, predicted for every test sentence
+    train_accuracy: float
+    per_class: dict[str, ClassMetrics]
+    confusion: list[list[int]]  # rows: true label 0/1, columns: predicted 0/1
+    C: float
+    n_train: int
+    n_test: int
+    encoder: str
+    pooling: str
+    seconds: dict[str, float] = field(default_factory=dict)
+    cv: CVResult | None = None
+    truncated: int = 0
+
+    @property
+    def macro_f1(self) -> float:
+        return float(np.mean([m.f1 for m in self.per_class.values()]))
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["macro_f1"] = self.macro_f1
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Report:
+        data = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        data["per_class"] = {k: ClassMetrics(**v) for k, v in data["per_class"].items()}
+        data["cv"] = CVResult(**data["cv"]) if data.get("cv") else None
+        return cls(**data)
+
+
+def build_report(
+    y_train: np.ndarray,
+    train_pred: np.ndarray,
+    y_test: np.ndarray,
+    test_pred: np.ndarray,
+    **details,
+) -> Report:
+    """Compute every metric from true and predicted labels; ``details`` fill the rest of the report."""
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+    labels = sorted(LABEL_NAMES)
+    majority = int(np.bincount(np.asarray(y_train), minlength=2).argmax())
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_test, test_pred, labels=labels, zero_division=0
+    )
+    per_class = {
+        LABEL_NAMES[label]: ClassMetrics(float(precision[i]), float(recall[i]), float(f1[i]), int(support[i]))
+        for i, label in enumerate(labels)
+    }
+    return Report(
+        accuracy=float(np.mean(test_pred == y_test)),
+        baseline_accuracy=float(np.mean(y_test == majority)),
+        train_accuracy=float(np.mean(train_pred == y_train)),
+        per_class=per_class,
+        confusion=confusion_matrix(y_test, test_pred, labels=labels).tolist(),
+        n_train=len(y_train),
+        n_test=len(y_test),
+        **details,
+    )

@@ -1,0 +1,96 @@
+"""Find SST2: an explicit path, ``$BERTSENT_DATA``, the local cache, or a verified download."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+from core.files import atomic_open, sha256_file
+from core.errors import Cancelled, DataError
+from core.paths import cache_dir
+
+ENV_VAR = "BERTSENT_DATA"
+MANIFEST = Path(__file__).resolve().parent.parent / "data" / "sst2.json"
+HOW_TO_POINT = (
+    f"pass --data PATH (a .tsv/.csv/.jsonl file, or a folder with train.tsv and test.tsv) "
+    f"or set {ENV_VAR}=PATH"
+)
+
+DownloadProgress = Callable[[str, int, int | None], None]  # file name, bytes done, bytes total
+
+
+def manifest() -> dict:
+    return json.loads(MANIFEST.read_text(encoding="utf-8"))
+
+
+def sst2_cache() -> Path:
+    return cache_dir() / "data" / "sst2"
+
+
+def find_data(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    download: bool = True,
+    progress: DownloadProgress | None = None,
+    cancel: threading.Event | None = None,
+) -> Path:
+    """Where to read data from, in order: ``path``, ``$BERTSENT_DATA``, cache, download."""
+    if path:
+        return _existing(Path(path).expanduser(), "")
+    if env := os.environ.get(ENV_VAR):
+        return _existing(Path(env).expanduser(), f" (from ${ENV_VAR})")
+    cached = sst2_cache()
+    if all((cached / name).is_file() for name in manifest()["files"]):
+        return cached
+    if not download:
+        raise DataError(f"no data found: {HOW_TO_POINT}")
+    try:
+        return download_sst2(cached, progress=progress, cancel=cancel)
+    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise DataError(f"no data found and SST2 could not be downloaded ({reason}): {HOW_TO_POINT}") from None
+
+
+def download_sst2(
+    folder: Path,
+    *,
+    progress: DownloadProgress | None = None,
+    cancel: threading.Event | None = None,
+    timeout: float = 20.0,
+) -> Path:
+    """Download each manifest file, verify its sha256, and only then move it into place."""
+    for name, entry in manifest()["files"].items():
+        target = folder / name
+        if target.is_file() and sha256_file(target) == entry["sha256"]:
+            continue
+        digest = hashlib.sha256()
+        with urllib.request.urlopen(entry["url"], timeout=timeout) as response, atomic_open(target) as out:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            done = 0
+            while chunk := response.read(1 << 16):
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled(f"download of {name} cancelled; nothing was kept")
+                digest.update(chunk)
+                out.write(chunk)
+                done += len(chunk)
+                if progress:
+                    progress(name, done, total)
+            if digest.hexdigest() != entry["sha256"]:
+                raise DataError(
+                    f"downloaded {name} has sha256 {digest.hexdigest()[:12]}…, expected "
+                    f"{entry['sha256'][:12]}…; nothing was kept"
+                )
+    return folder
+
+
+def _existing(path: Path, origin: str) -> Path:
+    if not path.exists():
+        raise DataError(f"{path}{origin}: no such file or folder; {HOW_TO_POINT}")
+    return path
+
