@@ -63,9 +63,10 @@ def download_sst2(
     progress: DownloadProgress | None = None,
     cancel: threading.Event | None = None,
     timeout: float = 20.0,
+    files: dict[str, dict] | None = None,
 ) -> Path:
     """Download each manifest file, verify its sha256, and only then move it into place."""
-    for name, entry in manifest()["files"].items():
+    for name, entry in (files or manifest()["files"]).items():
         target = folder / name
         if target.is_file() and sha256_file(target) == entry["sha256"]:
             continue

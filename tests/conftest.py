@@ -1,0 +1,87 @@
+"""Shared fixtures: real SST2 from ../shared, the bundled encoder loaded once, embeddings cached once."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SST2 = Path(os.environ.get("BERTSENT_TEST_DATA", REPO.parent / "shared" / "data" / "sst2"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_dirs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Keep tests away from the user's cache and config; one embedding cache for the session."""
+    root = tmp_path_factory.mktemp("bertsent-home")
+    saved = {key: os.environ.get(key) for key in ("BERTSENT_CACHE", "BERTSENT_CONFIG", "BERTSENT_DATA")}
+    os.environ["BERTSENT_CACHE"] = str(root / "cache")
+    os.environ["BERTSENT_CONFIG"] = str(root / "config")
+    os.environ.pop("BERTSENT_DATA", None)
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    yield root
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def sst2_dir() -> Path:
+    if not (SST2 / "train.tsv").is_file():
+        pytest.fail(f"SST2 not found at {SST2}: put ../shared/data/sst2 beside the project or set BERTSENT_TEST_DATA")
+    return SST2
+
+
+@pytest.fixture(scope="session")
+def encoder():
+    from core.encoder import Encoder
+
+    return Encoder.load()
+
+
+@pytest.fixture(scope="session")
+def sst2_splits(sst2_dir):
+    from core.data import load_splits
+
+    return load_splits(sst2_dir)
+
+
+@pytest.fixture(scope="session")
+def sst2_embedded(encoder, sst2_splits):
+    """The full SST2 train and test splits embedded with the default recipe, once per session."""
+    from core.embed import Embedder
+    from core.train import embed_splits
+
+    return embed_splits(Embedder(encoder), sst2_splits)
+
+
+@pytest.fixture(scope="session")
+def sst2_result(encoder, sst2_splits, sst2_embedded):
+    """The default recipe (C by cross-validation) trained on all of SST2 train."""
+    from core.embed import Embedder
+    from core.train import fit
+
+    return fit(Embedder(encoder), sst2_splits, sst2_embedded, n_jobs=2)
+
+
+@pytest.fixture(scope="session")
+def small_result(encoder, sst2_dir):
+    """A quick model: the first 400 SST2 training sentences, tested on the first 200 test ones."""
+    from core.data import Splits, load_dataset
+    from core.embed import Embedder
+    from core.train import train
+
+    splits = Splits(load_dataset(sst2_dir / "train.tsv").head(400), load_dataset(sst2_dir / "test.tsv").head(200), True)
+    return train(Embedder(encoder), splits, C=0.01)
+
+
+@pytest.fixture(scope="session")
+def small_model_dir(small_result, tmp_path_factory) -> Path:
+    from core.persist import save_model
+
+    folder = tmp_path_factory.mktemp("models") / "small"
+    save_model(small_result.model, folder, report=small_result.report, data_hash=small_result.data_hash)
+    return folder

@@ -1,0 +1,78 @@
+"""Embedding: input order, caching, cancel and exact resume."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from core.cache import EmbeddingCache
+from core.embed import Embedder
+from core.errors import Cancelled
+
+TEXTS = [
+    "a gorgeous , witty , seductive movie .",
+    "it 's a bad sign when you 're rooting for the film to end .",
+    "good",
+    "the story is far from original , but the performances are wonderful and the pacing brisk .",
+    "good",
+    "dull",
+]
+
+
+def test_rows_follow_input_order_whatever_the_batching(encoder):
+    embedder = Embedder(encoder, "mean", cache=False, max_batch=2)
+    together = embedder.embed(TEXTS)
+    alone = np.vstack([embedder.embed([t]) for t in TEXTS])
+    assert together.shape == (len(TEXTS), encoder.hidden_size)
+    np.testing.assert_allclose(together, alone, atol=1e-4)
+    np.testing.assert_array_equal(together[2], together[4])
+
+
+def test_layers_pooling_concatenates_every_layer(encoder):
+    vectors = Embedder(encoder, "layers", cache=False).embed(TEXTS[:2])
+    assert vectors.shape == (2, (encoder.num_layers + 1) * encoder.hidden_size)
+    mean = Embedder(encoder, "mean", cache=False).embed(TEXTS[:2])
+    np.testing.assert_allclose(vectors[:, -encoder.hidden_size :], mean, atol=1e-5)
+
+
+def test_second_run_comes_from_the_cache(encoder, tmp_path):
+    cache = EmbeddingCache(tmp_path, "k")
+    first = Embedder(encoder, "cls", cache=cache).embed(TEXTS)
+    seen = []
+    again = Embedder(encoder, "cls", cache=cache).embed(TEXTS, progress=seen.append)
+    np.testing.assert_array_equal(first, again)
+    assert seen[-1].cached == len(set(TEXTS)) == seen[-1].done
+
+
+def test_cancel_then_resume_gives_exactly_the_uninterrupted_vectors(encoder, sst2_splits, tmp_path):
+    texts = sst2_splits.test.texts[:300]
+    reference = Embedder(encoder, "mean", cache=False, max_batch=16).embed(texts)
+    cache = EmbeddingCache(tmp_path, "resume")
+    cancel = threading.Event()
+
+    def stop_midway(progress):
+        if progress.done >= 100:
+            cancel.set()
+
+    embedder = Embedder(encoder, "mean", cache=cache, max_batch=16, flush_every=32)
+    with pytest.raises(Cancelled, match="run again to resume"):
+        embedder.embed(texts, progress=stop_midway, cancel=cancel)
+    partial = len(cache.shards())
+    assert partial >= 1
+    seen = []
+    resumed = embedder.embed(texts, progress=seen.append)
+    assert 100 <= seen[0].cached < len(texts)
+    np.testing.assert_array_equal(resumed, reference)
+
+
+def test_damaged_shard_is_ignored(encoder, tmp_path):
+    cache = EmbeddingCache(tmp_path, "dmg")
+    embedder = Embedder(encoder, "cls", cache=cache)
+    first = embedder.embed(TEXTS[:3])
+    for shard in cache.shards():
+        shard.write_bytes(b"not a zip")
+    np.testing.assert_array_equal(embedder.embed(TEXTS[:3]), first)
+
+
+def test_cache_key_depends_on_pooling_and_weights(encoder):
+    assert Embedder(encoder, "cls", cache=False).cache_key != Embedder(encoder, "mean", cache=False).cache_key

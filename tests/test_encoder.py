@@ -1,0 +1,75 @@
+"""Tokenizer known answer, encoder loading, and the DistilBERT code path with a config-built model."""
+
+import numpy as np
+import pytest
+
+from core.data import Splits, load_dataset
+from core.embed import Embedder
+from core.encoder import Encoder, resolve_encoder
+from core.errors import EncoderError
+from core.persist import load_model, save_model
+from core.train import train
+
+
+def test_tutorial_token_ids(encoder):
+    tokens = encoder.tokenize("a visually stunning rumination on love")
+    assert tokens.ids == [101, 1037, 17453, 14726, 19379, 12758, 2006, 2293, 102]
+    assert tokens.tokens[0] == "[CLS]" and tokens.tokens[-1] == "[SEP]"
+    assert tokens.tokens[4:6] == ["rum", "##ination"]
+
+
+def test_long_sentence_is_truncated_and_flagged(encoder):
+    tokens = encoder.tokenize("word " * 10_000)
+    assert len(tokens.ids) == encoder.max_length and tokens.truncated
+    assert tokens.tokens[-1] == "[SEP]"
+
+
+def test_odd_unicode_tokenizes(encoder):
+    tokens = encoder.tokenize("great 😀 電影 \u200b\u202e film")
+    assert tokens.tokens[0] == "[CLS]" and "great" in tokens.tokens and "film" in tokens.tokens
+
+
+def test_missing_encoder_is_one_clear_error(tmp_path):
+    with pytest.raises(EncoderError, match="does not exist"):
+        Encoder.load(str(tmp_path / "no-such-model"))
+    with pytest.raises(EncoderError, match="cannot load encoder"):
+        Encoder.load(str(tmp_path))
+    with pytest.raises(EncoderError, match="not in the local Hugging Face cache") as error:
+        Encoder.load("distilbert")
+    assert "--encoder PATH" in str(error.value)
+
+
+def test_default_encoder_is_the_bundled_minilm(encoder):
+    assert resolve_encoder("minilm").endswith("model")
+    assert encoder.hidden_size == 384 and encoder.num_layers == 6
+    assert encoder.device in ("cpu", "cuda")
+
+
+@pytest.fixture(scope="session")
+def tiny_distilbert(tmp_path_factory, encoder):
+    """A small DistilBERT (random weights) with the bundled uncased vocabulary, saved to a folder."""
+    import torch
+    from transformers import DistilBertConfig, DistilBertModel
+
+    torch.manual_seed(0)
+    config = DistilBertConfig(vocab_size=encoder.tokenizer.vocab_size, dim=64, hidden_dim=128, n_layers=2, n_heads=2)
+    folder = tmp_path_factory.mktemp("tiny-distilbert")
+    DistilBertModel(config).save_pretrained(folder)
+    encoder.tokenizer.save_pretrained(folder)
+    return folder
+
+
+def test_distilbert_code_path_end_to_end(tiny_distilbert, sst2_dir, tmp_path):
+    distil = Encoder.load(str(tiny_distilbert))
+    assert distil.model.config.model_type == "distilbert"
+    assert distil.tokenize("a visually stunning rumination on love").ids[:3] == [101, 1037, 17453]
+    splits = Splits(load_dataset(sst2_dir / "train.tsv").head(120), load_dataset(sst2_dir / "test.tsv").head(40), True)
+    for pooling, dim in (("cls", 64), ("mean", 64), ("layers", 3 * 64)):
+        embedder = Embedder(distil, pooling, cache=False)
+        result = train(embedder, splits, C=1.0)
+        assert embedder.dim == dim
+        assert 0.0 <= result.report.accuracy <= 1.0 and result.report.n_test == 40
+    save_model(result.model, tmp_path / "distil", report=result.report)
+    loaded = load_model(tmp_path / "distil", encoder=distil).model
+    text = splits.test.texts[0]
+    assert np.isclose(loaded.explain(text).probability, result.model.explain(text).probability)

@@ -1,0 +1,43 @@
+"""Token scores are faithful to the encoder + classifier chain."""
+
+import numpy as np
+
+from core.explain import word_spans
+
+
+def test_word_spans_join_wordpieces():
+    assert word_spans(["a", "rum", "##ination", "on", "##e"]) == [(0, 1), (1, 3), (3, 5)]
+
+
+def test_prediction_fields(sst2_result):
+    prediction = sst2_result.model.explain("a visually stunning rumination on love")
+    assert prediction.label == 1 and prediction.label_name == "positive"
+    assert [t.token for t in prediction.tokens] == ["a", "visually", "stunning", "rum", "##ination", "on", "love"]
+    assert [w.token for w in prediction.words] == ["a", "visually", "stunning", "rumination", "on", "love"]
+    best = max(prediction.tokens, key=lambda t: t.score)
+    assert best.token in ("stunning", "love", "visually")
+    probability = sst2_result.model.predict_proba([prediction.text])[0, 1]
+    assert np.isclose(prediction.probability, probability, atol=1e-4)
+
+
+def test_removing_top_positive_tokens_lowers_p_positive_more_than_random(sst2_result, sst2_splits):
+    model = sst2_result.model
+    rng = np.random.default_rng(0)
+    k = 2
+    top_drops, random_drops = [], []
+    sentences = [t for t in sst2_splits.test.texts if 8 <= len(t.split()) <= 25][:60]
+    assert len(sentences) >= 50
+    for text in sentences:
+        prediction = model.explain(text)
+        ids = model.encoder.tokenize(text).ids
+        inner = list(range(len(prediction.tokens)))
+        top = sorted(inner, key=lambda i: prediction.tokens[i].score, reverse=True)[:k]
+        rand = rng.choice(inner, size=k, replace=False).tolist()
+
+        def without(drop):
+            return [ids[0]] + [ids[1 + i] for i in inner if i not in drop] + [ids[-1]]
+
+        p_top, p_rand = model.positive_proba_ids([without(top), without(rand)])
+        top_drops.append(prediction.probability - p_top)
+        random_drops.append(prediction.probability - p_rand)
+    assert np.mean(top_drops) > np.mean(random_drops) + 0.05, (np.mean(top_drops), np.mean(random_drops))

@@ -1,0 +1,103 @@
+"""Model folders: round trip, integrity, tampering, wrong encoder, no code execution."""
+
+import io
+import json
+import pickle
+import shutil
+
+import numpy as np
+import pytest
+
+from core.errors import ModelFileError
+from core.persist import load_model, read_meta, save_model
+
+
+@pytest.fixture
+def model_copy(small_model_dir, tmp_path):
+    folder = tmp_path / "m"
+    shutil.copytree(small_model_dir, folder)
+    return folder
+
+
+def test_round_trip_gives_the_same_predictions(small_result, small_model_dir, encoder):
+    saved = load_model(small_model_dir, encoder=encoder)
+    texts = ["a charming , funny film .", "tedious and overlong ."]
+    np.testing.assert_allclose(saved.model.predict_proba(texts), small_result.model.predict_proba(texts), atol=1e-6)
+    assert saved.report.accuracy == small_result.report.accuracy
+    assert saved.meta["encoder"]["name"] == "minilm" and saved.meta["pooling"] == "layers"
+    assert len(saved.meta["data_sha256"]) == 64
+
+
+def test_changed_file_is_refused(model_copy, encoder):
+    data = bytearray((model_copy / "classifier.npz").read_bytes())
+    data[-40] ^= 1
+    (model_copy / "classifier.npz").write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="checksum mismatch"):
+        load_model(model_copy, encoder=encoder)
+
+
+def test_missing_and_truncated_files_are_refused(model_copy, encoder, tmp_path):
+    (model_copy / "classifier.npz").unlink()
+    with pytest.raises(ModelFileError, match="missing classifier.npz"):
+        load_model(model_copy, encoder=encoder)
+    (model_copy / "model.json").write_text('{"format": 1, "fil')
+    with pytest.raises(ModelFileError, match="damaged"):
+        load_model(model_copy, encoder=encoder)
+    with pytest.raises(ModelFileError, match="no such model folder"):
+        load_model(tmp_path / "absent")
+    with pytest.raises(ModelFileError, match="not a bertsent model folder"):
+        load_model(tmp_path)
+
+
+def test_other_format_version_is_refused(model_copy, encoder):
+    meta = json.loads((model_copy / "model.json").read_text())
+    meta["format"] = 99
+    (model_copy / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelFileError, match="format 99"):
+        load_model(model_copy, encoder=encoder)
+
+
+def test_other_encoder_weights_are_refused(model_copy, encoder):
+    meta = json.loads((model_copy / "model.json").read_text())
+    meta["encoder"]["fingerprint"] = "0" * 64
+    (model_copy / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelFileError, match="weights differ"):
+        load_model(model_copy, encoder=encoder)
+
+
+class _Boom:
+    def __reduce__(self):
+        return (exec, ("import pathlib; pathlib.Path('PWNED').write_text('x')",))
+
+
+def test_a_pickle_planted_in_the_folder_never_runs(model_copy, encoder, tmp_path, monkeypatch):
+    """Even with its checksum updated, an object array is refused, not unpickled."""
+    monkeypatch.chdir(tmp_path)
+    arrays = dict(np.load(model_copy / "classifier.npz"))
+    arrays["coef"] = np.array([_Boom()], dtype=object)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    (model_copy / "classifier.npz").write_bytes(buffer.getvalue())
+    meta = json.loads((model_copy / "model.json").read_text())
+    import hashlib
+
+    meta["files"]["classifier.npz"] = hashlib.sha256(buffer.getvalue()).hexdigest()
+    (model_copy / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelFileError, match="damaged model"):
+        load_model(model_copy, encoder=encoder)
+    assert not (tmp_path / "PWNED").exists()
+    assert pickle.dumps  # the attack object really is a pickle payload
+
+
+def test_saving_over_a_model_replaces_it_whole(small_result, model_copy):
+    save_model(small_result.model, model_copy, report=small_result.report)
+    assert read_meta(model_copy)["format"] == 1
+    assert sorted(p.name for p in model_copy.parent.iterdir()) == ["m"]
+
+
+def test_refuses_to_overwrite_a_foreign_folder(small_result, tmp_path):
+    (tmp_path / "precious").mkdir()
+    (tmp_path / "precious" / "thesis.txt").write_text("keep me")
+    with pytest.raises(ModelFileError, match="not a bertsent model folder"):
+        save_model(small_result.model, tmp_path / "precious")
+    assert (tmp_path / "precious" / "thesis.txt").read_text() == "keep me"

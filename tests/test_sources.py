@@ -1,0 +1,70 @@
+"""Finding data: explicit path, BERTSENT_DATA, cache, a verified download, and the offline message."""
+
+import hashlib
+import http.server
+import threading
+
+import pytest
+
+from core import sources
+from core.errors import DataError
+
+
+def test_explicit_path_wins(sst2_dir, monkeypatch, tmp_path):
+    monkeypatch.setenv("BERTSENT_DATA", str(tmp_path))
+    assert sources.find_data(sst2_dir) == sst2_dir
+
+
+def test_environment_variable(sst2_dir, monkeypatch):
+    monkeypatch.setenv("BERTSENT_DATA", str(sst2_dir))
+    assert sources.find_data() == sst2_dir
+    monkeypatch.setenv("BERTSENT_DATA", "/nowhere/sst2")
+    with pytest.raises(DataError, match=r"/nowhere/sst2 \(from \$BERTSENT_DATA\): no such file"):
+        sources.find_data()
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A loopback HTTP server over tmp_path/www."""
+    root = tmp_path / "www"
+    root.mkdir()
+    handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=str(root), **k)  # noqa: E731
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.RequestHandlerClass.log_message = lambda *a: None
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+def test_download_verifies_checksum_and_leaves_nothing_on_mismatch(server, tmp_path):
+    root, base = server
+    body = b"good film\t1\nbad film\t0\n"
+    (root / "train.tsv").write_bytes(body)
+    good = {"train.tsv": {"url": f"{base}/train.tsv", "sha256": hashlib.sha256(body).hexdigest()}}
+    target = tmp_path / "dl"
+    seen = []
+    sources.download_sst2(target, files=good, progress=lambda *a: seen.append(a))
+    assert (target / "train.tsv").read_bytes() == body and seen[-1][1] == len(body)
+
+    bad = {"test.tsv": {"url": f"{base}/train.tsv", "sha256": "0" * 64}}
+    with pytest.raises(DataError, match="nothing was kept"):
+        sources.download_sst2(target, files=bad)
+    assert sorted(p.name for p in target.iterdir()) == ["train.tsv"]
+
+
+def test_offline_gives_one_clear_line(monkeypatch):
+    closed = {"train.tsv": {"url": "http://127.0.0.1:9/train.tsv", "sha256": "0" * 64}}
+    monkeypatch.setattr(sources, "manifest", lambda: {"files": closed})
+    with pytest.raises(DataError) as error:
+        sources.find_data()
+    message = str(error.value)
+    assert "could not be downloaded" in message and "--data PATH" in message and "BERTSENT_DATA" in message
+    assert "\n" not in message
+    with pytest.raises(DataError, match="no data found"):
+        sources.find_data(download=False)
+
+
+def test_manifest_lists_sst2_checksums():
+    files = sources.manifest()["files"]
+    assert files["train.tsv"]["sha256"].startswith("ec192f83") and files["test.tsv"]["rows"] == 1821
