@@ -80,7 +80,10 @@ class Embedder:
     @property
     def cache_key(self) -> str:
         return cache_key(
-            encoder=self.encoder.fingerprint, pooling=self.pooling, max_length=self.encoder.max_length
+            encoder=self.encoder.fingerprint,
+            pooling=self.pooling,
+            max_length=self.encoder.max_length,
+            precision=self.encoder.precision,
         )
 
     def embed(

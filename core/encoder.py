@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import torch
 
 DEFAULT_ENCODER = "minilm"
+PRECISIONS = ("auto", "fp32", "int8", "fp16", "bf16")
 BUNDLED_ID = "sentence-transformers/all-MiniLM-L6-v2"
 ALIASES = {
     "minilm": BUNDLED_ID,
@@ -64,18 +65,34 @@ def pick_device(device: str | None = None) -> str:
 class Encoder:
     """A loaded tokenizer and frozen model (eval mode); see :meth:`load`."""
 
-    def __init__(self, name: str, source: str, tokenizer, model, device: str, max_length: int) -> None:
+    def __init__(
+        self, name: str, source: str, tokenizer, model, device: str, max_length: int, precision: str, fingerprint: str
+    ) -> None:
         self.name = name
         self.source = source
         self.tokenizer = tokenizer
         self.model = model
         self.device = device
         self.max_length = max_length
-        self._fingerprint: str | None = None
+        self.precision = precision
+        self.fingerprint = fingerprint
 
     @classmethod
-    def load(cls, name: str = DEFAULT_ENCODER, *, device: str | None = None, max_length: int = 512) -> Encoder:
-        """Load through ``AutoTokenizer``/``AutoModel``: local files first, then the hub if reachable."""
+    def load(
+        cls,
+        name: str = DEFAULT_ENCODER,
+        *,
+        device: str | None = None,
+        max_length: int = 512,
+        precision: str = "auto",
+    ) -> Encoder:
+        """Load through ``AutoTokenizer``/``AutoModel``: local files first, then the hub if reachable.
+
+        ``precision``: ``auto`` is exact fp32 on CPU and bf16 (or fp16) on CUDA; ``int8`` is dynamic
+        quantization of the Linear layers, per output channel (CPU only, faster, slightly less exact).
+        """
+        if precision not in PRECISIONS:
+            raise EncoderError(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
         source = resolve_encoder(name)
         _quiet_transformers()
         from transformers import AutoModel, AutoTokenizer
@@ -103,9 +120,12 @@ class Encoder:
         if not getattr(tokenizer, "is_fast", False):
             raise EncoderError(f"encoder {name!r} has no fast tokenizer (tokenizer.json); bertsent needs one")
         device = pick_device(device)
-        model.to(device).eval().requires_grad_(False)
+        model.eval().requires_grad_(False)
+        fingerprint = weights_fingerprint(model, tokenizer)
+        precision = resolve_precision(precision, device)
+        model = _apply_precision(model.to(device), precision)
         limit = min(max_length, getattr(model.config, "max_position_embeddings", max_length), 10**6)
-        return cls(name, source, tokenizer, model, device, int(limit))
+        return cls(name, source, tokenizer, model, device, int(limit), precision, fingerprint)
 
     @property
     def hidden_size(self) -> int:
@@ -115,20 +135,6 @@ class Encoder:
     def num_layers(self) -> int:
         config = self.model.config
         return int(getattr(config, "num_hidden_layers", None) or getattr(config, "n_layers"))
-
-    @property
-    def fingerprint(self) -> str:
-        """sha256 of the model's weights (names, shapes, bytes) and the tokenizer's vocabulary."""
-        if self._fingerprint is None:
-            digest = hashlib.sha256()
-            for key, tensor in sorted(self.model.state_dict().items()):
-                array = tensor.detach().to("cpu").contiguous()
-                digest.update(f"{key}:{array.dtype}:{tuple(array.shape)}".encode())
-                digest.update(array.view(-1).view(dtype=_byte_dtype()).numpy().data)
-            vocab = sorted(self.tokenizer.get_vocab().items())
-            digest.update(repr(vocab).encode())
-            self._fingerprint = digest.hexdigest()
-        return self._fingerprint
 
     def tokenize(self, text: str) -> Tokens:
         """WordPiece tokens and ids of one sentence, truncated to ``max_length``."""
@@ -169,10 +175,57 @@ class Encoder:
         return {key: value.to(self.device) for key, value in inputs.items()}
 
 
-def _byte_dtype():
+def weights_fingerprint(model, tokenizer) -> str:
+    """sha256 of the model's weights (names, shapes, bytes) and the tokenizer's vocabulary."""
     import torch
 
-    return torch.uint8
+    digest = hashlib.sha256()
+    for key, tensor in sorted(model.state_dict().items()):
+        array = tensor.detach().to("cpu").contiguous()
+        digest.update(f"{key}:{array.dtype}:{tuple(array.shape)}".encode())
+        digest.update(array.view(-1).view(torch.uint8).numpy().data)
+    digest.update(repr(sorted(tokenizer.get_vocab().items())).encode())
+    return digest.hexdigest()
+
+
+def resolve_precision(precision: str, device: str) -> str:
+    """Turn ``auto`` into the fastest precision for ``device`` that keeps accuracy."""
+    import torch
+
+    on_cuda = device.startswith("cuda")
+    if precision == "auto":
+        if not on_cuda:
+            return "fp32"
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if precision == "int8" and on_cuda:
+        raise EncoderError("int8 precision runs on the CPU only; use bf16 or fp16 on CUDA")
+    if precision in ("fp16", "bf16") and not on_cuda:
+        raise EncoderError(f"{precision} precision needs CUDA; use int8 or fp32 on the CPU")
+    return precision
+
+
+def runnable_precision(precision: str, device: str) -> str:
+    """``precision`` if it runs on ``device``, else ``auto`` (a saved GPU model loaded on a CPU)."""
+    on_cuda = device.startswith("cuda")
+    if (precision == "int8" and on_cuda) or (precision in ("fp16", "bf16") and not on_cuda):
+        return "auto"
+    return precision
+
+
+def _apply_precision(model, precision: str):
+    import torch
+
+    if precision == "int8":
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+            return quantize_dynamic(model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)
+    if precision in ("fp16", "bf16"):
+        return model.to(torch.float16 if precision == "fp16" else torch.bfloat16)
+    return model
 
 
 def _quiet_transformers() -> None:

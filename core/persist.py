@@ -22,7 +22,7 @@ from core import __version__
 from core.classifier import SentimentClassifier
 from core.data import LABEL_NAMES
 from core.embed import Embedder
-from core.encoder import Encoder
+from core.encoder import Encoder, pick_device, runnable_precision
 from core.errors import ModelFileError
 from core.files import sha256_file
 from core.model import SentimentModel
@@ -54,7 +54,12 @@ def save_model(result_model: SentimentModel, folder: str | Path, *, report: Repo
             "format": FORMAT,
             "bertsent": __version__,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "encoder": {"name": encoder.name, "fingerprint": encoder.fingerprint, "max_length": encoder.max_length},
+            "encoder": {
+                "name": encoder.name,
+                "fingerprint": encoder.fingerprint,
+                "max_length": encoder.max_length,
+                "precision": encoder.precision,
+            },
             "pooling": result_model.embedder.pooling,
             "labels": {str(k): v for k, v in LABEL_NAMES.items()},
             "data_sha256": data_hash,
@@ -115,7 +120,9 @@ def load_model(folder: str | Path, *, encoder: Encoder | None = None, device: st
     except (KeyError, ValueError, TypeError, OSError) as exc:
         raise ModelFileError(f"{folder}: damaged model: {exc}") from None
     if encoder is None:
-        encoder = Encoder.load(spec["name"], device=device, max_length=int(spec["max_length"]))
+        device = pick_device(device)
+        precision = runnable_precision(spec.get("precision", "auto"), device)
+        encoder = Encoder.load(spec["name"], device=device, max_length=int(spec["max_length"]), precision=precision)
     if encoder.fingerprint != spec["fingerprint"]:
         raise ModelFileError(
             f"{folder}: trained with encoder {spec['name']!r} whose weights differ from the encoder "

@@ -73,3 +73,18 @@ def test_distilbert_code_path_end_to_end(tiny_distilbert, sst2_dir, tmp_path):
     loaded = load_model(tmp_path / "distil", encoder=distil).model
     text = splits.test.texts[0]
     assert np.isclose(loaded.explain(text).probability, result.model.explain(text).probability)
+
+
+def test_int8_precision_is_close_to_fp32_and_cached_apart(encoder):
+    if encoder.device != "cpu":
+        pytest.skip("int8 runs on the CPU only")
+    int8 = Encoder.load(precision="int8")
+    assert int8.precision == "int8" and int8.fingerprint == encoder.fingerprint
+    texts = ["a gorgeous , witty , seductive movie .", "dull and lifeless ."]
+    exact = Embedder(encoder, "mean", cache=False).embed(texts)
+    quick = Embedder(int8, "mean", cache=False).embed(texts)
+    cosine = (exact * quick).sum(1) / np.linalg.norm(exact, axis=1) / np.linalg.norm(quick, axis=1)
+    assert (cosine > 0.95).all() and not np.array_equal(exact, quick)
+    assert Embedder(int8, "mean", cache=False).cache_key != Embedder(encoder, "mean", cache=False).cache_key
+    with pytest.raises(EncoderError, match="needs CUDA"):
+        Encoder.load(precision="bf16", device="cpu")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import threading
 from collections.abc import Callable, Iterator, Sequence
 
 EXIT_ERROR = 2
@@ -19,7 +18,7 @@ EXIT_INTERRUPTED = 130
 def build_parser() -> argparse.ArgumentParser:
     from core import __version__
     from core.embed import DEFAULT_POOLING, POOLING_HELP, POOLINGS
-    from core.encoder import DEFAULT_ENCODER
+    from core.encoder import DEFAULT_ENCODER, PRECISIONS
 
     parser = argparse.ArgumentParser(
         prog="bertsent",
@@ -36,6 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
             f"(default: {DEFAULT_ENCODER})",
         )
         sub.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: cuda when present)")
+        sub.add_argument(
+            "--precision",
+            choices=PRECISIONS,
+            default="auto",
+            help="auto: fp32 on CPU, bf16/fp16 on CUDA; int8: quantized Linear layers, CPU only (default: auto)",
+        )
 
     tokenize = commands.add_parser("tokenize", help="show WordPiece tokens and ids of a sentence")
     tokenize.add_argument("text", help="the sentence")
@@ -283,7 +288,7 @@ def _find_data(path: str | None):
 def _load_encoder(args: argparse.Namespace):
     from core.encoder import Encoder
 
-    return Encoder.load(args.encoder, device=getattr(args, "device", None))
+    return Encoder.load(args.encoder, device=args.device, precision=args.precision)
 
 
 def _stdin_lines() -> Iterator[str]:

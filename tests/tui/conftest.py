@@ -1,0 +1,41 @@
+"""TUI fixtures: apps that reuse the session's encoder, and a helper to read the screen as text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tui.app import BertsentApp, create_app
+
+
+@pytest.fixture
+def sst2_here(sst2_dir: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run from SST2's parent so the app shows the machine-independent path ``sst2``."""
+    monkeypatch.chdir(sst2_dir.parent)
+    return sst2_dir.name
+
+
+@pytest.fixture
+def make_app(encoder):
+    """``create_app`` plus the session's already loaded encoder (saves ~4 s per app)."""
+
+    def make(data: str | None = None) -> BertsentApp:
+        app = create_app(data=data)
+        app.adopt_encoder(encoder)
+        return app
+
+    return make
+
+
+def screen_text(app: BertsentApp) -> str:
+    """What the terminal shows now, as plain text lines."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def settle(pilot) -> None:
+    """Wait until every worker has finished and the UI has caught up with their messages."""
+    for _ in range(3):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()

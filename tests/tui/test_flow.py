@@ -1,0 +1,105 @@
+"""End to end on real SST2 with a small limit: load, embed, train, save, predict, load the model."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual.widgets import DataTable, Input
+
+from tests.tui.conftest import screen_text, settle
+
+
+def test_load_embed_train_predict(make_app, sst2_dir, tmp_path):
+    async def scenario() -> None:
+        app = make_app(str(sst2_dir))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            assert app.splits is not None and len(app.splits.train) == 6920
+            assert app.query_one("#data-table", DataTable).row_count == 6920 + 1821
+            shown = screen_text(app)
+            assert "3,310" in shown and "3,610" in shown  # train rows per label
+            assert "[CLS]·101" in shown and "[SEP]·102" in shown  # first sentence tokenized
+
+            await pilot.press("2")
+            app.query_one("#embed-limit", Input).value = "200"
+            await pilot.press("enter")  # focus is on Start
+            await settle(pilot)
+            assert app.embedding is not None
+            assert len(app.embedding.splits.train) == 200 and len(app.embedding.splits.test) == 200
+            assert "Done: 400 sentences" in screen_text(app)
+
+            await pilot.press("3", "enter")  # empty C: cross-validated
+            await settle(pilot)
+            report = app.result.report
+            assert report.cv is not None and report.n_train == 200
+            shown = screen_text(app)
+            assert f"Test accuracy {report.accuracy:.1%}" in shown
+            assert f"baseline {report.baseline_accuracy:.1%}".split()[1] in shown
+            assert "fold CV accuracy vs C" in shown
+            wrong = report.confusion[0][1] + report.confusion[1][0]
+            assert app.query_one("#train-mistakes", DataTable).row_count == wrong
+
+            folder = tmp_path / "model"
+            app.query_one("#train-out", Input).value = str(folder)
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            assert (folder / "model.json").is_file()
+
+            sentence = "a gorgeous , witty , seductive movie"
+            expected = app.result.model.explain(sentence)
+            await pilot.press("4")
+            await pilot.pause()
+            assert isinstance(app.focused, Input) and app.focused.id == "predict-input"
+            await pilot.press(*sentence, "enter")
+            await settle(pilot)
+            shown = screen_text(app)
+            assert f"{expected.label_name.upper()}  P(positive) = {expected.probability:.3f}" in shown
+            assert app.query_one("#predict-history", DataTable).row_count == 1
+            assert "gorgeous▲" in shown  # the strongest token carries its monochrome cue
+
+            app.query_one("#predict-path", Input).value = str(folder)
+            await pilot.press("escape", "ctrl+o")
+            await settle(pilot)
+            assert str(folder) in screen_text(app)
+            assert app.active_model.origin.startswith(str(folder))
+
+    asyncio.run(scenario())
+
+
+def test_worker_error_is_one_line_and_app_survives(make_app, tmp_path):
+    async def scenario() -> None:
+        app = make_app(str(tmp_path / "missing.tsv"))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            messages = [n.message for n in app._notifications]
+            assert any("missing.tsv: no such file or folder" in m for m in messages)
+            assert all("\n" not in m for m in messages)
+            await pilot.press("3", "enter")  # nothing embedded: a warning, no crash
+            await pilot.pause()
+            assert any("Embed the sentences first" in n.message for n in app._notifications)
+            assert app.is_running
+
+    asyncio.run(scenario())
+
+
+def test_escape_cancels_embedding_and_start_resumes(make_app, sst2_dir):
+    async def scenario() -> None:
+        app = make_app(str(sst2_dir))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await pilot.press("2")
+            app.query_one("#embed-limit", Input).value = "500"
+            await pilot.press("enter")
+            await pilot.pause(0.3)
+            await pilot.press("escape")
+            await settle(pilot)
+            messages = [n.message for n in app._notifications]
+            cancelled = [m for m in messages if "cancelled" in m]
+            if cancelled:  # not already finished from the cache
+                assert app.embedding is None
+                assert "run again to resume" in cancelled[0]
+            await pilot.press("enter")
+            await settle(pilot)
+            assert app.embedding is not None and len(app.embedding.splits.train) == 500
+
+    asyncio.run(scenario())
