@@ -118,7 +118,9 @@ class Embedder:
                 if have[batch].all():
                     continue
                 if cancel is not None and cancel.is_set():
-                    raise Cancelled(f"embedding cancelled at {done:,} of {len(unique):,} sentences; run again to resume")
+                    raise Cancelled(
+                        f"embedding cancelled at {done:,} of {len(unique):,} sentences; run again to resume"
+                    )
                 vectors[batch] = self.forward([ids[i] for i in batch])
                 fresh = batch[~have[batch]]
                 have[batch] = True

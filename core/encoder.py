@@ -134,7 +134,7 @@ class Encoder:
     @property
     def num_layers(self) -> int:
         config = self.model.config
-        return int(getattr(config, "num_hidden_layers", None) or getattr(config, "n_layers"))
+        return int(getattr(config, "num_hidden_layers", None) or config.n_layers)
 
     def tokenize(self, text: str) -> Tokens:
         """WordPiece tokens and ids of one sentence, truncated to ``max_length``."""

@@ -65,9 +65,7 @@ def occlusion_scores(
     spans = [(i, i + 1) for i in range(len(pieces))] + [w for w in words if w[1] - w[0] > 1]
     variants = [ids] + [ids[: 1 + a] + ids[1 + b :] for a, b in spans]
     proba = np.asarray(positive_proba(variants), dtype=np.float64)
-    drop = dict(zip(spans, (proba[0] - proba[1:]).tolist()))
+    drop = dict(zip(spans, (proba[0] - proba[1:]).tolist(), strict=True))
     token_scores = [TokenScore(piece, drop[(i, i + 1)]) for i, piece in enumerate(pieces)]
-    word_scores = [
-        TokenScore("".join(p.removeprefix("##") for p in pieces[a:b]), drop[(a, b)]) for a, b in words
-    ]
+    word_scores = [TokenScore("".join(p.removeprefix("##") for p in pieces[a:b]), drop[(a, b)]) for a, b in words]
     return float(proba[0]), token_scores, word_scores

@@ -50,9 +50,7 @@ class SentimentModel:
         if not text.strip():
             raise DataError("cannot predict an empty sentence")
         tokens = self.encoder.tokenize(text)
-        probability, token_scores, word_scores = occlusion_scores(
-            tokens.ids, tokens.tokens, self.positive_proba_ids
-        )
+        probability, token_scores, word_scores = occlusion_scores(tokens.ids, tokens.tokens, self.positive_proba_ids)
         label = int(probability >= 0.5)
         return Prediction(text, label, LABEL_NAMES[label], probability, token_scores, word_scores, tokens.truncated)
 

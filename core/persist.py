@@ -40,7 +40,9 @@ class SavedModel:
     meta: dict
 
 
-def save_model(result_model: SentimentModel, folder: str | Path, *, report: Report | None = None, data_hash: str = "") -> Path:
+def save_model(
+    result_model: SentimentModel, folder: str | Path, *, report: Report | None = None, data_hash: str = ""
+) -> Path:
     """Write the model folder atomically: a complete new folder replaces the old one."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -130,7 +132,9 @@ def load_model(folder: str | Path, *, encoder: Encoder | None = None, device: st
         )
     embedder = Embedder(encoder, pooling)
     if classifier.scaler_.n_features_in_ != embedder.dim:
-        raise ModelFileError(f"{folder}: classifier expects {classifier.scaler_.n_features_in_} features, encoder gives {embedder.dim}")
+        raise ModelFileError(
+            f"{folder}: classifier expects {classifier.scaler_.n_features_in_} features, encoder gives {embedder.dim}"
+        )
     report = Report.from_dict(meta["report"]) if meta.get("report") else None
     return SavedModel(SentimentModel(embedder, classifier), report, meta)
 
@@ -145,7 +149,6 @@ def _swap_in(staging: Path, folder: Path) -> None:
     os.replace(folder, old)
     os.replace(staging, folder)
     shutil.rmtree(old, ignore_errors=True)
-
 
 
 def _versions() -> dict[str, str]:

@@ -65,9 +65,7 @@ def build_report(
 
     labels = sorted(LABEL_NAMES)
     majority = int(np.bincount(np.asarray(y_train), minlength=2).argmax())
-    precision, recall, f1, support = precision_recall_fscore_support(
-        y_test, test_pred, labels=labels, zero_division=0
-    )
+    precision, recall, f1, support = precision_recall_fscore_support(y_test, test_pred, labels=labels, zero_division=0)
     per_class = {
         LABEL_NAMES[label]: ClassMetrics(float(precision[i]), float(recall[i]), float(f1[i]), int(support[i]))
         for i, label in enumerate(labels)

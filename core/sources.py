@@ -11,15 +11,14 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from core.files import atomic_open, sha256_file
 from core.errors import Cancelled, DataError
+from core.files import atomic_open, sha256_file
 from core.paths import cache_dir
 
 ENV_VAR = "BERTSENT_DATA"
 MANIFEST = Path(__file__).resolve().parent.parent / "data" / "sst2.json"
 HOW_TO_POINT = (
-    f"pass --data PATH (a .tsv/.csv/.jsonl file, or a folder with train.tsv and test.tsv) "
-    f"or set {ENV_VAR}=PATH"
+    f"pass --data PATH (a .tsv/.csv/.jsonl file, or a folder with train.tsv and test.tsv) or set {ENV_VAR}=PATH"
 )
 
 DownloadProgress = Callable[[str, int, int | None], None]  # file name, bytes done, bytes total
@@ -94,4 +93,3 @@ def _existing(path: Path, origin: str) -> Path:
     if not path.exists():
         raise DataError(f"{path}{origin}: no such file or folder; {HOW_TO_POINT}")
     return path
-

@@ -91,6 +91,6 @@ def train(
 def data_hash(dataset: Dataset) -> str:
     """sha256 over sentences and labels, to record what a model was trained on."""
     digest = hashlib.sha256()
-    for text, label in zip(dataset.texts, dataset.labels.tolist()):
+    for text, label in zip(dataset.texts, dataset.labels.tolist(), strict=True):
         digest.update(f"{label}\t{text}\n".encode("utf-8", "surrogatepass"))
     return digest.hexdigest()

@@ -34,10 +34,8 @@ def test_removing_top_positive_tokens_lowers_p_positive_more_than_random(sst2_re
         top = sorted(inner, key=lambda i: prediction.tokens[i].score, reverse=True)[:k]
         rand = rng.choice(inner, size=k, replace=False).tolist()
 
-        def without(drop):
-            return [ids[0]] + [ids[1 + i] for i in inner if i not in drop] + [ids[-1]]
-
-        p_top, p_rand = model.positive_proba_ids([without(top), without(rand)])
+        variants = [[ids[0]] + [ids[1 + i] for i in inner if i not in drop] + [ids[-1]] for drop in (top, rand)]
+        p_top, p_rand = model.positive_proba_ids(variants)
         top_drops.append(prediction.probability - p_top)
         random_drops.append(prediction.probability - p_rand)
     assert np.mean(top_drops) > np.mean(random_drops) + 0.05, (np.mean(top_drops), np.mean(random_drops))

@@ -199,7 +199,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     saved = load_model(args.model)
     path = Path(args.data)
-    dataset = load_splits(path, skip_bad=args.skip_bad).test if path.is_dir() else load_dataset(path, skip_bad=args.skip_bad)
+    if path.is_dir():
+        dataset = load_splits(path, skip_bad=args.skip_bad).test
+    else:
+        dataset = load_dataset(path, skip_bad=args.skip_bad)
     _warn_skipped(dataset.skipped)
     with _progress("embedding") as progress:
         proba = saved.model.predict_proba(dataset.texts, progress)[:, 1]

@@ -1,0 +1,188 @@
+"""Embedding speed, side by side in one run, on the same sentences and the same model.
+
+ours (default settings) vs the tutorial's way (unsorted chunks, pad to longest, one fp32 forward
+each) vs sentence-transformers ``encode()``, for the bundled MiniLM and for a DistilBERT built
+from its config (random weights, same cost as the real one). Also: the cached re-run of all of
+SST2, prediction latency with token scores, peak RSS and SST2 test accuracy next to fp32.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+SST2 = Path(os.environ.get("BERTSENT_DATA", REPO.parent / "shared" / "data" / "sst2"))
+
+
+def tutorial_rate(encoder, texts: list[str], chunk: int = 64) -> float:
+    """The tutorial's way: chunks in file order, padded to their longest, fp32, [CLS] kept."""
+    import torch
+
+    start = time.perf_counter()
+    with torch.inference_mode():
+        for i in range(0, len(texts), chunk):
+            batch = encoder.tokenizer(texts[i : i + chunk], padding=True, return_tensors="pt")
+            encoder.model(**{k: v.to(encoder.device) for k, v in batch.items()}).last_hidden_state[:, 0].cpu()
+    return len(texts) / (time.perf_counter() - start)
+
+
+def ours_rate(encoder, texts: list[str]) -> float:
+    from core.embed import Embedder
+
+    start = time.perf_counter()
+    Embedder(encoder, cache=False).embed(texts)
+    return len(texts) / (time.perf_counter() - start)
+
+
+def st_rate(folder: str, texts: list[str], device: str) -> float:
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(folder, device=device)
+    model.encode(texts[:32])
+    start = time.perf_counter()
+    model.encode(texts, batch_size=32)
+    return len(texts) / (time.perf_counter() - start)
+
+
+def distilbert_folder(tokenizer) -> str:
+    import torch
+    from transformers import DistilBertConfig, DistilBertModel
+
+    torch.manual_seed(0)
+    folder = tempfile.mkdtemp(prefix="bench-distilbert-")
+    DistilBertModel(DistilBertConfig(vocab_size=tokenizer.vocab_size)).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def compare(label: str, name: str, texts: list[str], device: str | None, precision: str) -> dict:
+    from core.encoder import Encoder
+
+    ours_encoder = Encoder.load(name, device=device, precision=precision)
+    exact = Encoder.load(name, device=device, precision="fp32")
+    for warm in (ours_encoder, exact):
+        ours_rate(warm, texts[:64])
+    row = {
+        "model": label,
+        "precision": ours_encoder.precision,
+        "ours": ours_rate(ours_encoder, texts),
+        "ours_fp32": ours_rate(exact, texts),
+        "tutorial": tutorial_rate(exact, texts),
+        "sentence_transformers": st_rate(exact.source, texts, exact.device),
+    }
+    row["ratio_vs_tutorial"] = row["ours"] / row["tutorial"]
+    row["ratio_vs_sentence_transformers"] = row["ours"] / row["sentence_transformers"]
+    return row
+
+
+def accuracy_and_cache(device: str | None, precision: str) -> dict:
+    """SST2 test accuracy of the default pipeline next to fp32, and the cached re-run time."""
+    from core.data import load_splits
+    from core.embed import Embedder
+    from core.encoder import Encoder
+    from core.train import embed_splits, fit
+
+    splits = load_splits(SST2)
+    out = {}
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ["BERTSENT_CACHE"] = cache
+        for key, prec in (("accuracy", precision), ("accuracy_fp32", "fp32")):
+            embedder = Embedder(Encoder.load(device=device, precision=prec))
+            embedded = embed_splits(embedder, splits)
+            out[key] = fit(embedder, splits, embedded, n_jobs=2).report.accuracy
+            if key == "accuracy":
+                start = time.perf_counter()
+                embed_splits(Embedder(embedder.encoder), splits)
+                out["cached_rerun_s"] = time.perf_counter() - start
+    return out
+
+
+def predict_latency(device: str | None, precision: str) -> dict:
+    from core.classifier import SentimentClassifier
+    from core.data import load_dataset
+    from core.embed import Embedder
+    from core.encoder import Encoder
+    from core.model import SentimentModel
+
+    encoder = Encoder.load(device=device, precision=precision)
+    train = load_dataset(SST2 / "train.tsv").head(200)
+    embedder = Embedder(encoder, cache=False)
+    model = SentimentModel(embedder, SentimentClassifier(C=0.01).fit(embedder.embed(train.texts), train.labels))
+    sentence = "the film is a charming , funny and often moving portrait of a family that could have been a cliche"
+    n_tokens = len(encoder.tokenize(sentence).ids)
+    model.explain(sentence)
+    times = []
+    for _ in range(30):
+        start = time.perf_counter()
+        model.explain(sentence)
+        times.append(time.perf_counter() - start)
+    return {
+        "predict_tokens": n_tokens,
+        "predict_p50_ms": 1000 * float(np.median(times)),
+        "predict_p95_ms": 1000 * float(np.percentile(times, 95)),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=3000, help="SST2 train sentences to embed (default 3000)")
+    parser.add_argument("--device", help="cpu or cuda (default: cuda when present)")
+    parser.add_argument("--precision", default="auto", help="precision of 'ours' (default: auto)")
+    parser.add_argument("--quick", action="store_true", help="skip the DistilBERT row and the accuracy runs")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    args = parser.parse_args(argv)
+    from core.data import load_dataset
+    from core.encoder import Encoder
+
+    texts = load_dataset(SST2 / "train.tsv").texts[: args.n]
+    result: dict = {"n": len(texts), "torch_threads": __import__("torch").get_num_threads()}
+    minilm = compare("minilm", "minilm", texts, args.device, args.precision)
+    rows = [minilm]
+    if not args.quick:
+        folder = distilbert_folder(Encoder.load(device="cpu").tokenizer)
+        rows.append(compare("distilbert-arch", folder, texts, args.device, args.precision))
+        result.update(accuracy_and_cache(args.device, args.precision))
+    result.update(predict_latency(args.device, args.precision))
+    result["rows"] = rows
+    result["ratio_vs_tutorial"] = minilm["ratio_vs_tutorial"]
+    result["ratio_vs_sentence_transformers"] = minilm["ratio_vs_sentence_transformers"]
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print_table(result)
+    return 0
+
+
+def print_table(result: dict) -> None:
+    print(f"{result['n']:,} SST2 sentences, torch threads {result['torch_threads']}; sentences/s:")
+    header = ("model", "prec", "ours", "ours fp32", "tutorial", "sent-tr", "÷tut", "÷st")
+    print("{:16s} {:5s} {:>8s} {:>10s} {:>9s} {:>8s} {:>6s} {:>6s}".format(*header))
+    for r in result["rows"]:
+        print(
+            f"{r['model']:16s} {r['precision']:5s} {r['ours']:8.0f} {r['ours_fp32']:10.0f} {r['tutorial']:9.0f} "
+            f"{r['sentence_transformers']:8.0f} {r['ratio_vs_tutorial']:6.2f} "
+            f"{r['ratio_vs_sentence_transformers']:6.2f}"
+        )
+    if "accuracy" in result:
+        print(
+            f"SST2 test accuracy: ours {result['accuracy']:.2%}, fp32 {result['accuracy_fp32']:.2%}; "
+            f"cached re-run of 8,741 sentences {result['cached_rerun_s']:.2f} s"
+        )
+    print(
+        f"predict with token scores ({result['predict_tokens']} tokens): p50 {result['predict_p50_ms']:.0f} ms, "
+        f"p95 {result['predict_p95_ms']:.0f} ms; peak RSS {result['peak_rss_mb']:.0f} MB"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
