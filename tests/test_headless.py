@@ -20,7 +20,6 @@ CORE_MODULES = [
     "core.persist",
     "core.report",
     "core.sources",
-    "core.text",
     "core.train",
 ]
 

@@ -263,9 +263,9 @@ def _positive_float(text: str) -> float:
 
 
 def _safe(text: str) -> str:
-    from core.text import printable
+    from tui.safe_text import clean
 
-    return printable(text)
+    return clean(text)
 
 
 def _fail(message: str) -> None:
