@@ -39,3 +39,24 @@ async def settle(pilot) -> None:
         await pilot.pause()
         await pilot.app.workers.wait_for_complete()
     await pilot.pause()
+
+
+@pytest.fixture(scope="session")
+def tui_embedding(encoder, sst2_dir):
+    """What the Embed screen produces for SST2 with limit 200 (the default pooling)."""
+    from core.data import load_splits
+    from core.embed import Embedder
+    from core.train import embed_splits
+    from tui.state import Embedding
+
+    splits = load_splits(sst2_dir, limit=200)
+    embedder = Embedder(encoder)
+    return Embedding(splits, embedder, embed_splits(embedder, splits))
+
+
+@pytest.fixture(scope="session")
+def tui_result(tui_embedding):
+    """What the Train screen produces from :func:`tui_embedding` with cross-validated C."""
+    from core.train import fit
+
+    return fit(tui_embedding.embedder, tui_embedding.splits, tui_embedding.embedded)

@@ -1,6 +1,8 @@
 """Snapshots of the four screens at 80x24 and 120x40 on real SST2 (limit 200, no timings shown).
 
-Regenerate after an intended change: pytest tests/tui/test_snapshots.py --snapshot-update
+Data and Embed run their workers; Train and Predict receive the messages their workers would
+post (from session fixtures), so the snapshots stay fast. Regenerate after an intended change:
+pytest tests/tui/test_snapshots.py --snapshot-update
 """
 
 from __future__ import annotations
@@ -9,27 +11,29 @@ import pytest
 from textual.widgets import Input
 
 from tests.tui.conftest import settle
+from tui.messages import EmbedFinished, Trained
 
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
 SENTENCES = ("a gorgeous , witty , seductive movie", "[bold red]x[/] the plot is dull and the jokes fall flat")
 
 
-async def drive(pilot, screen: str) -> None:
-    """Go through the app like a user until ``screen`` shows its results."""
+async def drive(pilot, screen: str, embedding, result) -> None:
+    """Bring the app to ``screen`` with its results showing."""
     app = pilot.app
     await settle(pilot)
-    if screen != "data":
+    if screen == "embed":
         await pilot.press("2")
         app.query_one("#embed-limit", Input).value = "200"
         await pilot.press("enter")
-        await settle(pilot)
-    if screen in ("train", "predict"):
-        await pilot.press("3", "enter")
-        await settle(pilot)
+    elif screen in ("train", "predict"):
+        app.query_one("#embed-pane").post_message(EmbedFinished(embedding))
+        app.query_one("#train-pane").post_message(Trained(result))
+        await pilot.press("3" if screen == "train" else "4")
+    await settle(pilot)
     if screen == "predict":
-        await pilot.press("4")
         for sentence in SENTENCES:
-            await pilot.press(*sentence, "enter")
+            app.query_one("#predict-input", Input).value = sentence
+            await pilot.press("enter")
             await settle(pilot)
     app.clear_notifications()
     await pilot.pause()
@@ -37,8 +41,8 @@ async def drive(pilot, screen: str) -> None:
 
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("screen", ["data", "embed", "train", "predict"])
-def test_screen(screen, size, snap_compare, make_app, sst2_here):
+def test_screen(screen, size, snap_compare, make_app, sst2_here, tui_embedding, tui_result):
     async def run_before(pilot) -> None:
-        await drive(pilot, screen)
+        await drive(pilot, screen, tui_embedding, tui_result)
 
     assert snap_compare(make_app(sst2_here), terminal_size=SIZES[size], run_before=run_before)

@@ -1,0 +1,1 @@
+"""One pane per tab: Data, Embed, Train, Predict."""

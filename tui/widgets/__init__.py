@@ -1,0 +1,1 @@
+"""Reusable widgets: token views, probability bar, histogram, training report."""

@@ -1,0 +1,195 @@
+"""The bertsent TUI: four tabs (Data, Embed, Train, Predict) over the headless ``core`` package.
+
+Slow work (torch, transformers, scikit-learn) runs in thread workers that only post messages;
+those libraries are imported inside the workers, so the first frame needs none of them.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.reactive import var
+from textual.widgets import Footer, Input, TabbedContent, TabPane, Tabs
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from tui import config
+from tui.commands import BertsentCommands
+from tui.messages import Working
+from tui.safe_text import clean, error_line
+from tui.screens.base import Pane
+from tui.screens.data import DataPane
+from tui.screens.embed import EmbedPane
+from tui.screens.predict import PredictPane
+from tui.screens.train import TrainPane
+from tui.state import ActiveModel, Embedding
+
+DEFAULT_ENCODER = "minilm"
+TABS = ("data", "embed", "train", "predict")
+LONG_WORK = ("data", "lengths", "embed", "train", "save", "model")
+
+
+class BertsentApp(App[None]):
+    """Shared state lives here; each tab's pane reads it and posts its own work."""
+
+    TITLE = "bertsent"
+    CSS_PATH = "app.tcss"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    COMMANDS = App.COMMANDS | {BertsentCommands}
+    BINDINGS = [
+        Binding("1", "show_tab('data')", "Data", id="tab.data"),
+        Binding("2", "show_tab('embed')", "Embed", id="tab.embed"),
+        Binding("3", "show_tab('train')", "Train", id="tab.train"),
+        Binding("4", "show_tab('predict')", "Predict", id="tab.predict"),
+        Binding("escape", "escape", "Cancel", id="cancel"),
+    ]
+
+    splits = var(None, always_update=True)  # core.data.Splits as loaded (no limit)
+    embedding: var[Embedding | None] = var(None, always_update=True)
+    result = var(None, always_update=True)  # core.train.TrainResult of this session
+    active_model: var[ActiveModel | None] = var(None, always_update=True)
+    encoder_name = var(DEFAULT_ENCODER)
+
+    def __init__(self, data: str | None = None, encoder: str | None = None) -> None:
+        super().__init__()
+        remembered = config.load()
+        self.initial_data = data or (None if os.environ.get("BERTSENT_DATA") else remembered.get("data"))
+        self.encoder_name = encoder or remembered.get("encoder") or DEFAULT_ENCODER
+        self.data_path: Path | None = None
+        self._encoders: dict[str, object] = {}
+        self._encoder_lock = threading.Lock()
+        self._cancels: dict[Worker, threading.Event] = {}
+
+    def compose(self) -> ComposeResult:
+        with TabbedContent(initial="data", id="tabs"):
+            with TabPane("1 Data", id="data"):
+                yield DataPane(self.initial_data, id="data-pane")
+            with TabPane("2 Embed", id="embed"):
+                yield EmbedPane(id="embed-pane")
+            with TabPane("3 Train", id="train"):
+                yield TrainPane(id="train-pane")
+            with TabPane("4 Predict", id="predict"):
+                yield PredictPane(id="predict-pane")
+        yield Footer()
+
+    # --- shared state (UI thread) -------------------------------------------------------------
+
+    def set_data(self, path: Path, splits) -> None:
+        self.data_path = path
+        self.splits = splits
+        config.remember(data=str(Path(path).resolve()))
+
+    def use_encoder(self, name: str) -> None:
+        """Make ``name`` the encoder for tokenizing and embedding; remember it."""
+        if name != self.encoder_name:
+            self.encoder_name = name
+            self.query_one(DataPane).measure()
+        config.remember(encoder=name)
+
+    def set_embedding(self, embedding: Embedding) -> None:
+        self.embedding = embedding
+
+    def set_result(self, result) -> None:
+        self.result = result
+        report = result.report
+        self.active_model = ActiveModel(
+            result.model,
+            f"trained in this session ({report.encoder}, {report.pooling}, C = {report.C:.2g}, "
+            f"test accuracy {report.accuracy:.1%})",
+        )
+
+    def say(self, message: str, severity: str = "information") -> None:
+        """Notify with ``message`` shown literally (never as markup)."""
+        self.notify(clean(message), severity=severity, markup=False)
+
+    # --- helpers for worker threads -----------------------------------------------------------
+
+    def get_encoder(self, name: str, *, status=None):
+        """The loaded encoder ``name``, loading it once (thread-safe); call from a worker."""
+        from core.encoder import Encoder
+
+        with self._encoder_lock:
+            if name not in self._encoders:
+                if status is not None:
+                    status.post_message(Working(f"Loading encoder {name}… (first time takes a few seconds)"))
+                self._encoders[name] = Encoder.load(name)
+            return self._encoders[name]
+
+    def adopt_encoder(self, encoder) -> None:
+        """Reuse an encoder loaded elsewhere (tests, the screenshot script) under its name."""
+        with self._encoder_lock:
+            self._encoders[encoder.name] = encoder
+
+    def loaded_encoder(self, name: str):
+        """The encoder ``name`` if it is loaded already, else None (never blocks)."""
+        return self._encoders.get(name)
+
+    def cancel_event(self) -> threading.Event:
+        """A cancel event for the calling worker, set by Esc; call from a worker thread."""
+        event = threading.Event()
+        self._cancels[get_current_worker()] = event
+        return event
+
+    # --- actions --------------------------------------------------------------------------------
+
+    def action_show_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+        pane = self.query_one(f"#{tab}-pane")
+        target = {"data": "#data-table", "embed": "#embed-start", "train": "#train-run", "predict": "#predict-input"}
+        self.call_after_refresh(pane.query_one(target[tab]).focus)
+
+    def run_command(self, tab: str | None, action: str | None) -> None:
+        """Palette entry point: show ``tab`` and run the pane's ``action_<action>``."""
+        if tab is not None:
+            self.action_show_tab(tab)
+        if action == "cancel":
+            self.action_cancel()
+        elif action is not None:
+            getattr(self.query_one(f"#{tab}-pane"), f"action_{action}")()
+
+    def long_work(self) -> list[Worker]:
+        return [w for w in self.workers if w.group in LONG_WORK and w.is_running]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "escape":  # shown while work runs; in a text field it also leaves the field
+            return bool(self.long_work()) or isinstance(self.focused, Input)
+        return True
+
+    def action_cancel(self) -> None:
+        """Ask every long job to stop at its next checkpoint (finished batches stay cached)."""
+        for worker in self.long_work():
+            event = self._cancels.get(worker)
+            if event is not None:
+                event.set()
+        self.say("Cancelling…")
+
+    def action_escape(self) -> None:
+        """Esc: cancel running work, else leave the text field (for a button) so number keys switch tabs."""
+        if self.long_work():
+            self.action_cancel()
+        elif isinstance(self.focused, Input):
+            pane = next((node for node in self.focused.ancestors if isinstance(node, Pane)), None)
+            others = [] if pane is None else [w for w in pane.query("*") if w.focusable and not isinstance(w, Input)]
+            (others[0] if others else self.query_one(Tabs)).focus()
+
+    # --- the one error handler ------------------------------------------------------------------
+
+    def worker_changed(self, event: Worker.StateChanged) -> None:
+        """Every worker's state change ends here (panes forward theirs): errors become one line."""
+        self.refresh_bindings()
+        if event.worker.is_finished:
+            self._cancels.pop(event.worker, None)
+        if event.state == WorkerState.ERROR:
+            from core.errors import Cancelled
+
+            error = event.worker.error
+            self.log.error(repr(error))
+            self.say(error_line(error), "warning" if isinstance(error, Cancelled) else "error")
+
+
+def create_app(data: str | None = None, encoder: str | None = None) -> BertsentApp:
+    """The one factory for the CLI and tests: ``data`` and ``encoder`` override what was remembered."""
+    return BertsentApp(data=data, encoder=encoder)

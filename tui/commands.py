@@ -1,0 +1,40 @@
+"""Command palette provider: the main actions of every screen, searchable by name."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+# (title, help, tab, pane action or None to only show the tab)
+COMMANDS = (
+    ("Data: show", "Switch to the Data screen (1)", "data", None),
+    ("Data: load", "Find and load SST2 from the path field, $BERTSENT_DATA, the cache or a download", "data", "load"),
+    ("Embed: show", "Switch to the Embed screen (2)", "embed", None),
+    ("Embed: start or resume", "Embed the sentences; cached batches are reused", "embed", "start"),
+    ("Train: show", "Switch to the Train screen (3)", "train", None),
+    ("Train: fit the classifier", "Train logistic regression on the embeddings", "train", "train"),
+    ("Train: save the model", "Save the trained model to the folder in the Save field", "train", "save"),
+    ("Predict: show", "Switch to the Predict screen (4)", "predict", None),
+    ("Predict: load a saved model", "Load the model folder typed in the Model field", "predict", "load_model"),
+    ("Cancel running work", "Stop loading, embedding or training (Esc)", None, "cancel"),
+)
+
+
+class BertsentCommands(Provider):
+    """Exposes :data:`COMMANDS` in the palette (ctrl+p)."""
+
+    def _callbacks(self):
+        for title, help_text, tab, action in COMMANDS:
+            yield title, help_text, partial(self.app.run_command, tab, action)
+
+    async def discover(self) -> Hits:
+        for title, help_text, callback in self._callbacks():
+            yield DiscoveryHit(title, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, callback in self._callbacks():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), callback, help=help_text)

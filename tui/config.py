@@ -1,0 +1,35 @@
+"""The TUI's remembered settings (last data path and encoder) in a small JSON file."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+
+from core.files import atomic_write_text
+from core.paths import config_dir
+
+KEYS = ("data", "encoder")
+
+
+def config_path() -> Path:
+    return config_dir() / "tui.json"
+
+
+def load() -> dict[str, str]:
+    """Remembered settings; a missing or damaged file gives ``{}``."""
+    try:
+        data = json.loads(config_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {key: value for key, value in data.items() if key in KEYS and isinstance(value, str) and value}
+
+
+def remember(**values: str | None) -> None:
+    """Merge ``values`` into the file atomically; an unwritable config folder is not an error."""
+    data = load()
+    data.update({key: value for key, value in values.items() if key in KEYS and value})
+    with contextlib.suppress(OSError):
+        atomic_write_text(config_path(), json.dumps(data, indent=2, sort_keys=True) + "\n")

@@ -1,0 +1,76 @@
+"""Every custom message: workers post these (thread-safe); widgets react on the UI thread."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from textual.message import Message
+
+from tui.state import ActiveModel, Embedding
+
+
+class Working(Message):
+    """A worker says what it is doing now (one line for a status bar)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class DownloadProgressed(Message):
+    def __init__(self, name: str, done: int, total: int | None) -> None:
+        super().__init__()
+        self.name, self.done, self.total = name, done, total
+
+
+class DataLoaded(Message):
+    def __init__(self, path: Path, splits: Any) -> None:
+        super().__init__()
+        self.path, self.splits = path, splits
+
+
+class TokenLengths(Message):
+    """Token counts of train then test sentences, from the tokenizer of ``encoder``."""
+
+    def __init__(self, encoder: str, lengths: np.ndarray) -> None:
+        super().__init__()
+        self.encoder, self.lengths = encoder, lengths
+
+
+class EmbedProgressed(Message):
+    def __init__(self, progress: Any) -> None:
+        super().__init__()
+        self.progress = progress  # core.embed.EmbedProgress
+
+
+class EmbedFinished(Message):
+    def __init__(self, embedding: Embedding) -> None:
+        super().__init__()
+        self.embedding = embedding
+
+
+class Trained(Message):
+    def __init__(self, result: Any) -> None:
+        super().__init__()
+        self.result = result  # core.train.TrainResult
+
+
+class ModelSaved(Message):
+    def __init__(self, folder: Path) -> None:
+        super().__init__()
+        self.folder = folder
+
+
+class ModelLoaded(Message):
+    def __init__(self, active: ActiveModel) -> None:
+        super().__init__()
+        self.active = active
+
+
+class Predicted(Message):
+    def __init__(self, prediction: Any, remember: bool) -> None:
+        super().__init__()
+        self.prediction = prediction  # core.explain.Prediction
+        self.remember = remember

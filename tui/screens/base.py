@@ -1,0 +1,13 @@
+"""The base of every tab's pane: worker state changes go to the app's single handler."""
+
+from __future__ import annotations
+
+from textual.containers import Vertical
+from textual.worker import Worker
+
+
+class Pane(Vertical):
+    """A tab's content. Worker.StateChanged does not bubble, so hand it to the app explicitly."""
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        self.app.worker_changed(event)

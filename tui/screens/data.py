@@ -1,0 +1,221 @@
+"""Data: find SST2, summarize it, browse sentences and see their WordPiece tokens."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+from rich import box
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.validation import ValidationResult, Validator
+from textual.widgets import Button, DataTable, Input, Label, Static
+
+from core.data import LABEL_NAMES, SUFFIXES, summarize
+from tui.messages import DataLoaded, DownloadProgressed, TokenLengths, Working
+from tui.safe_text import clean, literal
+from tui.screens.base import Pane
+from tui.widgets.histogram import Histogram
+from tui.widgets.tokens import TokenIds
+
+NO_DATA = "No data yet: type a path and press Enter (empty: $BERTSENT_DATA, the cache or a download)"
+
+
+class DataPathValidator(Validator):
+    """An empty field (look in $BERTSENT_DATA, the cache, or download), a data file, or a split folder."""
+
+    def validate(self, value: str) -> ValidationResult:
+        if not value.strip():
+            return self.success()
+        path = Path(value.strip()).expanduser()
+        if not path.exists():
+            return self.failure("no such file or folder")
+        if path.is_file() and path.suffix.lower() not in SUFFIXES:
+            return self.failure("use a .tsv, .csv or .jsonl file")
+        if path.is_dir() and not any((path / f"train{suffix}").is_file() for suffix in SUFFIXES):
+            return self.failure("this folder has no train.tsv, train.csv or train.jsonl")
+        return self.success()
+
+
+class DataPane(Pane):
+    """Load data, then browse it; everything slow runs in workers."""
+
+    BINDINGS = [Binding("ctrl+r", "load", "Load data", id="data.load")]
+
+    def __init__(self, initial: str | None, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.initial = initial
+        self.rows: list[tuple[str, str, int]] = []  # (split, text, label) in table order
+        self.lengths: np.ndarray | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="bar"):
+            yield Label("Data", classes="field-label")
+            yield Input(
+                self.initial or "",
+                placeholder="SST2 folder or .tsv/.csv/.jsonl file; empty: $BERTSENT_DATA, cache or download",
+                validators=[DataPathValidator()],
+                compact=True,
+                id="data-path",
+            )
+            yield Button("Load", id="data-load", compact=True, variant="primary")
+        yield Static(id="data-status", classes="status", markup=False)
+        with Horizontal(id="data-main"):
+            with Vertical(id="data-side"):
+                yield Static(id="data-summary")
+                yield Histogram(id="data-hist")
+            table = DataTable(id="data-table", cursor_type="row", zebra_stripes=True)
+            table.border_title = "Sentences"
+            yield table
+        yield TokenIds(id="data-tokens")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_column("split", key="split")
+        table.add_column("label", key="label")
+        table.add_column("sentence", key="sentence")
+        # After the first frame: the UI shows before any file is read.
+        self.call_after_refresh(self.load, self.initial, download=False, quiet_if_missing=not self.initial)
+
+    def action_load(self) -> None:
+        path_input = self.query_one("#data-path", Input)
+        result = path_input.validate(path_input.value)
+        if result is not None and not result.is_valid:
+            self.app.say(clean(result.failure_descriptions[0]), "error")
+            return
+        self.load(path_input.value.strip() or None, download=True)
+
+    @on(Button.Pressed, "#data-load")
+    @on(Input.Submitted, "#data-path")
+    def _load_pressed(self) -> None:
+        self.action_load()
+
+    @on(Input.Changed, "#data-path")
+    def _path_changed(self, event: Input.Changed) -> None:
+        status = self.query_one("#data-status", Static)
+        if event.validation_result is not None and not event.validation_result.is_valid:
+            status.update(literal(f"✗ {event.validation_result.failure_descriptions[0]}", "bold"))
+        else:
+            status.update(self._loaded_line())
+
+    def _loaded_line(self) -> Text:
+        splits = self.app.splits
+        if splits is None:
+            return literal(NO_DATA)
+        return literal(f"{self.app.data_path}: {len(splits.train):,} train and {len(splits.test):,} test sentences")
+
+    def load(self, path: str | None, *, download: bool, quiet_if_missing: bool = False) -> None:
+        if any(w.is_running for w in self.app.workers if w.group == "data"):
+            self.app.say("Data is already loading")
+            return
+        self.query_one("#data-status", Static).update(literal("Looking for data…"))
+        self._load(path, download, quiet_if_missing)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="data")
+    def _load(self, path: str | None, download: bool, quiet_if_missing: bool) -> None:
+        from core.data import load_splits
+        from core.errors import DataError
+        from core.sources import find_data
+
+        cancel = self.app.cancel_event()
+        last = 0.0
+
+        def progress(name: str, done: int, total: int | None) -> None:
+            nonlocal last
+            if time.monotonic() - last >= 0.1 or done == total:
+                last = time.monotonic()
+                self.post_message(DownloadProgressed(name, done, total))
+
+        try:
+            found = find_data(path, download=download, progress=progress, cancel=cancel)
+        except DataError:
+            if quiet_if_missing:
+                self.post_message(Working(NO_DATA))
+                return
+            raise
+        self.post_message(Working(f"Reading {found}…"))
+        self.post_message(DataLoaded(found, load_splits(found)))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="lengths")
+    def _measure(self, encoder_name: str, texts: list[str]) -> None:
+        encoder = self.app.get_encoder(encoder_name, status=self)
+        self.post_message(TokenLengths(encoder_name, encoder.token_lengths(texts)))
+
+    def on_working(self, message: Working) -> None:
+        self.query_one("#data-status", Static).update(literal(message.text))
+
+    def on_download_progressed(self, message: DownloadProgressed) -> None:
+        total = f" of {message.total / 1e6:.1f} MB" if message.total else ""
+        line = f"Downloading {message.name}: {message.done / 1e6:.1f} MB{total} (Esc cancels)"
+        self.query_one("#data-status", Static).update(literal(line))
+
+    def on_data_loaded(self, message: DataLoaded) -> None:
+        splits = message.splits
+        self.app.set_data(message.path, splits)
+        self.rows = [("train", t, int(y)) for t, y in zip(splits.train.texts, splits.train.labels, strict=True)]
+        self.rows += [("test", t, int(y)) for t, y in zip(splits.test.texts, splits.test.labels, strict=True)]
+        table = self.query_one(DataTable)
+        table.clear()
+        table.add_rows((split, LABEL_NAMES[label][:3], literal(text)) for split, text, label in self.rows)
+        self.query_one("#data-status", Static).update(self._loaded_line())
+        self.lengths = None
+        self._show_summary()
+        self.measure()
+
+    def measure(self) -> None:
+        """Count tokens of every sentence with the current encoder's tokenizer (in a worker)."""
+        if self.rows:
+            self.query_one(Histogram).set_values(np.zeros(0))
+            self._measure(self.app.encoder_name, [text for _, text, _ in self.rows])
+
+    def on_token_lengths(self, message: TokenLengths) -> None:
+        if message.encoder != self.app.encoder_name or len(message.lengths) != len(self.rows):
+            return
+        self.lengths = message.lengths
+        self.query_one("#data-status", Static).update(self._loaded_line())
+        self.query_one(Histogram).set_values(message.lengths)
+        self._show_summary()
+        self._show_tokens()
+
+    def _show_summary(self) -> None:
+        splits = self.app.splits
+        n_train = len(splits.train)
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), show_edge=False)
+        for column in ("split", "neg", "pos", "all", "dup"):
+            table.add_column(column, justify="left" if column == "split" else "right")
+        lengths = (None, None) if self.lengths is None else (self.lengths[:n_train], self.lengths[n_train:])
+        stats = []
+        for name, dataset, counts in (("train", splits.train, lengths[0]), ("test", splits.test, lengths[1])):
+            summary = summarize(dataset, () if counts is None else counts)
+            table.add_row(
+                name,
+                f"{summary.per_label[0]:,}",
+                f"{summary.per_label[1]:,}",
+                f"{summary.n:,}",
+                f"{summary.duplicates:,}",
+            )
+            if summary.length_stats:
+                s = summary.length_stats
+                stats.append(f"{name:<5} tokens {s['min']}–{s['max']}, med {s['median']:.0f}, p95 {s['p95']:.0f}")
+        self.query_one("#data-summary", Static).update(Group(table, Text("\n".join(stats), style="italic")))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_tokens()
+
+    def _show_tokens(self) -> None:
+        table = self.query_one(DataTable)
+        view = self.query_one(TokenIds)
+        if not self.rows or table.cursor_row is None or table.cursor_row >= len(self.rows):
+            return
+        encoder = self.app.loaded_encoder(self.app.encoder_name)
+        if encoder is None:
+            view.message(f"loading the {self.app.encoder_name} tokenizer…")
+            return
+        tokens = encoder.tokenize(self.rows[table.cursor_row][1])
+        view.show(tokens.tokens, tokens.ids, tokens.truncated)

@@ -1,0 +1,167 @@
+"""Embed: choose encoder, pooling and a limit; embed both splits with progress, cancel and resume."""
+
+from __future__ import annotations
+
+import time
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.suggester import SuggestFromList
+from textual.validation import Integer
+from textual.widgets import Button, Input, Label, ProgressBar, Select, Static
+
+from tui.messages import EmbedFinished, EmbedProgressed, Working
+from tui.safe_text import error_line, literal
+from tui.screens.base import Pane
+from tui.state import Embedding
+
+ENCODER_SUGGESTIONS = ["minilm", "distilbert", "bert"]
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+class EmbedPane(Pane):
+    """Turn the loaded sentences into vectors; finished batches are cached, so Start resumes."""
+
+    BINDINGS = [Binding("ctrl+r", "start", "Start embedding", id="embed.start")]
+
+    def compose(self) -> ComposeResult:
+        from core.embed import DEFAULT_POOLING, POOLING_HELP
+
+        with Horizontal(classes="bar"):
+            yield Label("Encoder", classes="field-label")
+            yield Input(
+                self.app.encoder_name,
+                placeholder="minilm (offline), distilbert, bert, a Hugging Face id or a folder",
+                suggester=SuggestFromList(ENCODER_SUGGESTIONS, case_sensitive=False),
+                compact=True,
+                id="embed-encoder",
+            )
+        with Horizontal(classes="bar"):
+            yield Label("Pooling", classes="field-label")
+            yield Select(
+                [(f"{name}: {help}", name) for name, help in POOLING_HELP.items()],
+                value=DEFAULT_POOLING,
+                allow_blank=False,
+                compact=True,
+                id="embed-pooling",
+            )
+        with Horizontal(classes="bar"):
+            yield Label("Limit", classes="field-label")
+            yield Input(
+                "2000",
+                placeholder="all",
+                type="integer",
+                validators=[Integer(minimum=1)],
+                compact=True,
+                id="embed-limit",
+            )
+            yield Button("Start", id="embed-start", compact=True, variant="primary")
+        yield Static(id="embed-sizes", classes="status", markup=False)
+        yield ProgressBar(id="embed-bar", show_eta=False)
+        yield Static(id="embed-stats", markup=False)
+        yield Static(
+            literal("Esc cancels; finished batches stay cached, so Start again resumes where it stopped."),
+            id="embed-help",
+        )
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "splits", self._show_sizes)
+
+    @on(Input.Changed, "#embed-limit")
+    def _show_sizes(self, _=None) -> None:
+        splits = self.limited()
+        sizes = self.query_one("#embed-sizes", Static)
+        if splits is None:
+            sizes.update(literal("No data loaded yet: press 1 and load SST2"))
+        else:
+            sizes.update(literal(f"Will embed {len(splits.train):,} train + {len(splits.test):,} test sentences"))
+
+    def limit(self) -> int | None:
+        value = self.query_one("#embed-limit", Input).value.strip()
+        return int(value) if value.isdigit() and int(value) > 0 else None
+
+    def limited(self):
+        """The loaded splits cut to the limit (first N of each split, as the tutorial does)."""
+        from core.data import Splits
+
+        splits, limit = self.app.splits, self.limit()
+        if splits is None:
+            return None
+        return Splits(splits.train.head(limit), splits.test.head(limit), splits.given)
+
+    def action_start(self) -> None:
+        if any(w.is_running for w in self.app.workers if w.group == "embed"):
+            self.app.say("Embedding is already running; Esc cancels it")
+            return
+        splits = self.limited()
+        if splits is None:
+            self.app.say("Load data first: press 1", "warning")
+            return
+        name = self.query_one("#embed-encoder", Input).value.strip() or "minilm"
+        pooling = self.query_one("#embed-pooling", Select).value
+        self.app.use_encoder(name)
+        self.query_one(ProgressBar).update(total=None, progress=0)
+        self._embed(name, str(pooling), splits)
+
+    @on(Button.Pressed, "#embed-start")
+    @on(Input.Submitted, "#embed-limit, #embed-encoder")
+    def _start_pressed(self) -> None:
+        self.action_start()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="embed")
+    def _embed(self, name: str, pooling: str, splits) -> None:
+        from core.embed import Embedder
+        from core.train import embed_splits
+
+        cancel = self.app.cancel_event()
+        encoder = self.app.get_encoder(name, status=self)
+        embedder = Embedder(encoder, pooling)
+        self.post_message(Working("Reading the embedding cache…"))
+        last = 0.0
+
+        def progress(update) -> None:
+            nonlocal last
+            if time.monotonic() - last >= 0.1 or update.done == update.total:
+                last = time.monotonic()
+                self.post_message(EmbedProgressed(update))
+
+        embedded = embed_splits(embedder, splits, progress=progress, cancel=cancel)
+        self.post_message(EmbedFinished(Embedding(splits, embedder, embedded)))
+
+    def on_working(self, message: Working) -> None:
+        self.query_one("#embed-stats", Static).update(literal(message.text))
+
+    def on_embed_progressed(self, message: EmbedProgressed) -> None:
+        p = message.progress
+        self.query_one(ProgressBar).update(total=max(p.total, 1), progress=p.done)
+        self.query_one("#embed-stats", Static).update(
+            literal(
+                f"{p.done:,}/{p.total:,} sentences · {p.rate:,.0f}/s · elapsed {duration(p.elapsed)} · "
+                f"ETA {duration(p.eta) if p.done < p.total else '0:00'} · {p.cached:,} from cache"
+            )
+        )
+
+    def on_embed_finished(self, message: EmbedFinished) -> None:
+        embedding = message.embedding
+        self.app.set_embedding(embedding)
+        total = len(embedding.splits.train) + len(embedding.splits.test)
+        truncated = f"; {embedding.embedded.truncated:,} truncated" if embedding.embedded.truncated else ""
+        self.query_one("#embed-stats", Static).update(
+            literal(
+                f"Done: {total:,} sentences as {embedding.embedded.train.shape[1]:,}-dim vectors "
+                f"({embedding.embedder.encoder.name}, {embedding.embedder.pooling}){truncated}. Press 3 to train."
+            )
+        )
+        self.app.say(f"Embedded {total:,} sentences in {embedding.embedded.seconds:.1f} s")
+
+    def on_worker_state_changed(self, event) -> None:
+        if event.worker.group == "embed" and event.worker.error is not None:
+            self.query_one("#embed-stats", Static).update(literal(error_line(event.worker.error)))
