@@ -172,8 +172,8 @@ def _rows(path: Path, raw: bytes) -> Iterator[tuple[int, Row]]:
         yield from _tsv_rows(lines)
 
 
-def _decoded_lines(raw: bytes) -> Iterator[tuple[int, str | None]]:
-    """(line number, text without line ending) with None for a line that is not UTF-8; blanks dropped."""
+def _decoded_lines(raw: bytes) -> Iterator[tuple[int, str]]:
+    """(line number, text without line ending); a line that is not UTF-8 becomes "\\0reason"; blanks dropped."""
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     for lineno, line in enumerate(raw.split(b"\n"), start=1):

@@ -132,9 +132,9 @@ class Embedder:
                 report()
         finally:
             self._flush(pending, hashes, vectors)
-        index = {text: row for row, text in enumerate(unique)}
         if len(unique) == len(texts):
             return vectors
+        index = {text: row for row, text in enumerate(unique)}
         return vectors[[index[t] for t in texts]]
 
     def batches_of(self, ids: list[list[int]]) -> list[np.ndarray]:

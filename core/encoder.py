@@ -124,7 +124,7 @@ class Encoder:
         fingerprint = weights_fingerprint(model, tokenizer)
         precision = resolve_precision(precision, device)
         model = _apply_precision(model.to(device), precision)
-        limit = min(max_length, getattr(model.config, "max_position_embeddings", max_length), 10**6)
+        limit = min(max_length, getattr(model.config, "max_position_embeddings", max_length))
         return cls(name, source, tokenizer, model, device, int(limit), precision, fingerprint)
 
     @property

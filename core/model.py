@@ -36,13 +36,10 @@ class SentimentModel:
 
     def positive_proba_ids(self, batch_ids: list[list[int]]) -> np.ndarray:
         """P(positive) for already tokenized sentences (no cache: used for occlusion)."""
-        out = []
+        proba = np.empty(len(batch_ids))
         for batch in self.embedder.batches_of(batch_ids):
             vectors = self.embedder.forward([batch_ids[i] for i in batch])
-            out.append((batch, self.classifier.predict_proba(vectors)[:, 1]))
-        proba = np.empty(len(batch_ids))
-        for batch, values in out:
-            proba[batch] = values
+            proba[batch] = self.classifier.predict_proba(vectors)[:, 1]
         return proba
 
     def explain(self, text: str) -> Prediction:

@@ -41,7 +41,7 @@ class SavedModel:
 
 
 def save_model(
-    result_model: SentimentModel, folder: str | Path, *, report: Report | None = None, data_hash: str = ""
+    model: SentimentModel, folder: str | Path, *, report: Report | None = None, data_hash: str = ""
 ) -> Path:
     """Write the model folder atomically: a complete new folder replaces the old one."""
     folder = Path(folder)
@@ -49,9 +49,9 @@ def save_model(
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
         buffer = io.BytesIO()
-        np.savez(buffer, **result_model.classifier.to_arrays())
+        np.savez(buffer, **model.classifier.to_arrays())
         (staging / CLASSIFIER).write_bytes(buffer.getvalue())
-        encoder = result_model.encoder
+        encoder = model.encoder
         meta = {
             "format": FORMAT,
             "bertsent": __version__,
@@ -62,7 +62,7 @@ def save_model(
                 "max_length": encoder.max_length,
                 "precision": encoder.precision,
             },
-            "pooling": result_model.embedder.pooling,
+            "pooling": model.embedder.pooling,
             "labels": {str(k): v for k, v in LABEL_NAMES.items()},
             "data_sha256": data_hash,
             "report": report.to_dict() if report else None,

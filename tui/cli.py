@@ -179,7 +179,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     encoder = _load_encoder(args)
     embedder = Embedder(encoder, args.pooling, cache=not args.no_cache)
     C = args.C if args.C is not None or args.cv else 1.0
-    with _progress("embedding") as progress:
+    with _Progress("embedding") as progress:
         result = train(embedder, splits, C=C, progress=progress, n_jobs=2)
     if embedder.truncated:
         _fail(f"note: {embedder.truncated} sentences were longer than {encoder.max_length} tokens and were truncated")
@@ -204,7 +204,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     else:
         dataset = load_dataset(path, skip_bad=args.skip_bad)
     _warn_skipped(dataset.skipped)
-    with _progress("embedding") as progress:
+    with _Progress("embedding") as progress:
         proba = saved.model.predict_proba(dataset.texts, progress)[:, 1]
     accuracy = float(((proba >= 0.5).astype(int) == dataset.labels).mean())
     if args.json:
@@ -284,7 +284,7 @@ def _warn_skipped(skipped: dict[str, int]) -> None:
 def _find_data(path: str | None):
     from core.sources import find_data
 
-    with _progress("downloading") as progress:
+    with _Progress("downloading") as progress:
         return find_data(path, progress=lambda name, done, total: progress.bytes(name, done, total))
 
 
@@ -340,10 +340,6 @@ class _Progress:
 
     def __exit__(self, *exc: object) -> None:
         self.bar.stop()
-
-
-def _progress(description: str) -> _Progress:
-    return _Progress(description)
 
 
 def _print_report(report, out: str) -> None:
