@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -68,14 +69,16 @@ def compare(label: str, name: str, texts: list[str], device: str | None, precisi
     from core.encoder import Encoder
 
     ours_encoder = Encoder.load(name, device=device, precision=precision)
-    exact = Encoder.load(name, device=device, precision="fp32")
+    exact = ours_encoder if ours_encoder.precision == "fp32" else Encoder.load(name, device=device, precision="fp32")
     for warm in (ours_encoder, exact):
         ours_rate(warm, texts[:64])
+    ours = ours_rate(ours_encoder, texts)
     row = {
         "model": label,
+        "n": len(texts),
         "precision": ours_encoder.precision,
-        "ours": ours_rate(ours_encoder, texts),
-        "ours_fp32": ours_rate(exact, texts),
+        "ours": ours,
+        "ours_fp32": ours if exact is ours_encoder else ours_rate(exact, texts),
         "tutorial": tutorial_rate(exact, texts),
         "sentence_transformers": st_rate(exact.source, texts, exact.device),
     }
@@ -95,14 +98,17 @@ def accuracy_and_cache(device: str | None, precision: str) -> dict:
     out = {}
     with tempfile.TemporaryDirectory() as cache:
         os.environ["BERTSENT_CACHE"] = cache
-        for key, prec in (("accuracy", precision), ("accuracy_fp32", "fp32")):
-            embedder = Embedder(Encoder.load(device=device, precision=prec))
-            embedded = embed_splits(embedder, splits)
-            out[key] = fit(embedder, splits, embedded, n_jobs=2).report.accuracy
-            if key == "accuracy":
-                start = time.perf_counter()
-                embed_splits(Embedder(embedder.encoder), splits)
-                out["cached_rerun_s"] = time.perf_counter() - start
+        encoder = Encoder.load(device=device, precision=precision)
+        embedder = Embedder(encoder)
+        out["accuracy"] = fit(embedder, splits, embed_splits(embedder, splits), n_jobs=2).report.accuracy
+        start = time.perf_counter()
+        embed_splits(Embedder(encoder), splits)
+        out["cached_rerun_s"] = time.perf_counter() - start
+        if encoder.precision == "fp32":
+            out["accuracy_fp32"] = out["accuracy"]
+        else:
+            exact = Embedder(Encoder.load(device=device, precision="fp32"))
+            out["accuracy_fp32"] = fit(exact, splits, embed_splits(exact, splits), n_jobs=2).report.accuracy
     return out
 
 
@@ -132,12 +138,54 @@ def predict_latency(device: str | None, precision: str) -> dict:
     }
 
 
+def startup_times() -> dict:
+    """Wall time of ``bertsent --help`` and of the TUI's first frame, each in a fresh process."""
+    frame = (
+        "import time, asyncio; t = time.perf_counter()\n"
+        "from tui.app import create_app\n"
+        "async def main():\n"
+        "    async with create_app().run_test(size=(80, 24)):\n"
+        "        print(time.perf_counter() - t)\n"
+        "asyncio.run(main())"
+    )
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "tui.cli", "--help"], cwd=REPO, check=True, capture_output=True)
+    help_s = time.perf_counter() - start
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+    interpreter = time.perf_counter() - start
+    out = subprocess.run([sys.executable, "-c", frame], cwd=REPO, check=True, capture_output=True, text=True)
+    return {"help_s": help_s, "tui_first_frame_s": interpreter + float(out.stdout.split()[-1])}
+
+
+def memory_run(copies: int, device: str | None, precision: str) -> dict:
+    """Embed SST2 train ``copies`` times (each copy made distinct) into a fresh cache, in a child
+    process, and report its peak RSS."""
+    code = (
+        "import os, resource, sys, tempfile, time\n"
+        "os.environ['BERTSENT_CACHE'] = tempfile.mkdtemp()\n"
+        "from core.data import load_dataset\n"
+        "from core.embed import Embedder\n"
+        "from core.encoder import Encoder\n"
+        f"base = load_dataset({str(SST2 / 'train.tsv')!r}).texts\n"
+        f"texts = [f'{{t}} ({{k}})' for k in range({copies}) for t in base]\n"
+        f"embedder = Embedder(Encoder.load(device={device!r}, precision={precision!r}))\n"
+        "t = time.perf_counter(); embedder.embed(texts); s = time.perf_counter() - t\n"
+        "print(len(texts), s, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, capture_output=True, text=True)
+    n, seconds, rss = out.stdout.split()[-3:]
+    return {"memory_sentences": int(n), "memory_seconds": float(seconds), "memory_peak_rss_mb": float(rss)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=3000, help="SST2 train sentences to embed (default 3000)")
     parser.add_argument("--device", help="cpu or cuda (default: cuda when present)")
     parser.add_argument("--precision", default="auto", help="precision of 'ours' (default: auto)")
+    parser.add_argument("--distilbert-n", type=int, default=1000, help="sentences for the DistilBERT row")
     parser.add_argument("--quick", action="store_true", help="skip the DistilBERT row and the accuracy runs")
+    parser.add_argument("--memory", type=int, metavar="COPIES", help="also embed SST2 train COPIES times (10: 69,200)")
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args(argv)
     from core.data import load_dataset
@@ -149,9 +197,12 @@ def main(argv: list[str] | None = None) -> int:
     rows = [minilm]
     if not args.quick:
         folder = distilbert_folder(Encoder.load(device="cpu").tokenizer)
-        rows.append(compare("distilbert-arch", folder, texts, args.device, args.precision))
+        rows.append(compare("distilbert-arch", folder, texts[: args.distilbert_n], args.device, args.precision))
         result.update(accuracy_and_cache(args.device, args.precision))
     result.update(predict_latency(args.device, args.precision))
+    result.update(startup_times())
+    if args.memory:
+        result.update(memory_run(args.memory, args.device, args.precision))
     result["rows"] = rows
     result["ratio_vs_tutorial"] = minilm["ratio_vs_tutorial"]
     result["ratio_vs_sentence_transformers"] = minilm["ratio_vs_sentence_transformers"]
@@ -164,12 +215,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def print_table(result: dict) -> None:
-    print(f"{result['n']:,} SST2 sentences, torch threads {result['torch_threads']}; sentences/s:")
-    header = ("model", "prec", "ours", "ours fp32", "tutorial", "sent-tr", "÷tut", "÷st")
-    print("{:16s} {:5s} {:>8s} {:>10s} {:>9s} {:>8s} {:>6s} {:>6s}".format(*header))
+    print(f"SST2 train sentences, torch threads {result['torch_threads']}; sentences/s:")
+    header = ("model", "n", "prec", "ours", "ours fp32", "tutorial", "sent-tr", "÷tut", "÷st")
+    print("{:16s} {:>5s} {:5s} {:>8s} {:>10s} {:>9s} {:>8s} {:>6s} {:>6s}".format(*header))
     for r in result["rows"]:
         print(
-            f"{r['model']:16s} {r['precision']:5s} {r['ours']:8.0f} {r['ours_fp32']:10.0f} {r['tutorial']:9.0f} "
+            f"{r['model']:16s} {r['n']:5d} {r['precision']:5s} {r['ours']:8.0f} {r['ours_fp32']:10.0f} "
+            f"{r['tutorial']:9.0f} "
             f"{r['sentence_transformers']:8.0f} {r['ratio_vs_tutorial']:6.2f} "
             f"{r['ratio_vs_sentence_transformers']:6.2f}"
         )

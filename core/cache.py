@@ -18,7 +18,7 @@ import numpy as np
 
 from core.files import atomic_open
 
-FORMAT = 1
+FORMAT = 2
 HASH_BYTES = 16
 
 
@@ -44,11 +44,12 @@ class EmbeddingCache:
             return []
         return sorted(self.folder.glob("*.npz"))
 
-    def fill(self, hashes: list[bytes], out: np.ndarray) -> np.ndarray:
-        """Copy cached vectors for ``hashes`` into the rows of ``out``; return a mask of rows filled."""
-        wanted: dict[bytes, list[int]] = {}
-        for row, digest in enumerate(hashes):
-            wanted.setdefault(digest, []).append(row)
+    def fill(self, hashes: list[bytes], out: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """Copy cached vectors (and token lengths) for distinct ``hashes`` into ``out``/``lengths``.
+
+        Returns a mask of the rows filled.
+        """
+        wanted = {digest: row for row, digest in enumerate(hashes)}
         found = np.zeros(len(hashes), dtype=bool)
         for shard in self.shards():
             if not wanted:
@@ -56,35 +57,63 @@ class EmbeddingCache:
             loaded = _read_shard(shard, out.shape[1])
             if loaded is None:
                 continue
-            shard_hashes, vectors = loaded
+            shard_hashes, vectors, shard_lengths = loaded
+            source, rows = [], []
             for index, digest in enumerate(map(bytes, shard_hashes)):
-                rows = wanted.pop(digest, None)
-                if rows is not None:
-                    out[rows] = vectors[index]
-                    found[rows] = True
+                row = wanted.pop(digest, None)
+                if row is not None:
+                    source.append(index)
+                    rows.append(row)
+            if rows:
+                out[rows] = vectors[source]
+                lengths[rows] = shard_lengths[source]
+                found[rows] = True
         return found
 
-    def add(self, hashes: Iterable[bytes], vectors: np.ndarray) -> Path:
+    def add(self, hashes: Iterable[bytes], vectors: np.ndarray, lengths: np.ndarray) -> Path:
         """Write one new shard atomically."""
         digests = np.frombuffer(b"".join(hashes), dtype=np.uint8).reshape(-1, HASH_BYTES)
-        if len(digests) != len(vectors):
-            raise ValueError("hashes and vectors differ in length")
+        if not len(digests) == len(vectors) == len(lengths):
+            raise ValueError("hashes, vectors and lengths differ in length")
         path = self.folder / f"{uuid.uuid4().hex}.npz"
         with atomic_open(path) as handle:
-            np.savez(handle, hashes=digests, vectors=np.ascontiguousarray(vectors, dtype=np.float32))
+            np.savez(
+                handle,
+                hashes=digests,
+                vectors=np.ascontiguousarray(vectors, dtype=np.float32),
+                lengths=np.asarray(lengths, dtype=np.int32),
+            )
         return path
+
+    def compact(self, hashes: list[bytes], vectors: np.ndarray, lengths: np.ndarray, *, max_shards: int = 8) -> None:
+        """With more than ``max_shards`` shards, write ``vectors`` as one shard and delete the
+        shards it covers whole (only their hashes are read, so memory stays flat)."""
+        shards = self.shards()
+        if len(shards) <= max_shards:
+            return
+        keep = self.add(hashes, vectors, lengths)
+        covered = set(hashes)
+        for shard in shards:
+            try:
+                with np.load(shard, allow_pickle=False) as data:
+                    inside = data["hashes"]
+            except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
+                continue
+            if shard != keep and all(bytes(d) in covered for d in inside):
+                shard.unlink(missing_ok=True)
 
     def clear(self) -> None:
         for shard in self.shards():
             shard.unlink(missing_ok=True)
 
 
-def _read_shard(path: Path, dim: int) -> tuple[np.ndarray, np.ndarray] | None:
+def _read_shard(path: Path, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     try:
         with np.load(path, allow_pickle=False) as data:
-            hashes, vectors = data["hashes"], data["vectors"]
+            hashes, vectors, lengths = data["hashes"], data["vectors"], data["lengths"]
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
         return None
-    if hashes.ndim != 2 or hashes.shape[1] != HASH_BYTES or vectors.shape != (len(hashes), dim):
+    n = len(hashes)
+    if hashes.shape != (n, HASH_BYTES) or vectors.shape != (n, dim) or lengths.shape != (n,):
         return None
-    return hashes, vectors
+    return hashes, vectors, lengths

@@ -55,8 +55,8 @@ class Embedder:
         encoder: Encoder,
         pooling: str = DEFAULT_POOLING,
         *,
-        batch_tokens: int = 8192,
-        max_batch: int = 128,
+        batch_tokens: int = 2048,
+        max_batch: int = 32,
         cache: EmbeddingCache | bool = True,
         flush_every: int = 1024,
     ) -> None:
@@ -100,8 +100,8 @@ class Embedder:
         unique = list(dict.fromkeys(texts))
         hashes = [text_hash(t) for t in unique]
         vectors = np.zeros((len(unique), self.dim), dtype=np.float32)
-        have = self.cache.fill(hashes, vectors) if self.cache else np.zeros(len(unique), dtype=bool)
-        ids, self.truncated = self.encoder.encode_ids(unique)
+        lengths = np.zeros(len(unique), dtype=np.int64)
+        have = self.cache.fill(hashes, vectors, lengths) if self.cache else np.zeros(len(unique), dtype=bool)
         cached = int(have.sum())
         done, computed = cached, 0
         pending: list[int] = []
@@ -113,25 +113,30 @@ class Embedder:
                 progress(EmbedProgress(done, len(unique), cached, elapsed, rate))
 
         report()
-        try:
-            for batch in self.batches_of(ids):
-                if have[batch].all():
-                    continue
-                if cancel is not None and cancel.is_set():
-                    raise Cancelled(
-                        f"embedding cancelled at {done:,} of {len(unique):,} sentences; run again to resume"
-                    )
-                vectors[batch] = self.forward([ids[i] for i in batch])
-                fresh = batch[~have[batch]]
-                have[batch] = True
-                pending.extend(fresh.tolist())
-                done += len(fresh)
-                computed += len(fresh)
-                if len(pending) >= self.flush_every:
-                    self._flush(pending, hashes, vectors)
-                report()
-        finally:
-            self._flush(pending, hashes, vectors)
+        if cached < len(unique):
+            ids, lengths = self.encoder.encode_ids(unique)
+            try:
+                for batch in self.batches_of(ids):
+                    if have[batch].all():
+                        continue
+                    if cancel is not None and cancel.is_set():
+                        raise Cancelled(
+                            f"embedding cancelled at {done:,} of {len(unique):,} sentences; run again to resume"
+                        )
+                    vectors[batch] = self.forward([ids[i] for i in batch])
+                    fresh = batch[~have[batch]]
+                    have[batch] = True
+                    pending.extend(fresh.tolist())
+                    done += len(fresh)
+                    computed += len(fresh)
+                    if len(pending) >= self.flush_every:
+                        self._flush(pending, hashes, vectors, lengths)
+                    report()
+            finally:
+                self._flush(pending, hashes, vectors, lengths)
+            if self.cache:
+                self.cache.compact(hashes, vectors, lengths)
+        self.truncated = int((lengths > self.encoder.max_length).sum())
         if len(unique) == len(texts):
             return vectors
         index = {text: row for row, text in enumerate(unique)}
@@ -159,9 +164,9 @@ class Embedder:
             output = self.encoder.model(**inputs, output_hidden_states=self.pooling == "layers")
         return pool(output, inputs["attention_mask"], self.pooling).float().cpu().numpy()
 
-    def _flush(self, pending: list[int], hashes: list[bytes], vectors: np.ndarray) -> None:
+    def _flush(self, pending: list[int], hashes: list[bytes], vectors: np.ndarray, lengths: np.ndarray) -> None:
         if self.cache and pending:
-            self.cache.add([hashes[i] for i in pending], vectors[pending])
+            self.cache.add([hashes[i] for i in pending], vectors[pending], lengths[pending])
         pending.clear()
 
 

@@ -138,20 +138,19 @@ class Encoder:
 
     def tokenize(self, text: str) -> Tokens:
         """WordPiece tokens and ids of one sentence, truncated to ``max_length``."""
-        ids, truncated = self.encode_ids([text])
-        return Tokens(self.tokenizer.convert_ids_to_tokens(ids[0]), ids[0], truncated=bool(truncated))
+        ids, lengths = self.encode_ids([text])
+        return Tokens(self.tokenizer.convert_ids_to_tokens(ids[0]), ids[0], truncated=bool(lengths[0] > len(ids[0])))
 
-    def encode_ids(self, texts: list[str]) -> tuple[list[list[int]], int]:
-        """Token ids (``[CLS]``/``[SEP]`` included) cut to ``max_length``, and how many were cut."""
+    def encode_ids(self, texts: list[str]) -> tuple[list[list[int]], np.ndarray]:
+        """Token ids (``[CLS]``/``[SEP]`` included) cut to ``max_length``, and the uncut lengths."""
         if not texts:
-            return [], 0
+            return [], np.zeros(0, dtype=np.int64)
         ids = self.tokenizer(texts, add_special_tokens=True)["input_ids"]
-        limit, cut = self.max_length, 0
-        for row, seq in enumerate(ids):
-            if len(seq) > limit:
-                ids[row] = seq[: limit - 1] + seq[-1:]
-                cut += 1
-        return ids, cut
+        lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+        limit = self.max_length
+        for row in np.flatnonzero(lengths > limit):
+            ids[row] = ids[row][: limit - 1] + ids[row][-1:]
+        return ids, lengths
 
     def token_lengths(self, texts: list[str]) -> np.ndarray:
         """Untruncated token counts, ``[CLS]`` and ``[SEP]`` included."""

@@ -76,3 +76,24 @@ def test_damaged_shard_is_ignored(encoder, tmp_path):
 
 def test_cache_key_depends_on_pooling_and_weights(encoder):
     assert Embedder(encoder, "cls", cache=False).cache_key != Embedder(encoder, "mean", cache=False).cache_key
+
+
+def test_truncation_is_counted_from_the_cache_too(encoder, tmp_path):
+    cache = EmbeddingCache(tmp_path, "trunc")
+    texts = ["word " * 1000, "short"]
+    first = Embedder(encoder, "cls", cache=cache)
+    first.embed(texts)
+    again = Embedder(encoder, "cls", cache=cache)
+    again.embed(texts)
+    assert first.truncated == again.truncated == 1
+
+
+def test_many_shards_are_compacted_into_one(encoder, tmp_path):
+    cache = EmbeddingCache(tmp_path, "compact")
+    embedder = Embedder(encoder, "cls", cache=cache, max_batch=1, flush_every=1)
+    texts = [f"sentence number {i}" for i in range(12)]
+    vectors = embedder.embed(texts)
+    assert len(cache.shards()) == 1
+    seen = []
+    np.testing.assert_array_equal(Embedder(encoder, "cls", cache=cache).embed(texts, progress=seen.append), vectors)
+    assert seen[-1].cached == 12
