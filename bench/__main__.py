@@ -231,6 +231,15 @@ def print_table(result: dict) -> None:
             f"cached re-run of 8,741 sentences {result['cached_rerun_s']:.2f} s"
         )
     print(
+        f"startup: bertsent --help {result['help_s']:.2f} s, "
+        f"bertsent-tui first frame {result['tui_first_frame_s']:.2f} s"
+    )
+    if "memory_sentences" in result:
+        print(
+            f"memory: {result['memory_sentences']:,} sentences embedded in {result['memory_seconds']:.0f} s, "
+            f"peak RSS {result['memory_peak_rss_mb']:.0f} MB"
+        )
+    print(
         f"predict with token scores ({result['predict_tokens']} tokens): p50 {result['predict_p50_ms']:.0f} ms, "
         f"p95 {result['predict_p95_ms']:.0f} ms; peak RSS {result['peak_rss_mb']:.0f} MB"
     )

@@ -1,12 +1,11 @@
 """Token scores by occlusion: how much P(positive) drops when a token (or word) is deleted.
 
 Faithful by construction: every score is a difference of two real predictions of the full
-encoder + classifier chain. All occluded variants of a sentence run as one batch.
+encoder + classifier chain. Variants of many sentences run together in length-sorted batches.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,19 +52,31 @@ def word_spans(tokens: list[str]) -> list[tuple[int, int]]:
     return spans
 
 
-def occlusion_scores(
-    ids: list[int], tokens: list[str], positive_proba: Callable[[list[list[int]]], np.ndarray]
-) -> tuple[float, list[TokenScore], list[TokenScore]]:
-    """P(positive) of ``ids`` and the occlusion scores of its inner tokens and whole words.
+@dataclass(frozen=True)
+class Occlusion:
+    """A sentence and its occluded copies: one per token and one per multi-piece word deleted."""
 
-    ``ids``/``tokens`` include [CLS] and [SEP]; ``positive_proba`` maps id lists to P(positive).
-    """
+    pieces: list[str]  # inner WordPiece tokens ([CLS]/[SEP] excluded)
+    words: list[tuple[int, int]]
+    spans: list[tuple[int, int]]  # deleted span of variants[1:]
+    variants: list[list[int]]  # variants[0] is the whole sentence
+
+    def scores(self, proba: np.ndarray) -> tuple[float, list[TokenScore], list[TokenScore]]:
+        """P(positive) of the sentence and its token and word scores, from P(positive) of the variants."""
+        proba = np.asarray(proba, dtype=np.float64)
+        drop = dict(zip(self.spans, (proba[0] - proba[1:]).tolist(), strict=True))
+        pieces = self.pieces
+        token_scores = [TokenScore(piece, drop[(i, i + 1)]) for i, piece in enumerate(pieces)]
+        word_scores = [
+            TokenScore("".join(p.removeprefix("##") for p in pieces[a:b]), drop[(a, b)]) for a, b in self.words
+        ]
+        return float(proba[0]), token_scores, word_scores
+
+
+def occlude(ids: list[int], tokens: list[str]) -> Occlusion:
+    """The occluded variants of a sentence; ``ids``/``tokens`` include [CLS] and [SEP]."""
     pieces = tokens[1:-1]
     words = word_spans(pieces)
     spans = [(i, i + 1) for i in range(len(pieces))] + [w for w in words if w[1] - w[0] > 1]
     variants = [ids] + [ids[: 1 + a] + ids[1 + b :] for a, b in spans]
-    proba = np.asarray(positive_proba(variants), dtype=np.float64)
-    drop = dict(zip(spans, (proba[0] - proba[1:]).tolist(), strict=True))
-    token_scores = [TokenScore(piece, drop[(i, i + 1)]) for i, piece in enumerate(pieces)]
-    word_scores = [TokenScore("".join(p.removeprefix("##") for p in pieces[a:b]), drop[(a, b)]) for a, b in words]
-    return float(proba[0]), token_scores, word_scores
+    return Occlusion(pieces, words, spans, variants)

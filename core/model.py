@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterable, Iterator
 
@@ -11,7 +12,7 @@ from core.classifier import SentimentClassifier
 from core.data import LABEL_NAMES
 from core.embed import Embedder, ProgressCallback
 from core.errors import DataError
-from core.explain import Prediction, occlusion_scores
+from core.explain import Prediction, occlude
 
 
 class SentimentModel:
@@ -44,17 +45,45 @@ class SentimentModel:
 
     def explain(self, text: str) -> Prediction:
         """Label, P(positive) and occlusion scores per WordPiece token and per word."""
-        if not text.strip():
-            raise DataError("cannot predict an empty sentence")
-        tokens = self.encoder.tokenize(text)
-        probability, token_scores, word_scores = occlusion_scores(tokens.ids, tokens.tokens, self.positive_proba_ids)
-        label = int(probability >= 0.5)
-        return Prediction(text, label, LABEL_NAMES[label], probability, token_scores, word_scores, tokens.truncated)
+        result = next(self.explain_many([text]))
+        if isinstance(result, DataError):
+            raise result
+        return result
 
-    def explain_many(self, texts: Iterable[str]) -> Iterator[Prediction | DataError]:
-        """Stream predictions; an unusable line yields its DataError instead of stopping the stream."""
-        for text in texts:
-            try:
-                yield self.explain(text)
-            except DataError as exc:
-                yield exc
+    def explain_many(
+        self, texts: Iterable[str], *, scores: bool = True, chunk: int = 64
+    ) -> Iterator[Prediction | DataError]:
+        """Stream predictions in input order, ``chunk`` sentences at a time (bounded memory).
+
+        An empty line yields a DataError instead of stopping the stream. ``scores=False`` skips
+        the token scores (one forward pass per sentence instead of one per token).
+        """
+        iterator = iter(texts)
+        while block := list(itertools.islice(iterator, chunk)):
+            yield from self._explain_block(block, scores)
+
+    def _explain_block(self, block: list[str], scores: bool) -> Iterator[Prediction | DataError]:
+        good = [text for text in block if text.strip()]
+        ids, lengths = self.encoder.encode_ids(good)
+        occlusions = [
+            occlude(seq, self.encoder.tokenizer.convert_ids_to_tokens(seq)) if scores else None for seq in ids
+        ]
+        variants = [v for o in occlusions for v in o.variants] if scores else ids
+        proba = self.positive_proba_ids(variants) if variants else np.zeros(0)
+        start = 0
+        results = iter(range(len(good)))
+        for text in block:
+            if not text.strip():
+                yield DataError("cannot predict an empty sentence")
+                continue
+            row = next(results)
+            if scores:
+                occlusion = occlusions[row]
+                count = len(occlusion.variants)
+                probability, token_scores, word_scores = occlusion.scores(proba[start : start + count])
+                start += count
+            else:
+                probability, token_scores, word_scores = float(proba[row]), [], []
+            label = int(probability >= 0.5)
+            truncated = bool(lengths[row] > len(ids[row]))
+            yield Prediction(text, label, LABEL_NAMES[label], probability, token_scores, word_scores, truncated)

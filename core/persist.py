@@ -7,11 +7,9 @@ reads any array, and arrays are read with ``allow_pickle=False``: a model folder
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
-import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,13 +22,12 @@ from core.data import LABEL_NAMES
 from core.embed import Embedder
 from core.encoder import Encoder, pick_device, runnable_precision
 from core.errors import ModelFileError
-from core.files import sha256_file
+from core.files import atomic_write_bytes, atomic_write_text, sha256_file
 from core.model import SentimentModel
 from core.report import Report
 
-FORMAT = 1
+FORMAT = 2
 META = "model.json"
-CLASSIFIER = "classifier.npz"
 
 
 @dataclass(frozen=True)
@@ -40,43 +37,44 @@ class SavedModel:
     meta: dict
 
 
-def save_model(
-    model: SentimentModel, folder: str | Path, *, report: Report | None = None, data_hash: str = ""
-) -> Path:
-    """Write the model folder atomically: a complete new folder replaces the old one."""
+def save_model(model: SentimentModel, folder: str | Path, *, report: Report | None = None, data_hash: str = "") -> Path:
+    """Write the model folder so that a crash at any moment leaves the old model or the new one.
+
+    Data files are named by their content hash and written first; ``model.json``, which names
+    them, is replaced atomically last; files it no longer names are removed afterwards.
+    """
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
-        buffer = io.BytesIO()
-        np.savez(buffer, **model.classifier.to_arrays())
-        (staging / CLASSIFIER).write_bytes(buffer.getvalue())
-        encoder = model.encoder
-        meta = {
-            "format": FORMAT,
-            "bertsent": __version__,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "encoder": {
-                "name": encoder.name,
-                "fingerprint": encoder.fingerprint,
-                "max_length": encoder.max_length,
-                "precision": encoder.precision,
-            },
-            "pooling": model.embedder.pooling,
-            "labels": {str(k): v for k, v in LABEL_NAMES.items()},
-            "data_sha256": data_hash,
-            "report": report.to_dict() if report else None,
-            "versions": _versions(),
-            "files": {CLASSIFIER: sha256_file(staging / CLASSIFIER)},
-        }
-        (staging / META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-        for path in staging.iterdir():
-            with open(path, "rb") as handle:
-                os.fsync(handle.fileno())
-        _swap_in(staging, folder)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    if folder.is_dir() and not (folder / META).is_file() and any(folder.iterdir()):
+        raise ModelFileError(f"{folder}: exists and is not a bertsent model folder; choose another --out")
+    buffer = io.BytesIO()
+    np.savez(buffer, **model.classifier.to_arrays())
+    data = buffer.getvalue()
+    digest = hashlib.sha256(data).hexdigest()
+    classifier_file = f"classifier-{digest[:16]}.npz"
+    atomic_write_bytes(folder / classifier_file, data)
+    encoder = model.encoder
+    meta = {
+        "format": FORMAT,
+        "bertsent": __version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "encoder": {
+            "name": encoder.name,
+            "fingerprint": encoder.fingerprint,
+            "max_length": encoder.max_length,
+            "precision": encoder.precision,
+        },
+        "pooling": model.embedder.pooling,
+        "labels": {str(k): v for k, v in LABEL_NAMES.items()},
+        "data_sha256": data_hash,
+        "report": report.to_dict() if report else None,
+        "versions": _versions(),
+        "classifier": classifier_file,
+        "files": {classifier_file: digest},
+    }
+    atomic_write_text(folder / META, json.dumps(meta, indent=2) + "\n")
+    for stale in folder.glob("classifier-*.npz"):
+        if stale.name != classifier_file:
+            stale.unlink(missing_ok=True)
     return folder
 
 
@@ -114,7 +112,10 @@ def load_model(folder: str | Path, *, encoder: Encoder | None = None, device: st
     folder = Path(folder)
     meta = read_meta(folder)
     try:
-        with np.load(folder / CLASSIFIER, allow_pickle=False) as data:
+        classifier_file = meta["classifier"]
+        if classifier_file not in meta["files"]:
+            raise KeyError(f"{classifier_file} has no checksum")
+        with np.load(folder / classifier_file, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
         classifier = SentimentClassifier.from_arrays(arrays)
         spec = meta["encoder"]
@@ -137,18 +138,6 @@ def load_model(folder: str | Path, *, encoder: Encoder | None = None, device: st
         )
     report = Report.from_dict(meta["report"]) if meta.get("report") else None
     return SavedModel(SentimentModel(embedder, classifier), report, meta)
-
-
-def _swap_in(staging: Path, folder: Path) -> None:
-    if not folder.exists():
-        os.replace(staging, folder)
-        return
-    if not (folder / META).is_file() and any(folder.iterdir()):
-        raise ModelFileError(f"{folder}: exists and is not a bertsent model folder; choose another --out")
-    old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
-    os.replace(folder, old)
-    os.replace(staging, folder)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def _versions() -> dict[str, str]:

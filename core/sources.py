@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import os
 import threading
@@ -51,9 +52,8 @@ def find_data(
         raise DataError(f"no data found: {HOW_TO_POINT}")
     try:
         return download_sst2(cached, progress=progress, cancel=cancel)
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
-        reason = getattr(exc, "reason", None) or exc
-        raise DataError(f"no data found and SST2 could not be downloaded ({reason}): {HOW_TO_POINT}") from None
+    except DataError as exc:
+        raise DataError(f"no data found and {exc}: {HOW_TO_POINT}") from None
 
 
 def download_sst2(
@@ -69,24 +69,42 @@ def download_sst2(
         target = folder / name
         if target.is_file() and sha256_file(target) == entry["sha256"]:
             continue
-        digest = hashlib.sha256()
-        with urllib.request.urlopen(entry["url"], timeout=timeout) as response, atomic_open(target) as out:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            done = 0
-            while chunk := response.read(1 << 16):
-                if cancel is not None and cancel.is_set():
-                    raise Cancelled(f"download of {name} cancelled; nothing was kept")
-                digest.update(chunk)
-                out.write(chunk)
-                done += len(chunk)
-                if progress:
-                    progress(name, done, total)
-            if digest.hexdigest() != entry["sha256"]:
-                raise DataError(
-                    f"downloaded {name} has sha256 {digest.hexdigest()[:12]}…, expected "
-                    f"{entry['sha256'][:12]}…; nothing was kept"
-                )
+        try:
+            _download(name, entry, target, progress, cancel, timeout)
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            raise DataError(f"the download of {name} failed ({reason}); nothing was kept") from None
     return folder
+
+
+def _download(
+    name: str,
+    entry: dict,
+    target: Path,
+    progress: DownloadProgress | None,
+    cancel: threading.Event | None,
+    timeout: float,
+) -> None:
+    """Stream one file into a temporary file, verify its sha256, then move it into place."""
+    digest = hashlib.sha256()
+    with urllib.request.urlopen(entry["url"], timeout=timeout) as response, atomic_open(target) as out:
+        total = int(response.headers.get("Content-Length") or 0) or None
+        done = 0
+        while chunk := response.read(1 << 16):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled(f"download of {name} cancelled; nothing was kept")
+            digest.update(chunk)
+            out.write(chunk)
+            done += len(chunk)
+            if progress:
+                progress(name, done, total)
+        if total is not None and done != total:
+            raise DataError(f"the download of {name} broke off after {done:,} of {total:,} bytes; nothing was kept")
+        if digest.hexdigest() != entry["sha256"]:
+            raise DataError(
+                f"downloaded {name} has sha256 {digest.hexdigest()[:12]}…, expected "
+                f"{entry['sha256'][:12]}…; nothing was kept"
+            )
 
 
 def _existing(path: Path, origin: str) -> Path:

@@ -12,6 +12,7 @@ import numpy as np
 from core.classifier import SentimentClassifier
 from core.data import Dataset, Splits
 from core.embed import Embedder, ProgressCallback
+from core.errors import DataError
 from core.model import SentimentModel
 from core.report import Report, build_report
 
@@ -57,7 +58,10 @@ def fit(
 ) -> TrainResult:
     """Fit the classifier on the train embeddings and report on the test split."""
     start = time.perf_counter()
-    classifier = SentimentClassifier(C=C, n_jobs=n_jobs).fit(embedded.train, splits.train.labels)
+    try:
+        classifier = SentimentClassifier(C=C, n_jobs=n_jobs).fit(embedded.train, splits.train.labels)
+    except ValueError as exc:
+        raise DataError(f"cannot train on {splits.train.source or 'these sentences'}: {exc}") from None
     fit_seconds = time.perf_counter() - start
     test_proba = classifier.predict_proba(embedded.test)[:, 1]
     report = build_report(

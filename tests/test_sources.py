@@ -59,7 +59,7 @@ def test_offline_gives_one_clear_line(monkeypatch):
     with pytest.raises(DataError) as error:
         sources.find_data()
     message = str(error.value)
-    assert "could not be downloaded" in message and "--data PATH" in message and "BERTSENT_DATA" in message
+    assert "download of train.tsv failed" in message and "--data PATH" in message and "BERTSENT_DATA" in message
     assert "\n" not in message
     with pytest.raises(DataError, match="no data found"):
         sources.find_data(download=False)
@@ -68,3 +68,25 @@ def test_offline_gives_one_clear_line(monkeypatch):
 def test_manifest_lists_sst2_checksums():
     files = sources.manifest()["files"]
     assert files["train.tsv"]["sha256"].startswith("ec192f83") and files["test.tsv"]["rows"] == 1821
+
+
+def test_dropped_connection_leaves_nothing(tmp_path):
+    """A server that promises 1,000 bytes and hangs up after 10: one clear error, no file."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def serve():
+        conn, _ = listener.accept()
+        conn.recv(4096)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + b"x" * 10)
+        conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    files = {"train.tsv": {"url": f"http://127.0.0.1:{listener.getsockname()[1]}/t", "sha256": "0" * 64}}
+    with pytest.raises(DataError, match="download of train.tsv broke off after 10 of 1,000 bytes; nothing was kept"):
+        sources.download_sst2(tmp_path / "dl", files=files)
+    assert not any((tmp_path / "dl").iterdir())
+    listener.close()
