@@ -100,7 +100,7 @@ def accuracy_and_cache(device: str | None, precision: str) -> dict:
         os.environ["BERTSENT_CACHE"] = cache
         encoder = Encoder.load(device=device, precision=precision)
         embedder = Embedder(encoder)
-        out["accuracy"] = fit(embedder, splits, embed_splits(embedder, splits), n_jobs=2).report.accuracy
+        out["accuracy"] = fit(embedder, splits, embed_splits(embedder, splits)).report.accuracy
         start = time.perf_counter()
         embed_splits(Embedder(encoder), splits)
         out["cached_rerun_s"] = time.perf_counter() - start
@@ -108,7 +108,7 @@ def accuracy_and_cache(device: str | None, precision: str) -> dict:
             out["accuracy_fp32"] = out["accuracy"]
         else:
             exact = Embedder(Encoder.load(device=device, precision="fp32"))
-            out["accuracy_fp32"] = fit(exact, splits, embed_splits(exact, splits), n_jobs=2).report.accuracy
+            out["accuracy_fp32"] = fit(exact, splits, embed_splits(exact, splits)).report.accuracy
     return out
 
 

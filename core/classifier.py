@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import warnings
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+from core.errors import Cancelled
 
 DEFAULT_CS = tuple(float(c) for c in np.logspace(-4, 0, 9))
 
@@ -32,16 +35,22 @@ class SentimentClassifier:
         Cs: tuple[float, ...] = DEFAULT_CS,
         folds: int = 5,
         max_iter: int = 2000,
-        n_jobs: int | None = None,
     ) -> None:
         self.C = C
         self.Cs = Cs
         self.folds = folds
         self.max_iter = max_iter
-        self.n_jobs = n_jobs
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> SentimentClassifier:
-        from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> SentimentClassifier:
+        """Fit; ``progress(done, total)`` counts fits, ``cancel`` stops between fits."""
+        from sklearn.linear_model import LogisticRegression
         from sklearn.preprocessing import StandardScaler
 
         y = np.asarray(y)
@@ -52,27 +61,38 @@ class SentimentClassifier:
         Z = self.scaler_.transform(X)
         self.cv_ = None
         if self.C is None:
-            folds = int(min(self.folds, np.bincount(y).min()))
-            if folds < 2:
-                raise ValueError("too few sentences of one label to cross-validate C; pass a fixed C")
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", FutureWarning)
-                search = LogisticRegressionCV(
-                    Cs=list(self.Cs),
-                    cv=folds,
-                    scoring="accuracy",
-                    max_iter=self.max_iter,
-                    n_jobs=self.n_jobs,
-                    l1_ratios=(0,),
-                    use_legacy_attributes=False,
-                ).fit(Z, y)
-            scores = np.asarray(search.scores_).reshape(folds, len(self.Cs)).mean(axis=0)
-            self.cv_ = CVResult(list(self.Cs), scores.tolist(), folds)
-            self.C_ = float(self.Cs[int(np.argmax(scores))])
+            self.cv_ = self._cross_validate(Z, y, progress, cancel)
+            self.C_ = float(self.cv_.Cs[int(np.argmax(self.cv_.scores))])
         else:
             self.C_ = float(self.C)
+        _check(cancel)
         self.model_ = LogisticRegression(C=self.C_, max_iter=self.max_iter).fit(Z, y)
+        if progress:
+            total = (self.cv_.folds * len(self.cv_.Cs) if self.cv_ else 0) + 1
+            progress(total, total)
         return self
+
+    def _cross_validate(self, Z, y, progress, cancel) -> CVResult:
+        """Stratified k-fold accuracy for each C, warm-starting along increasing C within a fold."""
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import StratifiedKFold
+
+        folds = int(min(self.folds, np.bincount(y).min()))
+        if folds < 2:
+            raise ValueError("too few sentences of one label to cross-validate C; pass a fixed C")
+        Cs = sorted(self.Cs)
+        scores = np.zeros((folds, len(Cs)))
+        total = folds * len(Cs) + 1
+        for fold, (train, held_out) in enumerate(StratifiedKFold(folds).split(Z, y)):
+            model = LogisticRegression(max_iter=self.max_iter, warm_start=True)
+            Z_train, Z_held = Z[train], Z[held_out]
+            for column, C in enumerate(Cs):
+                _check(cancel)
+                model.set_params(C=C).fit(Z_train, y[train])
+                scores[fold, column] = model.score(Z_held, y[held_out])
+                if progress:
+                    progress(fold * len(Cs) + column + 1, total)
+        return CVResult(Cs, scores.mean(axis=0).tolist(), folds)
 
     @property
     def classes_(self) -> np.ndarray:
@@ -118,3 +138,8 @@ class SentimentClassifier:
         self.model_.classes_ = arrays["classes"]
         self.model_.n_features_in_ = arrays["coef"].shape[1]
         return self
+
+
+def _check(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise Cancelled("training cancelled; nothing was changed")

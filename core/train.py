@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,12 +55,16 @@ def fit(
     embedded: Embedded,
     *,
     C: float | None = None,
-    n_jobs: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> TrainResult:
-    """Fit the classifier on the train embeddings and report on the test split."""
+    """Fit the classifier on the train embeddings and report on the test split.
+
+    ``progress(done, total)`` counts the fits of the C search; ``cancel`` stops between fits.
+    """
     start = time.perf_counter()
     try:
-        classifier = SentimentClassifier(C=C, n_jobs=n_jobs).fit(embedded.train, splits.train.labels)
+        classifier = SentimentClassifier(C=C).fit(embedded.train, splits.train.labels, progress=progress, cancel=cancel)
     except ValueError as exc:
         raise DataError(f"cannot train on {splits.train.source or 'these sentences'}: {exc}") from None
     fit_seconds = time.perf_counter() - start
@@ -86,10 +91,9 @@ def train(
     C: float | None = None,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
-    n_jobs: int | None = None,
 ) -> TrainResult:
     """:func:`embed_splits` then :func:`fit`."""
-    return fit(embedder, splits, embed_splits(embedder, splits, progress, cancel), C=C, n_jobs=n_jobs)
+    return fit(embedder, splits, embed_splits(embedder, splits, progress, cancel), C=C, cancel=cancel)
 
 
 def data_hash(dataset: Dataset) -> str:

@@ -64,7 +64,7 @@ def sst2_result(encoder, sst2_splits, sst2_embedded):
     from core.embed import Embedder
     from core.train import fit
 
-    return fit(Embedder(encoder), sst2_splits, sst2_embedded, n_jobs=2)
+    return fit(Embedder(encoder), sst2_splits, sst2_embedded)
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,10 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
-from conftest import REPO
+REPO = Path(__file__).resolve().parents[1]
+
 
 CORE_MODULES = [
     "core",

@@ -6,10 +6,10 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +18,8 @@ from core.data import load_dataset
 from core.embed import Embedder
 from core.errors import DataError, ModelFileError
 from core.persist import load_model, read_meta
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def child(code: str) -> subprocess.Popen:
@@ -98,6 +100,7 @@ def test_two_processes_share_one_cache(encoder, sst2_dir, reference, tmp_path):
 
 SAVE_CHILD = """
 from core.persist import load_model, save_model
+
 saved = load_model({source!r})
 print("ready", flush=True)
 while True:

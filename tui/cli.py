@@ -174,7 +174,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from core.data import load_splits
     from core.embed import Embedder
     from core.persist import save_model
-    from core.train import train
+    from core.train import embed_splits, fit
 
     splits = load_splits(_find_data(args.data), limit=args.limit, skip_bad=args.skip_bad)
     _warn_skipped(splits.train.skipped)
@@ -183,7 +183,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     embedder = Embedder(encoder, args.pooling, cache=not args.no_cache)
     C = args.C if args.C is not None or args.cv else 1.0
     with _Progress("embedding") as progress:
-        result = train(embedder, splits, C=C, progress=progress, n_jobs=2)
+        embedded = embed_splits(embedder, splits, progress)
+    with _Progress("choosing C" if C is None else "fitting") as progress:
+        result = fit(embedder, splits, embedded, C=C, progress=progress.steps)
     if embedder.truncated:
         _fail(f"note: {embedder.truncated} sentences were longer than {encoder.max_length} tokens and were truncated")
     save_model(result.model, args.out, report=result.report, data_hash=result.data_hash)
@@ -336,6 +338,9 @@ class _Progress:
     def __call__(self, p) -> None:
         cached = f", {p.cached:,} cached" if p.cached else ""
         self.bar.update(self.task, completed=p.done, total=p.total, rate=f"{p.rate:,.0f} sent/s{cached}")
+
+    def steps(self, done: int, total: int) -> None:
+        self.bar.update(self.task, completed=done, total=total, rate="")
 
     def bytes(self, name: str, done: int, total: int | None) -> None:
         self.bar.update(self.task, description=f"downloading {name}", completed=done, total=total)

@@ -15,7 +15,7 @@ from textual.validation import Number
 from textual.widgets import Button, DataTable, Input, Label, Static
 
 from core.data import LABEL_NAMES
-from tui.messages import ModelSaved, Trained
+from tui.messages import ModelSaved, Trained, Working
 from tui.safe_text import literal
 from tui.screens.base import Pane
 from tui.widgets.report import ReportView
@@ -113,14 +113,19 @@ class TrainPane(Pane):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="train")
     def _train(self, embedding, C: float | None) -> None:
-        from core.errors import Cancelled
         from core.train import fit
 
         cancel = self.app.cancel_event()
-        result = fit(embedding.embedder, embedding.splits, embedding.embedded, C=C)
-        if cancel.is_set():
-            raise Cancelled("training cancelled; the model was discarded")
+
+        def progress(done: int, total: int) -> None:
+            what = "cross-validating C" if C is None else f"C = {C:g}"
+            self.post_message(Working(f"Training… ({what}: fit {done} of {total}; Esc cancels)"))
+
+        result = fit(embedding.embedder, embedding.splits, embedding.embedded, C=C, progress=progress, cancel=cancel)
         self.post_message(Trained(result))
+
+    def on_working(self, message: Working) -> None:
+        self.query_one("#train-sizes", Static).update(literal(message.text))
 
     def on_trained(self, message: Trained) -> None:
         result = message.result

@@ -1,0 +1,48 @@
+"""The classifier: cross-validated C, progress, cancel, and its plain-array state."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from core.classifier import SentimentClassifier
+from core.errors import Cancelled
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 100)
+    X = rng.normal(size=(200, 8)) + y[:, None] * 0.8
+    return X, y
+
+
+def test_cv_picks_the_best_mean_fold_accuracy_and_reports_progress(blobs):
+    X, y = blobs
+    steps = []
+    model = SentimentClassifier(Cs=(0.001, 0.1, 10.0), folds=4).fit(X, y, progress=lambda d, t: steps.append((d, t)))
+    assert model.cv_.folds == 4 and len(model.cv_.scores) == 3
+    assert model.C_ == model.cv_.Cs[int(np.argmax(model.cv_.scores))]
+    assert [d for d, _ in steps] == list(range(1, 14)) and steps[-1] == (13, 13)
+    assert (model.predict(X) == y).mean() > 0.6
+
+
+def test_cancel_stops_between_fits(blobs):
+    X, y = blobs
+    cancel = threading.Event()
+
+    def progress(done, total):
+        if done == 2:
+            cancel.set()
+
+    with pytest.raises(Cancelled):
+        SentimentClassifier(folds=3).fit(X, y, progress=progress, cancel=cancel)
+
+
+def test_arrays_round_trip(blobs):
+    X, y = blobs
+    model = SentimentClassifier(C=1.0).fit(X, y)
+    again = SentimentClassifier.from_arrays(model.to_arrays())
+    np.testing.assert_array_equal(again.predict_proba(X), model.predict_proba(X))
+    with pytest.raises(ValueError, match="one class only"):
+        SentimentClassifier(C=1.0).fit(X, np.ones(200, dtype=int))
