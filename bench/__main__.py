@@ -186,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--distilbert-n", type=int, default=1000, help="sentences for the DistilBERT row")
     parser.add_argument("--quick", action="store_true", help="skip the DistilBERT row and the accuracy runs")
     parser.add_argument("--memory", type=int, metavar="COPIES", help="also embed SST2 train COPIES times (10: 69,200)")
+    parser.add_argument("--tui", action="store_true", help="also measure key latency of the TUI under load")
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args(argv)
     from core.data import load_dataset
@@ -203,6 +204,10 @@ def main(argv: list[str] | None = None) -> int:
     result.update(startup_times())
     if args.memory:
         result.update(memory_run(args.memory, args.device, args.precision))
+    if args.tui:
+        from bench.tui_latency import key_latency
+
+        result.update(key_latency(str(SST2)))
     result["rows"] = rows
     result["ratio_vs_tutorial"] = minilm["ratio_vs_tutorial"]
     result["ratio_vs_sentence_transformers"] = minilm["ratio_vs_sentence_transformers"]
@@ -239,6 +244,12 @@ def print_table(result: dict) -> None:
             f"memory: {result['memory_sentences']:,} sentences embedded in {result['memory_seconds']:.0f} s, "
             f"peak RSS {result['memory_peak_rss_mb']:.0f} MB"
         )
+    for phase in ("embed", "train"):
+        if f"tui_{phase}_keys" in result:
+            print(
+                f"bertsent-tui while {phase}ing: {result[f'tui_{phase}_keys']} key presses, "
+                f"p95 {result[f'tui_{phase}_key_p95_ms']:.0f} ms, max {result[f'tui_{phase}_key_max_ms']:.0f} ms"
+            )
     print(
         f"predict with token scores ({result['predict_tokens']} tokens): p50 {result['predict_p50_ms']:.0f} ms, "
         f"p95 {result['predict_p95_ms']:.0f} ms; peak RSS {result['peak_rss_mb']:.0f} MB"
