@@ -18,6 +18,7 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import Button, DataTable, Input, Label, Static
 
 from core.data import LABEL_NAMES, SUFFIXES, summarize
+from tui.background import yield_to_ui
 from tui.messages import DataLoaded, DownloadProgressed, TokenLengths, Working
 from tui.safe_text import clean, literal
 from tui.screens.base import Pane
@@ -119,6 +120,7 @@ class DataPane(Pane):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="data")
     def _load(self, path: str | None, download: bool, quiet_if_missing: bool) -> None:
+        yield_to_ui()
         from core.data import load_splits
         from core.errors import DataError
         from core.sources import find_data
@@ -144,6 +146,7 @@ class DataPane(Pane):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="lengths")
     def _measure(self, encoder_name: str, texts: list[str]) -> None:
+        yield_to_ui()
         encoder = self.app.get_encoder(encoder_name, status=self)
         self.post_message(TokenLengths(encoder_name, encoder.token_lengths(texts)))
 

@@ -12,6 +12,7 @@ from textual.suggester import SuggestFromList
 from textual.validation import Integer
 from textual.widgets import Button, Input, Label, ProgressBar, Select, Static
 
+from tui.background import yield_to_ui
 from tui.messages import EmbedFinished, EmbedProgressed, Working
 from tui.safe_text import error_line, literal
 from tui.screens.base import Pane
@@ -118,6 +119,7 @@ class EmbedPane(Pane):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="embed")
     def _embed(self, name: str, pooling: str, splits) -> None:
+        yield_to_ui()
         from core.embed import Embedder
         from core.train import embed_splits
 

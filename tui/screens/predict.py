@@ -13,6 +13,7 @@ from textual.timer import Timer
 from textual.widgets import Button, DataTable, Input, Label, Static
 from textual.worker import get_current_worker
 
+from tui.background import yield_to_ui
 from tui.messages import ModelLoaded, Predicted, Working
 from tui.safe_text import literal
 from tui.screens.base import Pane
@@ -84,6 +85,7 @@ class PredictPane(Pane):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="predict")
     def _predict(self, model, text: str, remember: bool) -> None:
+        yield_to_ui()
         prediction = model.explain(text)
         if not get_current_worker().is_cancelled:
             self.post_message(Predicted(prediction, remember))
@@ -133,6 +135,7 @@ class PredictPane(Pane):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="model")
     def _load(self, folder: Path) -> None:
+        yield_to_ui()
         from core.persist import load_model, read_meta
 
         spec = read_meta(folder)["encoder"]

@@ -15,6 +15,7 @@ from textual.validation import Number
 from textual.widgets import Button, DataTable, Input, Label, Static
 
 from core.data import LABEL_NAMES
+from tui.background import yield_to_ui
 from tui.messages import ModelSaved, Trained, Working
 from tui.safe_text import literal
 from tui.screens.base import Pane
@@ -113,6 +114,7 @@ class TrainPane(Pane):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="train")
     def _train(self, embedding, C: float | None) -> None:
+        yield_to_ui()
         from core.train import fit
 
         cancel = self.app.cancel_event()
@@ -179,6 +181,7 @@ class TrainPane(Pane):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="save")
     def _save(self, result, folder: Path) -> None:
+        yield_to_ui()
         from core.persist import save_model
 
         saved = save_model(result.model, folder, report=result.report, data_hash=result.data_hash)
