@@ -178,6 +178,28 @@ def memory_run(copies: int, device: str | None, precision: str) -> dict:
     return {"memory_sentences": int(n), "memory_seconds": float(seconds), "memory_peak_rss_mb": float(rss)}
 
 
+def finetune_run(device: str | None) -> dict:
+    """Fine-tune the default encoder with the default settings on all of SST2 train; test accuracy and time."""
+    from dataclasses import asdict
+
+    from core.baseline import tfidf_report
+    from core.data import load_splits
+    from core.finetune import FinetuneSettings
+    from core.train import finetune
+
+    splits = load_splits(SST2)
+    settings = FinetuneSettings()
+    start = time.perf_counter()
+    report = finetune(splits, "minilm", settings, device=device, checkpoints=None).report
+    return {
+        "finetune_accuracy": report.accuracy,
+        "finetune_train_s": report.seconds["finetune"],
+        "finetune_total_s": time.perf_counter() - start,
+        "finetune_settings": asdict(settings),
+        "tfidf_accuracy": tfidf_report(splits).accuracy,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=3000, help="SST2 train sentences to embed (default 3000)")
@@ -187,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="skip the DistilBERT row and the accuracy runs")
     parser.add_argument("--memory", type=int, metavar="COPIES", help="also embed SST2 train COPIES times (10: 69,200)")
     parser.add_argument("--tui", action="store_true", help="also measure key latency of the TUI under load")
+    parser.add_argument("--finetune", action="store_true", help="also fine-tune on all of SST2 train (minutes)")
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args(argv)
     from core.data import load_dataset
@@ -208,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
         from bench.tui_latency import key_latency
 
         result.update(key_latency(str(SST2)))
+    if args.finetune:
+        result.update(finetune_run(args.device))
     result["rows"] = rows
     result["ratio_vs_tutorial"] = minilm["ratio_vs_tutorial"]
     result["ratio_vs_sentence_transformers"] = minilm["ratio_vs_sentence_transformers"]
@@ -243,6 +268,14 @@ def print_table(result: dict) -> None:
         print(
             f"memory: {result['memory_sentences']:,} sentences embedded in {result['memory_seconds']:.0f} s, "
             f"peak RSS {result['memory_peak_rss_mb']:.0f} MB"
+        )
+    if "finetune_accuracy" in result:
+        s = result["finetune_settings"]
+        print(
+            f"fine-tuning minilm ({s['epochs']} epochs, lr {s['lr']:g}, batch {s['batch_size']}): "
+            f"SST2 test accuracy {result['finetune_accuracy']:.2%}, training {result['finetune_train_s']:.0f} s, "
+            f"with loading and scoring {result['finetune_total_s']:.0f} s; "
+            f"TF-IDF baseline {result['tfidf_accuracy']:.2%}"
         )
     for phase in ("embed", "train"):
         if f"tui_{phase}_keys" in result:

@@ -115,8 +115,22 @@ class SentimentClassifier:
             "coef": self.model_.coef_,
             "intercept": self.model_.intercept_,
             "classes": self.model_.classes_,
-            "C": np.asarray([self.C_]),
+            **({"C": np.asarray([self.C_])} if self.C_ is not None else {}),
         }
+
+    @classmethod
+    def from_linear(cls, weight: np.ndarray, bias: np.ndarray) -> SentimentClassifier:
+        """A classifier computing ``sigmoid(x @ weight.T + bias)``: a fine-tuned model's head."""
+        dim = weight.shape[1]
+        return cls.from_arrays(
+            {
+                "mean": np.zeros(dim),
+                "scale": np.ones(dim),
+                "coef": np.asarray(weight, dtype=np.float64).reshape(1, dim),
+                "intercept": np.asarray(bias, dtype=np.float64).reshape(1),
+                "classes": np.array([0, 1]),
+            }
+        )
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> SentimentClassifier:
@@ -124,7 +138,7 @@ class SentimentClassifier:
         from sklearn.linear_model import LogisticRegression
         from sklearn.preprocessing import StandardScaler
 
-        C = float(arrays["C"][0])
+        C = float(arrays["C"][0]) if "C" in arrays else None
         self = cls(C=C)
         self.C_, self.cv_ = C, None
         self.scaler_ = StandardScaler()
@@ -132,7 +146,7 @@ class SentimentClassifier:
         self.scaler_.scale_ = arrays["scale"]
         self.scaler_.var_ = arrays["scale"] ** 2
         self.scaler_.n_features_in_ = arrays["mean"].shape[0]
-        self.model_ = LogisticRegression(C=C)
+        self.model_ = LogisticRegression(C=C or 1.0)
         self.model_.coef_ = arrays["coef"]
         self.model_.intercept_ = arrays["intercept"]
         self.model_.classes_ = arrays["classes"]

@@ -66,9 +66,20 @@ class Encoder:
     """A loaded tokenizer and frozen model (eval mode); see :meth:`load`."""
 
     def __init__(
-        self, name: str, source: str, tokenizer, model, device: str, max_length: int, precision: str, fingerprint: str
+        self,
+        name: str,
+        source: str,
+        tokenizer,
+        model,
+        device: str,
+        max_length: int,
+        precision: str,
+        fingerprint: str,
+        *,
+        finetuned: bool = False,
     ) -> None:
         self.name = name
+        self.finetuned = finetuned  # weights trained by bertsent: saved inside the model folder
         self.source = source
         self.tokenizer = tokenizer
         self.model = model

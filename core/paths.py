@@ -20,3 +20,11 @@ def config_dir() -> Path:
         return Path(explicit).expanduser()
     base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
     return Path(base).expanduser() / "bertsent"
+
+
+def state_dir() -> Path:
+    """``$BERTSENT_STATE``, else ``$XDG_STATE_HOME/bertsent``, else ``~/.local/state/bertsent``."""
+    if explicit := os.environ.get("BERTSENT_STATE"):
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(base).expanduser() / "bertsent"

@@ -10,6 +10,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,29 +56,62 @@ def save_model(model: SentimentModel, folder: str | Path, *, report: Report | No
     classifier_file = f"classifier-{digest[:16]}.npz"
     atomic_write_bytes(folder / classifier_file, data)
     encoder = model.encoder
+    files = {classifier_file: digest}
+    encoder_spec = {
+        "name": encoder.name,
+        "fingerprint": encoder.fingerprint,
+        "max_length": encoder.max_length,
+        "precision": encoder.precision,
+    }
+    if encoder.finetuned:
+        encoder_spec["folder"] = _save_encoder(encoder, folder)
+        for path in sorted((folder / encoder_spec["folder"]).iterdir()):
+            files[f"{encoder_spec['folder']}/{path.name}"] = sha256_file(path)
     meta = {
         "format": FORMAT,
         "bertsent": __version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "encoder": {
-            "name": encoder.name,
-            "fingerprint": encoder.fingerprint,
-            "max_length": encoder.max_length,
-            "precision": encoder.precision,
-        },
+        "encoder": encoder_spec,
         "pooling": model.embedder.pooling,
         "labels": {str(k): v for k, v in LABEL_NAMES.items()},
         "data_sha256": data_hash,
         "report": report.to_dict() if report else None,
         "versions": _versions(),
         "classifier": classifier_file,
-        "files": {classifier_file: digest},
+        "files": files,
     }
     atomic_write_text(folder / META, json.dumps(meta, indent=2) + "\n")
     for stale in folder.glob("classifier-*.npz"):
         if stale.name != classifier_file:
             stale.unlink(missing_ok=True)
+    for stale in folder.glob("encoder-*"):
+        if stale.name != encoder_spec.get("folder"):
+            shutil.rmtree(stale, ignore_errors=True)
     return folder
+
+
+def _save_encoder(encoder: Encoder, folder: Path) -> str:
+    """Write fine-tuned weights (safetensors) and tokenizer to ``encoder-<fingerprint>/``; return its name.
+
+    The folder is complete before it appears under its final name; one with that name already
+    holds the same weights.
+    """
+    name = f"encoder-{encoder.fingerprint[:16]}"
+    if (folder / name).is_dir():
+        return name
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".part", dir=folder))
+    try:
+        encoder.model.save_pretrained(staging, safe_serialization=True)
+        encoder.tokenizer.save_pretrained(staging)
+        for path in staging.iterdir():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+        os.replace(staging, folder / name)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return name
 
 
 def read_meta(folder: str | Path) -> dict:
@@ -98,7 +134,8 @@ def read_meta(folder: str | Path) -> dict:
         )
     for name, expected in meta["files"].items():
         path = folder / name
-        if Path(name).name != name:
+        parts = Path(name).parts
+        if not (len(parts) == 1 or (len(parts) == 2 and parts[0].startswith("encoder-"))) or ".." in parts:
             raise ModelFileError(f"{folder / META}: damaged: bad file name {name!r}")
         if not path.is_file():
             raise ModelFileError(f"{folder}: missing {name}")
@@ -120,9 +157,23 @@ def load_model(folder: str | Path, *, encoder: Encoder | None = None, device: st
         classifier = SentimentClassifier.from_arrays(arrays)
         spec = meta["encoder"]
         pooling = meta["pooling"]
+        if spec.get("folder") and not str(spec["folder"]).startswith("encoder-") or "/" in str(spec.get("folder", "")):
+            raise ValueError(f"bad encoder folder {spec['folder']!r}")
     except (KeyError, ValueError, TypeError, OSError) as exc:
         raise ModelFileError(f"{folder}: damaged model: {exc}") from None
-    if encoder is None:
+    if spec.get("folder"):  # fine-tuned: the weights are in the folder, checked above
+        listed = {name for name in meta["files"] if name.startswith(spec["folder"] + "/")}
+        present = {f"{spec['folder']}/{path.name}" for path in (folder / spec["folder"]).iterdir()}
+        if present != listed:
+            extra = ", ".join(sorted(present - listed))
+            raise ModelFileError(f"{folder}: files added to the encoder since it was saved ({extra}); refusing to load")
+        device = pick_device(device)
+        precision = runnable_precision(spec.get("precision", "auto"), device)
+        encoder = Encoder.load(
+            str(folder / spec["folder"]), device=device, max_length=int(spec["max_length"]), precision=precision
+        )
+        encoder.name, encoder.finetuned = spec["name"], True
+    elif encoder is None:
         device = pick_device(device)
         precision = runnable_precision(spec.get("precision", "auto"), device)
         encoder = Encoder.load(spec["name"], device=device, max_length=int(spec["max_length"]), precision=precision)

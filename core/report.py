@@ -27,7 +27,7 @@ class Report:
     train_accuracy: float
     per_class: dict[str, ClassMetrics]
     confusion: list[list[int]]  # rows: true label 0/1, columns: predicted 0/1
-    C: float
+    C: float | None  # None where no C applies (fine-tuned head)
     n_train: int
     n_test: int
     encoder: str
@@ -35,6 +35,17 @@ class Report:
     seconds: dict[str, float] = field(default_factory=dict)
     cv: CVResult | None = None
     truncated: int = 0
+    method: str = "frozen"  # frozen encoder + LR, "finetune", or the "tfidf" baseline
+    settings: dict = field(default_factory=dict)  # fine-tuning settings
+
+    def describe(self) -> str:
+        """The method in a few words: ``minilm, layers pooling, C = 0.0032``."""
+        if self.method == "tfidf":
+            return f"TF-IDF + logistic regression, C = {self.C:.2g}"
+        if self.method == "finetune":
+            epochs, lr = self.settings.get("epochs", 0), self.settings.get("lr", 0)
+            return f"{self.encoder} fine-tuned ({epochs} epoch{'s' * (epochs != 1)}, lr {lr:g}), {self.pooling} pooling"
+        return f"{self.encoder}, {self.pooling} pooling, C = {self.C:.2g}"
 
     @property
     def macro_f1(self) -> float:

@@ -6,7 +6,8 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -14,6 +15,7 @@ from core.classifier import SentimentClassifier
 from core.data import Dataset, Splits
 from core.embed import Embedder, ProgressCallback
 from core.errors import DataError
+from core.finetune import FinetuneCallback, FineTuner, FinetuneSettings
 from core.model import SentimentModel
 from core.report import Report, build_report
 
@@ -67,21 +69,47 @@ def fit(
         classifier = SentimentClassifier(C=C).fit(embedded.train, splits.train.labels, progress=progress, cancel=cancel)
     except ValueError as exc:
         raise DataError(f"cannot train on {splits.train.source or 'these sentences'}: {exc}") from None
-    fit_seconds = time.perf_counter() - start
-    test_proba = classifier.predict_proba(embedded.test)[:, 1]
+    seconds = {"embed": round(embedded.seconds, 3), "fit": round(time.perf_counter() - start, 3)}
+    model = SentimentModel(embedder, classifier)
+    return _result(model, splits, embedded, C=classifier.C_, cv=classifier.cv_, seconds=seconds)
+
+
+def finetune(
+    splits: Splits,
+    encoder: str = "minilm",
+    settings: FinetuneSettings | None = None,
+    *,
+    device: str | None = None,
+    progress: FinetuneCallback | None = None,
+    embed_progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+    checkpoints: str | Path | None = "default",
+) -> TrainResult:
+    """Fine-tune ``encoder`` with a linear head on the train split, then report as :func:`fit` does."""
+    settings = settings or FinetuneSettings()
+    start = time.perf_counter()
+    tuner = FineTuner(encoder, settings, device=device, checkpoints=checkpoints)
+    model = tuner.fit(splits.train, progress, cancel)
+    tuned = time.perf_counter() - start
+    embedded = embed_splits(model.embedder, splits, embed_progress, cancel)
+    seconds = {"finetune": round(tuned, 3), "embed": round(embedded.seconds, 3)}
+    return _result(model, splits, embedded, C=None, method="finetune", settings=asdict(settings), seconds=seconds)
+
+
+def _result(model: SentimentModel, splits: Splits, embedded: Embedded, **details) -> TrainResult:
+    """Predict both splits from their embeddings and build the report."""
+    test_proba = model.classifier.predict_proba(embedded.test)[:, 1]
     report = build_report(
         splits.train.labels,
-        classifier.predict(embedded.train),
+        model.classifier.predict(embedded.train),
         splits.test.labels,
         (test_proba >= 0.5).astype(np.int64),
-        C=classifier.C_,
-        cv=classifier.cv_,
-        encoder=embedder.encoder.name,
-        pooling=embedder.pooling,
-        seconds={"embed": round(embedded.seconds, 3), "fit": round(fit_seconds, 3)},
+        encoder=model.encoder.name,
+        pooling=model.embedder.pooling,
         truncated=embedded.truncated,
+        **details,
     )
-    return TrainResult(SentimentModel(embedder, classifier), report, test_proba, data_hash(splits.train))
+    return TrainResult(model, report, test_proba, data_hash(splits.train))
 
 
 def train(

@@ -15,9 +15,11 @@ SST2 = Path(os.environ.get("BERTSENT_TEST_DATA", REPO.parent / "shared" / "data"
 def isolated_dirs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Keep tests away from the user's cache and config; one embedding cache for the session."""
     root = tmp_path_factory.mktemp("bertsent-home")
-    saved = {key: os.environ.get(key) for key in ("BERTSENT_CACHE", "BERTSENT_CONFIG", "BERTSENT_DATA")}
+    keys = ("BERTSENT_CACHE", "BERTSENT_CONFIG", "BERTSENT_STATE", "BERTSENT_DATA")
+    saved = {key: os.environ.get(key) for key in keys}
     os.environ["BERTSENT_CACHE"] = str(root / "cache")
     os.environ["BERTSENT_CONFIG"] = str(root / "config")
+    os.environ["BERTSENT_STATE"] = str(root / "state")
     os.environ.pop("BERTSENT_DATA", None)
     os.environ["HF_HUB_OFFLINE"] = "1"
     yield root
@@ -85,3 +87,28 @@ def small_model_dir(small_result, tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("models") / "small"
     save_model(small_result.model, folder, report=small_result.report, data_hash=small_result.data_hash)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_distilbert(tmp_path_factory, encoder):
+    """A small DistilBERT (random weights) with the bundled uncased vocabulary, saved to a folder."""
+    import torch
+    from transformers import DistilBertConfig, DistilBertModel
+
+    torch.manual_seed(0)
+    config = DistilBertConfig(vocab_size=encoder.tokenizer.vocab_size, dim=64, hidden_dim=128, n_layers=2, n_heads=2)
+    folder = tmp_path_factory.mktemp("tiny-distilbert")
+    DistilBertModel(config).save_pretrained(folder)
+    encoder.tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def finetuned_result(sst2_dir):
+    """MiniLM fine-tuned for one epoch on the first 1,000 SST2 training sentences (about 20 s)."""
+    from core.data import Splits, load_dataset
+    from core.finetune import FinetuneSettings
+    from core.train import finetune
+
+    train, test = load_dataset(sst2_dir / "train.tsv").head(1000), load_dataset(sst2_dir / "test.tsv").head(300)
+    return finetune(Splits(train, test, True), "minilm", FinetuneSettings(epochs=1), checkpoints=None)

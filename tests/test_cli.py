@@ -93,3 +93,28 @@ def test_one_class_cannot_train(tmp_path):
     one.write_text("".join(f"film {i}\t1\n" for i in range(20)))
     done = run_cli("train", "--data", str(one), "--out", str(tmp_path / "m"))
     assert done.returncode == 2 and "of each label" in done.stderr
+
+
+def test_finetune_baseline_and_runs(tiny_distilbert, sst2_dir, tmp_path, capsys):
+    from core.runs import RunHistory
+
+    RunHistory().clear()
+    model = tmp_path / "ft"
+    args = ["train", "--finetune", "--encoder", str(tiny_distilbert), "--data", str(sst2_dir), "--limit", "40"]
+    assert main([*args, "--epochs", "1", "--batch-size", "8", "--out", str(model), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["method"] == "finetune" and report["settings"]["epochs"] == 1 and report["C"] is None
+    assert list(model.glob("encoder-*/model.safetensors"))
+    assert main(["predict", "--model", str(model), "--json", "--no-scores", "fine"]) == 0
+    assert json.loads(capsys.readouterr().out)["label"] in (0, 1)
+
+    assert main(["baseline", "--data", str(sst2_dir), "--limit", "300", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["method"] == "tfidf"
+
+    assert main(["runs", "--json"]) == 0
+    runs = json.loads(capsys.readouterr().out)
+    assert [r["method"] for r in runs] == ["finetune", "tfidf"]
+    assert runs[0]["model"] == str(model) and runs[1]["model"] is None
+    assert main(["runs"]) == 0
+    table = capsys.readouterr().out
+    assert "fine-tuned, 1 epoch" in table and "TF-IDF + LR" in table

@@ -45,20 +45,6 @@ def test_default_encoder_is_the_bundled_minilm(encoder):
     assert encoder.device in ("cpu", "cuda")
 
 
-@pytest.fixture(scope="session")
-def tiny_distilbert(tmp_path_factory, encoder):
-    """A small DistilBERT (random weights) with the bundled uncased vocabulary, saved to a folder."""
-    import torch
-    from transformers import DistilBertConfig, DistilBertModel
-
-    torch.manual_seed(0)
-    config = DistilBertConfig(vocab_size=encoder.tokenizer.vocab_size, dim=64, hidden_dim=128, n_layers=2, n_heads=2)
-    folder = tmp_path_factory.mktemp("tiny-distilbert")
-    DistilBertModel(config).save_pretrained(folder)
-    encoder.tokenizer.save_pretrained(folder)
-    return folder
-
-
 def test_distilbert_code_path_end_to_end(tiny_distilbert, sst2_dir, tmp_path):
     distil = Encoder.load(str(tiny_distilbert))
     assert distil.model.config.model_type == "distilbert"

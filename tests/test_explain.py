@@ -1,6 +1,7 @@
 """Token scores are faithful to the encoder + classifier chain."""
 
 import numpy as np
+import pytest
 
 from core.explain import word_spans
 
@@ -20,8 +21,9 @@ def test_prediction_fields(sst2_result):
     assert np.isclose(prediction.probability, probability, atol=1e-4)
 
 
-def test_removing_top_positive_tokens_lowers_p_positive_more_than_random(sst2_result, sst2_splits):
-    model = sst2_result.model
+@pytest.mark.parametrize("trained", ["sst2_result", "finetuned_result"])
+def test_removing_top_positive_tokens_lowers_p_positive_more_than_random(trained, sst2_splits, request):
+    model = request.getfixturevalue(trained).model
     rng = np.random.default_rng(0)
     k = 2
     top_drops, random_drops = [], []

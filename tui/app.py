@@ -13,7 +13,7 @@ from pathlib import Path
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.reactive import var
-from textual.widgets import Footer, Input, TabbedContent, TabPane, Tabs
+from textual.widgets import Input, TabbedContent, TabPane, Tabs
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui import config
@@ -26,6 +26,7 @@ from tui.screens.embed import EmbedPane
 from tui.screens.predict import PredictPane
 from tui.screens.train import TrainPane
 from tui.state import ActiveModel, Embedding
+from tui.widgets.key_footer import KeyFooter
 
 DEFAULT_ENCODER = "minilm"
 TABS = ("data", "embed", "train", "predict")
@@ -40,10 +41,11 @@ class BertsentApp(App[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     COMMANDS = App.COMMANDS | {BertsentCommands}
     BINDINGS = [
-        Binding("1", "show_tab('data')", "Data", id="tab.data"),
-        Binding("2", "show_tab('embed')", "Embed", id="tab.embed"),
-        Binding("3", "show_tab('train')", "Train", id="tab.train"),
-        Binding("4", "show_tab('predict')", "Predict", id="tab.predict"),
+        # the tab labels show the number keys, so the footer need not
+        Binding("1", "show_tab('data')", "Data", id="tab.data", show=False),
+        Binding("2", "show_tab('embed')", "Embed", id="tab.embed", show=False),
+        Binding("3", "show_tab('train')", "Train", id="tab.train", show=False),
+        Binding("4", "show_tab('predict')", "Predict", id="tab.predict", show=False),
         Binding("escape", "escape", "Cancel", id="cancel"),
     ]
 
@@ -73,7 +75,7 @@ class BertsentApp(App[None]):
                 yield TrainPane(id="train-pane")
             with TabPane("4 Predict", id="predict"):
                 yield PredictPane(id="predict-pane")
-        yield Footer()
+        yield KeyFooter()
 
     # --- shared state (UI thread) -------------------------------------------------------------
 
@@ -97,8 +99,7 @@ class BertsentApp(App[None]):
         report = result.report
         self.active_model = ActiveModel(
             result.model,
-            f"trained in this session ({report.encoder}, {report.pooling}, C = {report.C:.2g}, "
-            f"test accuracy {report.accuracy:.1%})",
+            f"trained in this session ({report.describe()}, test accuracy {report.accuracy:.1%})",
         )
 
     def say(self, message: str, severity: str = "information") -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 NICENESS = 10
 
@@ -11,10 +13,23 @@ NICENESS = 10
 def yield_to_ui() -> None:
     """Lower the calling worker thread's CPU priority (Linux schedules threads one by one).
 
-    Threads it starts later (torch's and BLAS's pools) inherit the lower priority; the UI
-    thread keeps the normal one. Does nothing where per-thread priorities are unsupported.
+    Threads it starts later (torch's pools) inherit the lower priority; the UI thread keeps
+    the normal one. Does nothing where per-thread priorities are unsupported.
     """
     try:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
     except (AttributeError, OSError):
         pass
+
+
+@contextmanager
+def blas_on_this_thread() -> Iterator[None]:
+    """Run numpy's and scipy's BLAS on the calling worker thread alone while the block runs.
+
+    OpenBLAS starts its threads when numpy is imported, on the UI thread, so they keep the
+    normal priority: left on, a fit's matrix products would take both cores from the UI.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield

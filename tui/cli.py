@@ -19,6 +19,9 @@ def build_parser() -> argparse.ArgumentParser:
     from core import __version__
     from core.embed import DEFAULT_POOLING, POOLING_HELP, POOLINGS
     from core.encoder import DEFAULT_ENCODER, PRECISIONS
+    from core.finetune import FinetuneSettings
+
+    FINETUNE = FinetuneSettings()
 
     parser = argparse.ArgumentParser(
         prog="bertsent",
@@ -74,6 +77,32 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--no-cache", action="store_true", help="neither read nor write the embedding cache")
     train.add_argument("--out", required=True, help="model folder to write")
     train.add_argument("--json", action="store_true", help="print the report as JSON")
+    tune = train.add_argument_group("fine-tuning (train the encoder too, with mean pooling and a linear head)")
+    tune.add_argument("--finetune", action="store_true", help="fine-tune the encoder instead of freezing it")
+    tune.add_argument("--epochs", type=_positive_int, default=FINETUNE.epochs, help=f"(default: {FINETUNE.epochs})")
+    tune.add_argument(
+        "--lr", type=_positive_float, default=FINETUNE.lr, help=f"AdamW learning rate (default: {FINETUNE.lr:g})"
+    )
+    tune.add_argument(
+        "--batch-size", type=_positive_int, default=FINETUNE.batch_size, help=f"(default: {FINETUNE.batch_size})"
+    )
+    tune.add_argument(
+        "--max-length",
+        type=_positive_int,
+        default=FINETUNE.max_length,
+        help=f"tokens per sentence while fine-tuning (default: {FINETUNE.max_length})",
+    )
+    tune.add_argument("--seed", type=int, default=FINETUNE.seed, help=f"(default: {FINETUNE.seed})")
+
+    baseline = commands.add_parser("baseline", help="TF-IDF + logistic regression on the same split, as a run")
+    baseline.add_argument("--data", help="file or folder (default: $BERTSENT_DATA, cache, then download)")
+    baseline.add_argument("--limit", type=_positive_int, help="use the first N sentences of each file")
+    baseline.add_argument("--skip-bad", action="store_true", help="skip malformed rows and count them")
+    baseline.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    runs = commands.add_parser("runs", help="the history of training runs, side by side")
+    runs.add_argument("--json", action="store_true", help="print JSON")
+    runs.add_argument("--clear", action="store_true", help="forget every recorded run (model folders stay)")
 
     evaluate = commands.add_parser("evaluate", help="accuracy of a saved model on labelled data")
     evaluate.add_argument("--model", required=True, help="model folder from 'bertsent train'")
@@ -174,25 +203,111 @@ def cmd_train(args: argparse.Namespace) -> int:
     from core.data import load_splits
     from core.embed import Embedder
     from core.persist import save_model
-    from core.train import embed_splits, fit
+    from core.runs import Run, RunHistory
+    from core.train import embed_splits, finetune, fit
 
-    splits = load_splits(_find_data(args.data), limit=args.limit, skip_bad=args.skip_bad)
+    path = _find_data(args.data)
+    splits = load_splits(path, limit=args.limit, skip_bad=args.skip_bad)
     _warn_skipped(splits.train.skipped)
     _warn_skipped(splits.test.skipped)
-    encoder = _load_encoder(args)
-    embedder = Embedder(encoder, args.pooling, cache=not args.no_cache)
-    C = args.C if args.C is not None or args.cv else 1.0
-    with _Progress("embedding") as progress:
-        embedded = embed_splits(embedder, splits, progress)
-    with _Progress("choosing C" if C is None else "fitting") as progress:
-        result = fit(embedder, splits, embedded, C=C, progress=progress.steps)
-    if embedder.truncated:
-        _fail(f"note: {embedder.truncated} sentences were longer than {encoder.max_length} tokens and were truncated")
+    if args.finetune:
+        result = _finetune(args, splits, finetune)
+    else:
+        encoder = _load_encoder(args)
+        embedder = Embedder(encoder, args.pooling, cache=not args.no_cache)
+        C = args.C if args.C is not None or args.cv else 1.0
+        with _Progress("embedding") as progress:
+            embedded = embed_splits(embedder, splits, progress)
+        with _Progress("choosing C" if C is None else "fitting") as progress:
+            result = fit(embedder, splits, embedded, C=C, progress=progress.steps)
+    if result.report.truncated:
+        limit = result.model.encoder.max_length
+        _fail(f"note: {result.report.truncated} sentences were longer than {limit} tokens and were truncated")
     save_model(result.model, args.out, report=result.report, data_hash=result.data_hash)
+    RunHistory().add(Run.from_report(result.report, data=str(path), data_sha256=result.data_hash, model=args.out))
     if args.json:
         _print_json({**result.report.to_dict(), "model": args.out})
     else:
         _print_report(result.report, args.out)
+    return 0
+
+
+def _finetune(args: argparse.Namespace, splits, finetune):
+    from core.finetune import FinetuneSettings
+
+    settings = FinetuneSettings(
+        epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, max_length=args.max_length, seed=args.seed
+    )
+    with _Progress("fine-tuning") as progress, _Progress("evaluating") as evaluating:
+        return finetune(
+            splits,
+            args.encoder,
+            settings,
+            device=args.device,
+            progress=progress.training,
+            embed_progress=evaluating,
+        )
+
+
+def cmd_baseline(args: argparse.Namespace) -> int:
+    from core.baseline import tfidf_report
+    from core.data import load_splits
+    from core.runs import Run, RunHistory
+    from core.train import data_hash
+
+    path = _find_data(args.data)
+    splits = load_splits(path, limit=args.limit, skip_bad=args.skip_bad)
+    _warn_skipped(splits.train.skipped)
+    _warn_skipped(splits.test.skipped)
+    report = tfidf_report(splits)
+    RunHistory().add(Run.from_report(report, data=str(path), data_sha256=data_hash(splits.train)))
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        _print_report(report, None)
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from core.runs import RunHistory
+
+    history = RunHistory()
+    if args.clear:
+        history.clear()
+        print(f"cleared the run history ({_safe(str(history.path))})")
+        return 0
+    runs = history.runs()
+    if history.skipped:
+        _fail(f"{history.path}: skipped {history.skipped} unreadable line(s)")
+    if args.json:
+        _print_json([asdict(run) for run in runs])
+        return 0
+    if not runs:
+        print("no runs yet: 'bertsent train' and 'bertsent baseline' record one each")
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    best = max(run.accuracy for run in runs)
+    table = Table("#", "when", "what", "accuracy", "F1", "train/test", "time", box=None)
+    table.add_column("model", overflow="fold")
+    table.columns[2].min_width = 24
+    for number, run in enumerate(runs, start=1):
+        accuracy = Text(f"{run.accuracy:.2%}", style="bold" if run.accuracy == best else "")
+        table.add_row(
+            str(number),
+            run.created.replace("T", " ")[5:16],
+            Text(_safe(run.what)),
+            accuracy,
+            f"{run.macro_f1:.3f}",
+            f"{run.n_train:,}/{run.n_test:,}",
+            f"{run.seconds:.0f} s",
+            Text(_safe(run.model or "–")),
+        )
+    Console().print(table)
     return 0
 
 
@@ -250,6 +365,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "train": cmd_train,
     "evaluate": cmd_evaluate,
     "predict": cmd_predict,
+    "baseline": cmd_baseline,
+    "runs": cmd_runs,
 }
 
 
@@ -339,6 +456,10 @@ class _Progress:
         cached = f", {p.cached:,} cached" if p.cached else ""
         self.bar.update(self.task, completed=p.done, total=p.total, rate=f"{p.rate:,.0f} sent/s{cached}")
 
+    def training(self, p) -> None:
+        rate = f"loss {p.loss:.3f}, {p.rate:,.0f} sent/s"
+        self.bar.update(self.task, completed=p.step, total=p.total, rate=rate)
+
     def steps(self, done: int, total: int) -> None:
         self.bar.update(self.task, completed=done, total=total, rate="")
 
@@ -353,23 +474,28 @@ class _Progress:
         self.bar.stop()
 
 
-def _print_report(report, out: str) -> None:
+def _print_report(report, out: str | None) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console()
     cv = f" (cross-validated over {len(report.cv.Cs)} values, {report.cv.folds} folds)" if report.cv else ""
-    console.print(
-        f"encoder [bold]{report.encoder}[/], pooling [bold]{report.pooling}[/], "
-        f"{report.n_train:,} train / {report.n_test:,} test sentences",
-        highlight=False,
-    )
+    if report.method == "tfidf":
+        what = "TF-IDF + logistic regression (no encoder)"
+    else:
+        what = f"encoder [bold]{escape(_safe(report.encoder))}[/], pooling [bold]{report.pooling}[/]"
+        if report.method == "finetune":
+            s = report.settings
+            what += f", fine-tuned {s['epochs']} epoch(s), lr {s['lr']:g}, batch {s['batch_size']}"
+    console.print(f"{what}, {report.n_train:,} train / {report.n_test:,} test sentences", highlight=False)
     console.print(
         f"test accuracy [bold]{report.accuracy:.2%}[/]  (most-frequent-class baseline "
         f"{report.baseline_accuracy:.2%}, train accuracy {report.train_accuracy:.2%})",
         highlight=False,
     )
-    console.print(f"C = {report.C:.4g}{cv}", highlight=False)
+    if report.C is not None:
+        console.print(f"C = {report.C:.4g}{cv}", highlight=False)
     table = Table("class", "precision", "recall", "F1", "support", box=None)
     for name, m in report.per_class.items():
         table.add_row(name, f"{m.precision:.3f}", f"{m.recall:.3f}", f"{m.f1:.3f}", str(m.support))
@@ -377,7 +503,8 @@ def _print_report(report, out: str) -> None:
     (tn, fp), (fn, tp) = report.confusion
     console.print(f"confusion (rows true, columns predicted): neg→neg {tn}  neg→pos {fp}  pos→neg {fn}  pos→pos {tp}")
     seconds = ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items())
-    console.print(f"time: {seconds}; model saved to {out}", highlight=False, markup=False)
+    saved = f"; model saved to {_safe(out)}" if out else ""
+    console.print(f"time: {seconds}{saved}", highlight=False, markup=False)
 
 
 def _token_renderer() -> Callable:

@@ -52,9 +52,24 @@ class EmbedFinished(Message):
 
 
 class Trained(Message):
-    def __init__(self, result: Any) -> None:
+    def __init__(self, result: Any, test: Any) -> None:
         super().__init__()
         self.result = result  # core.train.TrainResult
+        self.test = test  # core.data.Dataset the report was measured on
+
+
+class FinetuneProgressed(Message):
+    def __init__(self, progress: Any) -> None:
+        super().__init__()
+        self.progress = progress  # core.finetune.FinetuneProgress
+
+
+class RunsChanged(Message):
+    """The run history as now on disk (oldest first); ``latest`` is the run just recorded."""
+
+    def __init__(self, runs: list, latest: Any = None) -> None:
+        super().__init__()
+        self.runs, self.latest = runs, latest
 
 
 class ModelSaved(Message):

@@ -103,3 +103,50 @@ def test_escape_cancels_embedding_and_start_resumes(make_app, sst2_dir):
             assert app.embedding is not None and len(app.embedding.splits.train) == 500
 
     asyncio.run(scenario())
+
+
+def test_fine_tune_baseline_and_runs_table(make_app, sst2_dir, tmp_path):
+    from textual.widgets import ContentSwitcher, Select
+
+    from core.runs import RunHistory
+
+    RunHistory().clear()
+
+    async def scenario() -> None:
+        app = make_app(str(sst2_dir))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await pilot.press("2")
+            app.query_one("#embed-limit", Input).value = "40"
+            await pilot.press("3")
+            app.query_one("#train-mode", Select).value = "finetune"
+            await pilot.pause()
+            assert app.query_one("#train-epochs", Input).display and not app.query_one("#train-c", Input).display
+            assert "fine-tune minilm: 40 train, 40 test" in screen_text(app)
+            app.query_one("#train-epochs", Input).value = "1"
+            await pilot.press("ctrl+r")
+            await settle(pilot)
+            report = app.result.report
+            assert report.method == "finetune" and report.n_train == 40
+            assert f"Test accuracy {report.accuracy:.1%}" in screen_text(app)
+            assert "minilm fine-tuned (1 epoch, lr 5e-05)" in app.active_model.origin
+            assert app.active_model.model.encoder.finetuned
+
+            await pilot.press("ctrl+b")  # the TF-IDF baseline joins the runs table
+            await settle(pilot)
+            assert app.query_one("#train-views", ContentSwitcher).current == "train-runs-box"
+            runs = app.query_one("#train-runs", DataTable)
+            assert runs.row_count == 2
+            assert "TF-IDF + LR" in screen_text(app) and "minilm fine-tuned" in screen_text(app)
+
+            folder = tmp_path / "ft"
+            app.query_one("#train-out", Input).value = str(folder)
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            assert list(folder.glob("encoder-*/model.safetensors"))
+            assert RunHistory().runs()[0].model == str(folder)
+
+            await pilot.press("ctrl+t")
+            assert app.query_one("#train-views", ContentSwitcher).current == "train-mistakes-box"
+
+    asyncio.run(scenario())

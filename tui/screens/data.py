@@ -44,6 +44,9 @@ class DataPathValidator(Validator):
         return self.success()
 
 
+MAX_SENTENCE_WIDTH = 300  # characters shown per sentence; the table scrolls sideways
+
+
 class DataPane(Pane):
     """Load data, then browse it; everything slow runs in workers."""
 
@@ -77,12 +80,16 @@ class DataPane(Pane):
         yield TokenIds(id="data-tokens")
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_column("split", key="split")
-        table.add_column("label", key="label")
-        table.add_column("sentence", key="sentence")
+        self._add_columns(8)
         # After the first frame: the UI shows before any file is read.
         self.call_after_refresh(self.load, self.initial, download=False, quiet_if_missing=not self.initial)
+
+    def _add_columns(self, longest: int) -> None:
+        """Fixed widths: measuring thousands of rows would hold up the UI (and vary with timing)."""
+        table = self.query_one(DataTable)
+        table.add_column("split", key="split", width=5)
+        table.add_column("label", key="label", width=5)
+        table.add_column("sentence", key="sentence", width=min(longest, MAX_SENTENCE_WIDTH))
 
     def action_load(self) -> None:
         path_input = self.query_one("#data-path", Input)
@@ -164,7 +171,8 @@ class DataPane(Pane):
         self.rows = [("train", t, int(y)) for t, y in zip(splits.train.texts, splits.train.labels, strict=True)]
         self.rows += [("test", t, int(y)) for t, y in zip(splits.test.texts, splits.test.labels, strict=True)]
         table = self.query_one(DataTable)
-        table.clear()
+        table.clear(columns=True)
+        self._add_columns(max((len(text) for _, text, _ in self.rows), default=8))
         table.add_rows((split, LABEL_NAMES[label][:3], literal(text)) for split, text, label in self.rows)
         self.query_one("#data-status", Static).update(self._loaded_line())
         self.lengths = None

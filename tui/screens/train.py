@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -11,71 +12,122 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.validation import Number
-from textual.widgets import Button, DataTable, Input, Label, Static
+from textual.validation import Integer, Number
+from textual.widgets import Button, ContentSwitcher, DataTable, Input, Label, Select, Static
 
 from core.data import LABEL_NAMES
-from tui.background import yield_to_ui
-from tui.messages import ModelSaved, Trained, Working
+from tui.background import blas_on_this_thread, yield_to_ui
+from tui.messages import FinetuneProgressed, ModelSaved, RunsChanged, Trained, Working
 from tui.safe_text import literal
 from tui.screens.base import Pane
+from tui.screens.embed import EmbedPane, duration
 from tui.widgets.report import ReportView
 
 
-def default_model_folder(encoder: str, pooling: str) -> str:
-    """``models/<encoder>-<pooling>`` with the encoder's last path part made file-name safe."""
+def default_model_folder(encoder: str, method: str) -> str:
+    """``models/<encoder>-<pooling or finetuned>`` with the encoder's last path part made file-name safe."""
     name = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(encoder.rstrip("/")).name or "encoder").strip("-.")
-    return str(Path("models") / f"{name or 'encoder'}-{pooling}")
+    return str(Path("models") / f"{name or 'encoder'}-{method}")
+
+
+MODES = [("frozen encoder + logistic regr.", "frozen"), ("fine-tune encoder + linear head", "finetune")]
 
 
 class TrainPane(Pane):
-    """Everything about one training run of the classifier."""
+    """Train (frozen or fine-tuned), read the report, browse mistakes, compare runs, save."""
 
     BINDINGS = [
         Binding("ctrl+r", "train", "Train", id="train.run"),
         Binding("ctrl+s", "save", "Save model", id="train.save"),
+        Binding("ctrl+t", "toggle_runs", "Runs/mistakes", id="train.runs"),
+        Binding("ctrl+b", "baseline", "TF-IDF baseline", id="train.baseline"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.mistakes: list[tuple[str, int, float]] = []  # (text, true label, P(positive))
+        self.latest_run = None  # the run record of the result shown, for its model folder
 
     def compose(self) -> ComposeResult:
+        from core.finetune import FinetuneSettings
+
         with Horizontal(classes="bar"):
-            yield Label("C", classes="field-label")
+            yield Select(MODES, value="frozen", allow_blank=False, compact=True, id="train-mode")
             yield Input(
-                placeholder="empty: choose C by cross-validation",
+                placeholder="C (empty: cross-validate)",
                 type="number",
                 validators=[Number(minimum=1e-9)],
                 compact=True,
                 id="train-c",
+            )
+            yield Input(
+                placeholder=f"epochs ({FinetuneSettings().epochs})",
+                type="integer",
+                validators=[Integer(minimum=1, maximum=100)],
+                compact=True,
+                id="train-epochs",
             )
             yield Button("Train", id="train-run", compact=True, variant="primary")
         yield Static(id="train-sizes", classes="status", markup=False)
         with Horizontal(id="train-main"):
             with VerticalScroll(id="train-report-box"):
                 yield ReportView(id="train-report")
-            with Vertical(id="train-mistakes-box"):
-                table = DataTable(id="train-mistakes", cursor_type="row", zebra_stripes=True)
-                table.border_title = "Misclassified, most confident first"
-                yield table
-                yield Static(id="train-mistake", markup=False)
+            with ContentSwitcher(initial="train-mistakes-box", id="train-views"):
+                with Vertical(id="train-mistakes-box"):
+                    table = DataTable(id="train-mistakes", cursor_type="row", zebra_stripes=True)
+                    table.border_title = "Misclassified, most confident first"
+                    yield table
+                    yield Static(id="train-mistake", markup=False)
+                with Vertical(id="train-runs-box"):
+                    runs = DataTable(id="train-runs", cursor_type="row", zebra_stripes=True)
+                    runs.border_title = "Runs (ctrl+b adds the TF-IDF baseline)"
+                    yield runs
         with Horizontal(classes="bar"):
             yield Label("Save to", classes="field-label")
             yield Input(placeholder="models/<encoder>-<pooling>", compact=True, id="train-out")
             yield Button("Save", id="train-save", compact=True)
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
+        table = self.query_one("#train-mistakes", DataTable)
         table.add_column("conf", key="conf")
         table.add_column("true", key="true")
         table.add_column("sentence", key="sentence")
+        runs = self.query_one("#train-runs", DataTable)
+        for label in ("#", "what", "acc", "F1", "time", "model"):
+            runs.add_column(label, key=label)
+        self.query_one("#train-epochs", Input).display = False
         self.watch(self.app, "embedding", self._show_sizes)
+        self._read_runs()
+
+    @on(Select.Changed, "#train-mode")
+    def _mode_changed(self, event: Select.Changed) -> None:
+        finetune = event.value == "finetune"
+        self.query_one("#train-c", Input).display = not finetune
+        self.query_one("#train-epochs", Input).display = finetune
+        self._show_sizes(self.app.embedding)
+
+    def _mode(self) -> str:
+        return str(self.query_one("#train-mode", Select).value)
 
     def _show_sizes(self, embedding) -> None:
         sizes = self.query_one("#train-sizes", Static)
+        out = self.query_one("#train-out", Input)
+        if self._mode() == "finetune":
+            splits = self.app.query_one(EmbedPane).limited()
+            if splits is None:
+                sizes.update(literal("No data loaded yet: press 1 and load SST2"))
+                return
+            sizes.update(
+                literal(
+                    f"fine-tune {self.app.encoder_name}: {len(splits.train):,} train, {len(splits.test):,} test "
+                    "sentences (encoder and limit: Embed screen)"
+                )
+            )
+            if not out.value or out.value.startswith("models/"):
+                out.value = default_model_folder(self.app.encoder_name, "finetuned")
+            return
         if embedding is None:
-            sizes.update(literal("Nothing embedded yet: press 2 and Start"))
+            sizes.update(literal("Nothing embedded yet: press 2 and Start (or choose fine-tuning)"))
             return
         splits = embedding.splits
         sizes.update(
@@ -85,17 +137,19 @@ class TrainPane(Pane):
                 f"{embedding.embedder.encoder.name}, {embedding.embedder.pooling} pooling"
             )
         )
-        out = self.query_one("#train-out", Input)
-        if not out.value:
+        if not out.value or out.value.startswith("models/"):
             out.value = default_model_folder(embedding.embedder.encoder.name, embedding.embedder.pooling)
 
     def action_train(self) -> None:
+        if any(w.is_running for w in self.app.workers if w.group == "train"):
+            self.app.say("Training is already running; Esc cancels it")
+            return
+        if self._mode() == "finetune":
+            self._start_finetune()
+            return
         embedding = self.app.embedding
         if embedding is None:
             self.app.say("Embed the sentences first: press 2, then Start", "warning")
-            return
-        if any(w.is_running for w in self.app.workers if w.group == "train"):
-            self.app.say("Training is already running")
             return
         field = self.query_one("#train-c", Input)
         value = field.value.strip()
@@ -105,15 +159,34 @@ class TrainPane(Pane):
         self.query_one("#train-sizes", Static).update(
             literal("Training… " + ("(cross-validating C)" if not value else f"(C = {value})"))
         )
-        self._train(embedding, float(value) if value else None)
+        self._train(embedding, float(value) if value else None, self._data_name())
+
+    def _start_finetune(self) -> None:
+        from core.finetune import FinetuneSettings
+
+        splits = self.app.query_one(EmbedPane).limited()
+        if splits is None:
+            self.app.say("Load data first: press 1", "warning")
+            return
+        field = self.query_one("#train-epochs", Input)
+        value = field.value.strip()
+        if value and not field.validate(value).is_valid:
+            self.app.say("Epochs must be a whole number from 1 to 100", "error")
+            return
+        settings = FinetuneSettings(epochs=int(value)) if value else FinetuneSettings()
+        self.query_one("#train-sizes", Static).update(literal(f"Fine-tuning {self.app.encoder_name}… (loading)"))
+        self._finetune(self.app.encoder_name, splits, settings, self._data_name())
+
+    def _data_name(self) -> str:
+        return str(self.app.data_path or "")
 
     @on(Button.Pressed, "#train-run")
-    @on(Input.Submitted, "#train-c")
+    @on(Input.Submitted, "#train-c, #train-epochs")
     def _train_pressed(self) -> None:
         self.action_train()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="train")
-    def _train(self, embedding, C: float | None) -> None:
+    def _train(self, embedding, C: float | None, data: str) -> None:
         yield_to_ui()
         from core.train import fit
 
@@ -123,8 +196,108 @@ class TrainPane(Pane):
             what = "cross-validating C" if C is None else f"C = {C:g}"
             self.post_message(Working(f"Training… ({what}: fit {done} of {total}; Esc cancels)"))
 
-        result = fit(embedding.embedder, embedding.splits, embedding.embedded, C=C, progress=progress, cancel=cancel)
-        self.post_message(Trained(result))
+        with blas_on_this_thread():
+            result = fit(
+                embedding.embedder, embedding.splits, embedding.embedded, C=C, progress=progress, cancel=cancel
+            )
+        self._record(result.report, data, result.data_hash)
+        self.post_message(Trained(result, embedding.splits.test))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="train")
+    def _finetune(self, encoder: str, splits, settings, data: str) -> None:
+        yield_to_ui()
+        from core.train import finetune
+
+        cancel = self.app.cancel_event()
+        last = 0.0
+
+        def progress(update) -> None:
+            nonlocal last
+            if time.monotonic() - last >= 0.2 or update.step == update.total:
+                last = time.monotonic()
+                self.post_message(FinetuneProgressed(update))
+
+        def evaluating(update) -> None:
+            nonlocal last
+            if time.monotonic() - last >= 0.2 or update.done == update.total:
+                last = time.monotonic()
+                self.post_message(Working(f"Fine-tuned; scoring both splits: {update.done:,} of {update.total:,}"))
+
+        result = finetune(splits, encoder, settings, progress=progress, embed_progress=evaluating, cancel=cancel)
+        self._record(result.report, data, result.data_hash)
+        self.post_message(Trained(result, splits.test))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="baseline")
+    def _baseline(self, splits, data: str) -> None:
+        yield_to_ui()
+        from core.baseline import tfidf_report
+        from core.train import data_hash
+
+        with blas_on_this_thread():
+            report = tfidf_report(splits)
+        self._record(report, data, data_hash(splits.train))
+
+    def _record(self, report, data: str, digest: str) -> None:
+        """Add a run to the history (worker thread) and post the history as now recorded."""
+        from core.runs import Run, RunHistory
+
+        history = RunHistory()
+        run = history.add(Run.from_report(report, data=data, data_sha256=digest))
+        self.post_message(RunsChanged(history.runs(), run))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="runs")
+    def _read_runs(self) -> None:
+        from core.runs import RunHistory
+
+        self.post_message(RunsChanged(RunHistory().runs()))
+
+    def action_baseline(self) -> None:
+        splits = self.app.query_one(EmbedPane).limited()
+        if splits is None:
+            self.app.say("Load data first: press 1", "warning")
+            return
+        self.query_one("#train-views", ContentSwitcher).current = "train-runs-box"
+        self.app.say("Fitting the TF-IDF baseline on the same split…")
+        self._baseline(splits, self._data_name())
+
+    def action_toggle_runs(self) -> None:
+        switcher = self.query_one("#train-views", ContentSwitcher)
+        runs = switcher.current != "train-runs-box"
+        switcher.current = "train-runs-box" if runs else "train-mistakes-box"
+        self.query_one("#train-runs" if runs else "#train-mistakes", DataTable).focus()
+
+    def on_runs_changed(self, message: RunsChanged) -> None:
+        table = self.query_one("#train-runs", DataTable)
+        table.clear()
+        best = max((run.accuracy for run in message.runs), default=None)
+        for number, run in enumerate(message.runs, start=1):
+            accuracy = Text(f"{run.accuracy:.1%}", style="bold" if run.accuracy == best else "")
+            table.add_row(
+                str(number),
+                literal(run.what),
+                accuracy,
+                f"{run.macro_f1:.3f}",
+                f"{run.seconds:.0f}s",
+                literal(run.model or "–"),
+            )
+        table.border_subtitle = f"{len(message.runs)} run(s)"
+        if message.runs:
+            table.move_cursor(row=len(message.runs) - 1)
+        if message.latest is not None:
+            if message.latest.method == "tfidf":
+                self.app.say(f"TF-IDF baseline: test accuracy {message.latest.accuracy:.1%}")
+            else:
+                self.latest_run = message.latest
+
+    def on_finetune_progressed(self, message: FinetuneProgressed) -> None:
+        p = message.progress
+        eta = f", {duration(p.eta)} left" if p.eta is not None else ""
+        self.query_one("#train-sizes", Static).update(
+            literal(
+                f"Fine-tuning: step {p.step:,}/{p.total:,}, loss {p.loss:.3f}, "
+                f"{p.rate:.0f} sent/s{eta} (Esc stops; Train resumes)"
+            )
+        )
 
     def on_working(self, message: Working) -> None:
         self.query_one("#train-sizes", Static).update(literal(message.text))
@@ -134,13 +307,13 @@ class TrainPane(Pane):
         self.app.set_result(result)
         self.query_one(ReportView).show(result.report)
         self._show_sizes(self.app.embedding)
-        test = self.app.embedding.splits.test
+        test = message.test
         predicted = (result.test_proba >= 0.5).astype(np.int64)
         wrong = np.flatnonzero(predicted != test.labels)
         confidence = np.maximum(result.test_proba, 1 - result.test_proba)
         order = wrong[np.argsort(-confidence[wrong], kind="stable")]
         self.mistakes = [(test.texts[i], int(test.labels[i]), float(result.test_proba[i])) for i in order]
-        table = self.query_one(DataTable)
+        table = self.query_one("#train-mistakes", DataTable)
         table.clear()
         table.add_rows(
             (f"{max(p, 1 - p):.0%}", LABEL_NAMES[label][:3], literal(text)) for text, label, p in self.mistakes
@@ -149,11 +322,12 @@ class TrainPane(Pane):
         self._show_mistake()
         self.app.say(f"Test accuracy {result.report.accuracy:.1%}; press 4 to try sentences")
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    @on(DataTable.RowHighlighted, "#train-mistakes")
+    def _mistake_highlighted(self) -> None:
         self._show_mistake()
 
     def _show_mistake(self) -> None:
-        row = self.query_one(DataTable).cursor_row
+        row = self.query_one("#train-mistakes", DataTable).cursor_row
         detail = self.query_one("#train-mistake", Static)
         if not self.mistakes or row is None or row >= len(self.mistakes):
             detail.update(Text("no mistakes to show" if self.app.result else "", style="italic"))
@@ -169,10 +343,12 @@ class TrainPane(Pane):
         if result is None:
             self.app.say("Train a model first", "warning")
             return
+        method = "finetuned" if result.report.method == "finetune" else result.model.embedder.pooling
         folder = self.query_one("#train-out", Input).value.strip() or default_model_folder(
-            result.model.encoder.name, result.model.embedder.pooling
+            result.model.encoder.name, method
         )
-        self._save(result, Path(folder).expanduser())
+        run_id = self.latest_run.id if self.latest_run is not None else None
+        self._save(result, Path(folder).expanduser(), run_id)
 
     @on(Button.Pressed, "#train-save")
     @on(Input.Submitted, "#train-out")
@@ -180,12 +356,17 @@ class TrainPane(Pane):
         self.action_save()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="save")
-    def _save(self, result, folder: Path) -> None:
+    def _save(self, result, folder: Path, run_id: str | None) -> None:
         yield_to_ui()
         from core.persist import save_model
+        from core.runs import RunHistory
 
         saved = save_model(result.model, folder, report=result.report, data_hash=result.data_hash)
         self.post_message(ModelSaved(saved))
+        if run_id is not None:
+            history = RunHistory()
+            history.set_model(run_id, str(saved))
+            self.post_message(RunsChanged(history.runs()))
 
     def on_model_saved(self, message: ModelSaved) -> None:
         self.app.say(f"Saved the model to {message.folder}")

@@ -69,6 +69,8 @@ class ReportView(Widget):
         parts = [accuracy, classes, Text(""), confusion]
         if report.cv is not None:
             parts += [Text(""), self._cv(report)]
+        elif report.method == "finetune":
+            parts.append(Text(f"\n{report.describe()}", style="italic"))
         else:
             parts.append(Text(f"\nC = {report.C:g} (fixed)", style="italic"))
         return Group(*parts)
