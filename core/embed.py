@@ -99,7 +99,8 @@ class Embedder:
         start = time.perf_counter()
         unique = list(dict.fromkeys(texts))
         hashes = [text_hash(t) for t in unique]
-        vectors = np.zeros((len(unique), self.dim), dtype=np.float32)
+        result = np.zeros((len(texts), self.dim), dtype=np.float32)
+        vectors = result[: len(unique)]  # distinct sentences first; repeats are filled in at the end
         lengths = np.zeros(len(unique), dtype=np.int64)
         have = self.cache.fill(hashes, vectors, lengths) if self.cache else np.zeros(len(unique), dtype=bool)
         cached = int(have.sum())
@@ -137,10 +138,9 @@ class Embedder:
             if self.cache:
                 self.cache.compact(hashes, vectors, lengths)
         self.truncated = int((lengths > self.encoder.max_length).sum())
-        if len(unique) == len(texts):
-            return vectors
-        index = {text: row for row, text in enumerate(unique)}
-        return vectors[[index[t] for t in texts]]
+        if len(unique) < len(texts):
+            _spread(result, unique, texts)
+        return result
 
     def batches_of(self, ids: list[list[int]]) -> list[np.ndarray]:
         """Index arrays of length-sorted batches within the token budget."""
@@ -168,6 +168,18 @@ class Embedder:
         if self.cache and pending:
             self.cache.add([hashes[i] for i in pending], vectors[pending], lengths[pending])
         pending.clear()
+
+
+def _spread(result: np.ndarray, unique: list[str], texts: list[str]) -> None:
+    """Rearrange in place: rows of ``unique`` (in first-occurrence order) to rows of ``texts``.
+
+    Text ``i``'s source row is never after ``i``, so filling from the last row back reads every
+    source before it is overwritten: no second copy of the vectors is needed.
+    """
+    index = {text: row for row, text in enumerate(unique)}
+    source = np.fromiter((index[t] for t in texts), dtype=np.int64, count=len(texts))
+    for row in np.flatnonzero(source != np.arange(len(texts)))[::-1]:
+        result[row] = result[source[row]]
 
 
 def pool(output, mask, pooling: str):

@@ -154,9 +154,7 @@ class Encoder:
 
     def encode_ids(self, texts: list[str]) -> tuple[list[list[int]], np.ndarray]:
         """Token ids (``[CLS]``/``[SEP]`` included) cut to ``max_length``, and the uncut lengths."""
-        if not texts:
-            return [], np.zeros(0, dtype=np.int64)
-        ids = self.tokenizer(texts, add_special_tokens=True)["input_ids"]
+        ids = self._ids(texts)
         lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
         limit = self.max_length
         for row in np.flatnonzero(lengths > limit):
@@ -165,10 +163,21 @@ class Encoder:
 
     def token_lengths(self, texts: list[str]) -> np.ndarray:
         """Untruncated token counts, ``[CLS]`` and ``[SEP]`` included."""
-        if not texts:
-            return np.zeros(0, dtype=np.int64)
-        ids = self.tokenizer(texts, add_special_tokens=True)["input_ids"]
+        ids = self._ids(texts)
         return np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+
+    def _ids(self, texts: list[str], chunk: int = 2048) -> list[list[int]]:
+        """Token id lists, tokenized a chunk at a time: only the ids of many sentences stay in memory."""
+        ids: list[list[int]] = []
+        for begin in range(0, len(texts), chunk):
+            encoded = self.tokenizer(
+                texts[begin : begin + chunk],
+                add_special_tokens=True,
+                return_attention_mask=False,
+                return_token_type_ids=False,
+            )
+            ids.extend(encoded["input_ids"])
+        return ids
 
     def batch_tensors(self, ids: list[list[int]]) -> dict[str, torch.Tensor]:
         """Pad a batch of id lists into the model's input tensors on its device."""

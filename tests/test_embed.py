@@ -97,3 +97,17 @@ def test_many_shards_are_compacted_into_one(encoder, tmp_path):
     seen = []
     np.testing.assert_array_equal(Embedder(encoder, "cls", cache=cache).embed(texts, progress=seen.append), vectors)
     assert seen[-1].cached == 12
+
+
+def test_repeated_sentences_are_spread_in_place_to_input_order():
+    from core.embed import _spread
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        texts = [str(x) for x in rng.integers(0, 8, size=rng.integers(1, 30))]
+        unique = list(dict.fromkeys(texts))
+        vector = {t: rng.normal(size=3) for t in unique}
+        result = np.zeros((len(texts), 3))
+        result[: len(unique)] = [vector[t] for t in unique]
+        _spread(result, unique, texts)
+        assert np.array_equal(result, np.array([vector[t] for t in texts]))
