@@ -277,10 +277,10 @@ def print_table(result: dict) -> None:
             f"with loading and scoring {result['finetune_total_s']:.0f} s; "
             f"TF-IDF baseline {result['tfidf_accuracy']:.2%}"
         )
-    for phase in ("embed", "train"):
+    for phase, doing in (("embed", "embedding"), ("train", "training")):
         if f"tui_{phase}_keys" in result:
             print(
-                f"bertsent-tui while {phase}ing: {result[f'tui_{phase}_keys']} key presses, "
+                f"bertsent-tui while {doing}: {result[f'tui_{phase}_keys']} key presses, "
                 f"p95 {result[f'tui_{phase}_key_p95_ms']:.0f} ms, max {result[f'tui_{phase}_key_max_ms']:.0f} ms"
             )
     print(
