@@ -72,6 +72,8 @@ def test_predict_in_a_terminal_shows_markup_and_escapes_literally(small_model_di
         (["train", "--data", "/nowhere/x.tsv", "--out", "/tmp/x"], "no such file or folder"),
         (["predict", "--model", "/nowhere/model", "hi"], "no such model folder"),
         (["tokenize", "hi", "--encoder", "/nowhere/model"], "does not exist"),
+        (["train", "--finetune", "--pooling", "cls", "--out", "/tmp/x"], "--pooling and --C do not apply"),
+        (["train", "--finetune", "--precision", "int8", "--out", "/tmp/x"], "--precision does not apply"),
     ],
 )
 def test_errors_exit_2_with_one_line(args, message):

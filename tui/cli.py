@@ -201,11 +201,16 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from core.data import load_splits
-    from core.embed import Embedder
+    from core.embed import DEFAULT_POOLING, Embedder
+    from core.errors import BertsentError
     from core.persist import save_model
     from core.runs import Run, RunHistory
     from core.train import embed_splits, finetune, fit
 
+    if args.finetune and (args.pooling != "mean" and args.pooling != DEFAULT_POOLING or args.C is not None):
+        raise BertsentError("--finetune trains a linear head on mean pooling: --pooling and --C do not apply")
+    if args.finetune and args.precision not in ("auto", "fp32"):
+        raise BertsentError("--finetune trains in fp32 (mixed precision on CUDA): --precision does not apply")
     path = _find_data(args.data)
     splits = load_splits(path, limit=args.limit, skip_bad=args.skip_bad)
     _warn_skipped(splits.train.skipped)

@@ -48,7 +48,7 @@ def test_load_embed_train_predict(make_app, sst2_dir, tmp_path):
             sentence = "a gorgeous , witty , seductive movie"
             expected = app.result.model.explain(sentence)
             await pilot.press("4")
-            await pilot.pause()
+            await settle(pilot)  # focus moves to the text field after the tab has switched
             assert isinstance(app.focused, Input) and app.focused.id == "predict-input"
             await pilot.press(*sentence, "enter")
             await settle(pilot)
@@ -148,5 +148,12 @@ def test_fine_tune_baseline_and_runs_table(make_app, sst2_dir, tmp_path):
 
             await pilot.press("ctrl+t")
             assert app.query_one("#train-views", ContentSwitcher).current == "train-mistakes-box"
+
+            await pilot.press("4")
+            app.query_one("#predict-path", Input).value = str(folder)
+            await pilot.press("escape", "ctrl+o")
+            await settle(pilot)
+            assert app.active_model.origin.startswith(str(folder))
+            assert app.active_model.model.encoder.finetuned
 
     asyncio.run(scenario())

@@ -139,8 +139,12 @@ class PredictPane(Pane):
         from core.persist import load_model, read_meta
 
         spec = read_meta(folder)["encoder"]
-        encoder = self.app.get_encoder(spec["name"], status=self)
-        saved = load_model(folder, encoder=encoder if encoder.max_length == spec["max_length"] else None)
+        encoder = None  # a fine-tuned model brings its own encoder
+        if not spec.get("folder"):
+            encoder = self.app.get_encoder(spec["name"], status=self)
+        if encoder is not None and encoder.max_length != spec["max_length"]:
+            encoder = None
+        saved = load_model(folder, encoder=encoder)
         accuracy = f", test accuracy {saved.report.accuracy:.1%}" if saved.report else ""
         origin = f"{folder} ({saved.model.encoder.name}, {saved.model.embedder.pooling}{accuracy})"
         self.post_message(ModelLoaded(ActiveModel(saved.model, origin)))
