@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 from collections import Counter
@@ -263,3 +264,11 @@ def _jsonl_rows(lines: list[tuple[int, str]]) -> Iterator[tuple[int, Row]]:
             yield lineno, "missing field: expected 'text' (or 'sentence') and 'label'"
         else:
             yield lineno, _row(text, obj["label"])
+
+
+def data_hash(dataset: Dataset) -> str:
+    """sha256 over sentences and labels, to record what a model was trained on."""
+    digest = hashlib.sha256()
+    for text, label in zip(dataset.texts, dataset.labels.tolist(), strict=True):
+        digest.update(f"{label}\t{text}\n".encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from core.classifier import SentimentClassifier
-from core.data import Dataset
+from core.data import Dataset, data_hash
 from core.embed import Embedder, pool
 from core.encoder import Encoder, weights_fingerprint
 from core.errors import Cancelled, DataError
@@ -178,8 +178,6 @@ class FineTuner:
     def _checkpoint_path(self, encoder: Encoder, dataset: Dataset) -> Path | None:
         if self.checkpoints is None:
             return None
-        from core.train import data_hash
-
         key = json.dumps(
             {"encoder": encoder.fingerprint, "data": data_hash(dataset), "settings": asdict(self.settings)},
             sort_keys=True,

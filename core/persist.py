@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -157,26 +158,26 @@ def load_model(folder: str | Path, *, encoder: Encoder | None = None, device: st
         classifier = SentimentClassifier.from_arrays(arrays)
         spec = meta["encoder"]
         pooling = meta["pooling"]
-        if spec.get("folder") and not str(spec["folder"]).startswith("encoder-") or "/" in str(spec.get("folder", "")):
-            raise ValueError(f"bad encoder folder {spec['folder']!r}")
+        encoder_folder = spec.get("folder")  # set for a fine-tuned encoder saved in the model folder
+        if encoder_folder is not None and not re.fullmatch(r"encoder-[0-9a-f]{16}", str(encoder_folder)):
+            raise ValueError(f"bad encoder folder {encoder_folder!r}")
     except (KeyError, ValueError, TypeError, OSError) as exc:
         raise ModelFileError(f"{folder}: damaged model: {exc}") from None
-    if spec.get("folder"):  # fine-tuned: the weights are in the folder, checked above
-        listed = {name for name in meta["files"] if name.startswith(spec["folder"] + "/")}
-        present = {f"{spec['folder']}/{path.name}" for path in (folder / spec["folder"]).iterdir()}
+    if encoder_folder is not None:  # its files were checked above; refuse any added since
+        listed = {name for name in meta["files"] if name.startswith(encoder_folder + "/")}
+        present = {f"{encoder_folder}/{path.name}" for path in (folder / encoder_folder).iterdir()}
         if present != listed:
             extra = ", ".join(sorted(present - listed))
             raise ModelFileError(f"{folder}: files added to the encoder since it was saved ({extra}); refusing to load")
+    if encoder_folder is not None or encoder is None:
         device = pick_device(device)
-        precision = runnable_precision(spec.get("precision", "auto"), device)
         encoder = Encoder.load(
-            str(folder / spec["folder"]), device=device, max_length=int(spec["max_length"]), precision=precision
+            str(folder / encoder_folder) if encoder_folder else spec["name"],
+            device=device,
+            max_length=int(spec["max_length"]),
+            precision=runnable_precision(spec.get("precision", "auto"), device),
         )
-        encoder.name, encoder.finetuned = spec["name"], True
-    elif encoder is None:
-        device = pick_device(device)
-        precision = runnable_precision(spec.get("precision", "auto"), device)
-        encoder = Encoder.load(spec["name"], device=device, max_length=int(spec["max_length"]), precision=precision)
+        encoder.name, encoder.finetuned = spec["name"], encoder_folder is not None
     if encoder.fingerprint != spec["fingerprint"]:
         raise ModelFileError(
             f"{folder}: trained with encoder {spec['name']!r} whose weights differ from the encoder "

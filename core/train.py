@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -12,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from core.classifier import SentimentClassifier
-from core.data import Dataset, Splits
+from core.data import Splits, data_hash
 from core.embed import Embedder, ProgressCallback
 from core.errors import DataError
 from core.finetune import FinetuneCallback, FineTuner, FinetuneSettings
@@ -122,11 +121,3 @@ def train(
 ) -> TrainResult:
     """:func:`embed_splits` then :func:`fit`."""
     return fit(embedder, splits, embed_splits(embedder, splits, progress, cancel), C=C, cancel=cancel)
-
-
-def data_hash(dataset: Dataset) -> str:
-    """sha256 over sentences and labels, to record what a model was trained on."""
-    digest = hashlib.sha256()
-    for text, label in zip(dataset.texts, dataset.labels.tolist(), strict=True):
-        digest.update(f"{label}\t{text}\n".encode("utf-8", "surrogatepass"))
-    return digest.hexdigest()

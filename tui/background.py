@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -33,3 +34,18 @@ def blas_on_this_thread() -> Iterator[None]:
 
     with threadpool_limits(limits=1, user_api="blas"):
         yield
+
+
+class Throttle:
+    """Lets a worker post progress at most every ``interval`` seconds, and always the final update."""
+
+    def __init__(self, interval: float = 0.1) -> None:
+        self.interval = interval
+        self.last = 0.0
+
+    def ready(self, final: bool = False) -> bool:
+        now = time.monotonic()
+        if final or now - self.last >= self.interval:
+            self.last = now
+            return True
+        return False

@@ -256,9 +256,8 @@ def _finetune(args: argparse.Namespace, splits, finetune):
 
 def cmd_baseline(args: argparse.Namespace) -> int:
     from core.baseline import tfidf_report
-    from core.data import load_splits
+    from core.data import data_hash, load_splits
     from core.runs import Run, RunHistory
-    from core.train import data_hash
 
     path = _find_data(args.data)
     splits = load_splits(path, limit=args.limit, skip_bad=args.skip_bad)

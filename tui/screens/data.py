@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,7 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import Button, DataTable, Input, Label, Static
 
 from core.data import LABEL_NAMES, SUFFIXES, summarize
-from tui.background import yield_to_ui
+from tui.background import Throttle, yield_to_ui
 from tui.messages import DataLoaded, DownloadProgressed, TokenLengths, Working
 from tui.safe_text import clean, literal
 from tui.screens.base import Pane
@@ -133,12 +132,10 @@ class DataPane(Pane):
         from core.sources import find_data
 
         cancel = self.app.cancel_event()
-        last = 0.0
+        throttle = Throttle()
 
         def progress(name: str, done: int, total: int | None) -> None:
-            nonlocal last
-            if time.monotonic() - last >= 0.1 or done == total:
-                last = time.monotonic()
+            if throttle.ready(done == total):
                 self.post_message(DownloadProgressed(name, done, total))
 
         try:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -12,7 +10,7 @@ from textual.suggester import SuggestFromList
 from textual.validation import Integer
 from textual.widgets import Button, Input, Label, ProgressBar, Select, Static
 
-from tui.background import yield_to_ui
+from tui.background import Throttle, yield_to_ui
 from tui.messages import EmbedFinished, EmbedProgressed, Working
 from tui.safe_text import error_line, literal
 from tui.screens.base import Pane
@@ -127,12 +125,10 @@ class EmbedPane(Pane):
         encoder = self.app.get_encoder(name, status=self)
         embedder = Embedder(encoder, pooling)
         self.post_message(Working("Reading the embedding cache…"))
-        last = 0.0
+        throttle = Throttle()
 
         def progress(update) -> None:
-            nonlocal last
-            if time.monotonic() - last >= 0.1 or update.done == update.total:
-                last = time.monotonic()
+            if throttle.ready(update.done == update.total):
                 self.post_message(EmbedProgressed(update))
 
         embedded = embed_splits(embedder, splits, progress=progress, cancel=cancel)

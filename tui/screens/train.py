@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,7 @@ from textual.validation import Integer, Number
 from textual.widgets import Button, ContentSwitcher, DataTable, Input, Label, Select, Static
 
 from core.data import LABEL_NAMES
-from tui.background import blas_on_this_thread, yield_to_ui
+from tui.background import Throttle, blas_on_this_thread, yield_to_ui
 from tui.messages import FinetuneProgressed, ModelSaved, RunsChanged, Trained, Working
 from tui.safe_text import literal
 from tui.screens.base import Pane
@@ -209,18 +208,14 @@ class TrainPane(Pane):
         from core.train import finetune
 
         cancel = self.app.cancel_event()
-        last = 0.0
+        throttle = Throttle(0.2)
 
         def progress(update) -> None:
-            nonlocal last
-            if time.monotonic() - last >= 0.2 or update.step == update.total:
-                last = time.monotonic()
+            if throttle.ready(update.step == update.total):
                 self.post_message(FinetuneProgressed(update))
 
         def evaluating(update) -> None:
-            nonlocal last
-            if time.monotonic() - last >= 0.2 or update.done == update.total:
-                last = time.monotonic()
+            if throttle.ready(update.done == update.total):
                 self.post_message(Working(f"Fine-tuned; scoring both splits: {update.done:,} of {update.total:,}"))
 
         result = finetune(splits, encoder, settings, progress=progress, embed_progress=evaluating, cancel=cancel)
@@ -231,7 +226,7 @@ class TrainPane(Pane):
     def _baseline(self, splits, data: str) -> None:
         yield_to_ui()
         from core.baseline import tfidf_report
-        from core.train import data_hash
+        from core.data import data_hash
 
         with blas_on_this_thread():
             report = tfidf_report(splits)
