@@ -37,7 +37,7 @@ def tutorial_rate(encoder, texts: list[str], chunk: int = 64) -> float:
 
 
 def ours_rate(encoder, texts: list[str]) -> float:
-    from core.embed import Embedder
+    from bertsent.core.embed import Embedder
 
     start = time.perf_counter()
     Embedder(encoder, cache=False).embed(texts)
@@ -66,7 +66,7 @@ def distilbert_folder(tokenizer) -> str:
 
 
 def compare(label: str, name: str, texts: list[str], device: str | None, precision: str) -> dict:
-    from core.encoder import Encoder
+    from bertsent.core.encoder import Encoder
 
     ours_encoder = Encoder.load(name, device=device, precision=precision)
     exact = ours_encoder if ours_encoder.precision == "fp32" else Encoder.load(name, device=device, precision="fp32")
@@ -89,10 +89,10 @@ def compare(label: str, name: str, texts: list[str], device: str | None, precisi
 
 def accuracy_and_cache(device: str | None, precision: str) -> dict:
     """SST2 test accuracy of the default pipeline next to fp32, and the cached re-run time."""
-    from core.data import load_splits
-    from core.embed import Embedder
-    from core.encoder import Encoder
-    from core.train import embed_splits, fit
+    from bertsent.core.data import load_splits
+    from bertsent.core.embed import Embedder
+    from bertsent.core.encoder import Encoder
+    from bertsent.core.train import embed_splits, fit
 
     splits = load_splits(SST2)
     out = {}
@@ -113,11 +113,11 @@ def accuracy_and_cache(device: str | None, precision: str) -> dict:
 
 
 def predict_latency(device: str | None, precision: str) -> dict:
-    from core.classifier import SentimentClassifier
-    from core.data import load_dataset
-    from core.embed import Embedder
-    from core.encoder import Encoder
-    from core.model import SentimentModel
+    from bertsent.core.classifier import SentimentClassifier
+    from bertsent.core.data import load_dataset
+    from bertsent.core.embed import Embedder
+    from bertsent.core.encoder import Encoder
+    from bertsent.core.model import SentimentModel
 
     encoder = Encoder.load(device=device, precision=precision)
     train = load_dataset(SST2 / "train.tsv").head(200)
@@ -142,14 +142,14 @@ def startup_times() -> dict:
     """Wall time of ``bertsent --help`` and of the TUI's first frame, each in a fresh process."""
     frame = (
         "import time, asyncio; t = time.perf_counter()\n"
-        "from tui.app import create_app\n"
+        "from bertsent.tui.app import create_app\n"
         "async def main():\n"
         "    async with create_app().run_test(size=(80, 24)):\n"
         "        print(time.perf_counter() - t)\n"
         "asyncio.run(main())"
     )
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "tui.cli", "--help"], cwd=REPO, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "bertsent.cli", "--help"], cwd=REPO, check=True, capture_output=True)
     help_s = time.perf_counter() - start
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", "pass"], check=True)
@@ -164,9 +164,9 @@ def memory_run(copies: int, device: str | None, precision: str) -> dict:
     code = (
         "import os, resource, sys, tempfile, time\n"
         "os.environ['BERTSENT_CACHE'] = tempfile.mkdtemp()\n"
-        "from core.data import load_dataset\n"
-        "from core.embed import Embedder\n"
-        "from core.encoder import Encoder\n"
+        "from bertsent.core.data import load_dataset\n"
+        "from bertsent.core.embed import Embedder\n"
+        "from bertsent.core.encoder import Encoder\n"
         f"base = load_dataset({str(SST2 / 'train.tsv')!r}).texts\n"
         f"texts = [f'{{t}} ({{k}})' for k in range({copies}) for t in base]\n"
         f"embedder = Embedder(Encoder.load(device={device!r}, precision={precision!r}))\n"
@@ -182,10 +182,10 @@ def finetune_run(device: str | None) -> dict:
     """Fine-tune the default encoder with the default settings on all of SST2 train; test accuracy and time."""
     from dataclasses import asdict
 
-    from core.baseline import tfidf_report
-    from core.data import load_splits
-    from core.finetune import FinetuneSettings
-    from core.train import finetune
+    from bertsent.core.baseline import tfidf_report
+    from bertsent.core.data import load_splits
+    from bertsent.core.finetune import FinetuneSettings
+    from bertsent.core.train import finetune
 
     splits = load_splits(SST2)
     settings = FinetuneSettings()
@@ -212,8 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--finetune", action="store_true", help="also fine-tune on all of SST2 train (minutes)")
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args(argv)
-    from core.data import load_dataset
-    from core.encoder import Encoder
+    from bertsent.core.data import load_dataset
+    from bertsent.core.encoder import Encoder
 
     texts = load_dataset(SST2 / "train.tsv").texts[: args.n]
     result: dict = {"n": len(texts), "torch_threads": __import__("torch").get_num_threads()}

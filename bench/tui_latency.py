@@ -14,9 +14,9 @@ from textual.widgets import Input, Tabs
 
 
 async def _measure(data: str, limit: int) -> dict:
-    from tui.app import create_app
-    from tui.screens.embed import EmbedPane
-    from tui.screens.train import TrainPane
+    from bertsent.tui.app import create_app
+    from bertsent.tui.screens.embed import EmbedPane
+    from bertsent.tui.screens.train import TrainPane
 
     app = create_app(data=data)
     samples: dict[str, list[float]] = {"embed": [], "train": []}

@@ -5,10 +5,9 @@ from __future__ import annotations
 import time
 
 import numpy as np
-
-from core.data import Splits
-from core.errors import DataError
-from core.report import Report, build_report
+from bertsent.core.data import Splits
+from bertsent.core.errors import DataError
+from bertsent.core.report import Report, build_report
 
 CS = (0.3, 1.0, 3.0, 10.0, 30.0)
 

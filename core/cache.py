@@ -15,8 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
-
-from core.files import atomic_open
+from bertsent.core.files import atomic_open
 
 FORMAT = 2
 HASH_BYTES = 16

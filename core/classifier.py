@@ -7,8 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-
-from core.errors import Cancelled
+from bertsent.core.errors import Cancelled
 
 DEFAULT_CS = tuple(float(c) for c in np.logspace(-4, 0, 9))
 

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-
-from core.errors import DataError
+from bertsent.core.errors import DataError
 
 SUFFIXES = (".tsv", ".csv", ".jsonl")
 LABELS = (0, 1)

@@ -8,11 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-
-from core.cache import EmbeddingCache, cache_key, text_hash
-from core.encoder import Encoder
-from core.errors import Cancelled
-from core.paths import cache_dir
+from bertsent.core.cache import EmbeddingCache, cache_key, text_hash
+from bertsent.core.encoder import Encoder
+from bertsent.core.errors import Cancelled
+from bertsent.core.paths import cache_dir
 
 POOLINGS = ("layers", "mean", "cls")
 DEFAULT_POOLING = "layers"

@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import numpy as np
-
-from core.errors import EncoderError
+from bertsent.core.errors import EncoderError
 
 if TYPE_CHECKING:
     import torch

@@ -19,15 +19,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-
-from core.classifier import SentimentClassifier
-from core.data import Dataset, data_hash
-from core.embed import Embedder, pool
-from core.encoder import Encoder, weights_fingerprint
-from core.errors import Cancelled, DataError
-from core.files import atomic_write_bytes
-from core.model import SentimentModel
-from core.paths import cache_dir
+from bertsent.core.classifier import SentimentClassifier
+from bertsent.core.data import Dataset, data_hash
+from bertsent.core.embed import Embedder, pool
+from bertsent.core.encoder import Encoder, weights_fingerprint
+from bertsent.core.errors import Cancelled, DataError
+from bertsent.core.files import atomic_write_bytes
+from bertsent.core.model import SentimentModel
+from bertsent.core.paths import cache_dir
 
 BUCKET = 50  # batches per length bucket: little padding, still a shuffled order
 

@@ -7,12 +7,11 @@ import threading
 from collections.abc import Iterable, Iterator
 
 import numpy as np
-
-from core.classifier import SentimentClassifier
-from core.data import LABEL_NAMES
-from core.embed import Embedder, ProgressCallback
-from core.errors import DataError
-from core.explain import Prediction, occlude
+from bertsent.core.classifier import SentimentClassifier
+from bertsent.core.data import LABEL_NAMES
+from bertsent.core.embed import Embedder, ProgressCallback
+from bertsent.core.errors import DataError
+from bertsent.core.explain import Prediction, occlude
 
 
 class SentimentModel:

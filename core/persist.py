@@ -19,16 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-from core import __version__
-from core.classifier import SentimentClassifier
-from core.data import LABEL_NAMES
-from core.embed import Embedder
-from core.encoder import Encoder, pick_device, runnable_precision
-from core.errors import ModelFileError
-from core.files import atomic_write_bytes, atomic_write_text, sha256_file
-from core.model import SentimentModel
-from core.report import Report
+from bertsent.core import __version__
+from bertsent.core.classifier import SentimentClassifier
+from bertsent.core.data import LABEL_NAMES
+from bertsent.core.embed import Embedder
+from bertsent.core.encoder import Encoder, pick_device, runnable_precision
+from bertsent.core.errors import ModelFileError
+from bertsent.core.files import atomic_write_bytes, atomic_write_text, sha256_file
+from bertsent.core.model import SentimentModel
+from bertsent.core.report import Report
 
 FORMAT = 2
 META = "model.json"

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-
-from core.classifier import CVResult
-from core.data import LABEL_NAMES
+from bertsent.core.classifier import CVResult
+from bertsent.core.data import LABEL_NAMES
 
 
 @dataclass(frozen=True)

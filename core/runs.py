@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
-from core.files import atomic_write_text
-from core.paths import state_dir
-from core.report import Report
+from bertsent.core.files import atomic_write_text
+from bertsent.core.paths import state_dir
+from bertsent.core.report import Report
 
 FILE = "runs.jsonl"
 

@@ -10,14 +10,14 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 
-from core.errors import Cancelled, DataError
-from core.files import atomic_open, sha256_file
-from core.paths import cache_dir
+from bertsent.core.errors import Cancelled, DataError
+from bertsent.core.files import atomic_open, sha256_file
+from bertsent.core.paths import cache_dir
 
 ENV_VAR = "BERTSENT_DATA"
-MANIFEST = Path(__file__).resolve().parent.parent / "data" / "sst2.json"
 HOW_TO_POINT = (
     f"pass --data PATH (a .tsv/.csv/.jsonl file, or a folder with train.tsv and test.tsv) or set {ENV_VAR}=PATH"
 )
@@ -26,7 +26,8 @@ DownloadProgress = Callable[[str, int, int | None], None]  # file name, bytes do
 
 
 def manifest() -> dict:
-    return json.loads(MANIFEST.read_text(encoding="utf-8"))
+    # Package data, so a wheel installed anywhere finds it as the checkout does.
+    return json.loads(resources.files("bertsent.data").joinpath("sst2.json").read_text(encoding="utf-8"))
 
 
 def sst2_cache() -> Path:

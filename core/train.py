@@ -9,14 +9,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-
-from core.classifier import SentimentClassifier
-from core.data import Splits, data_hash
-from core.embed import Embedder, ProgressCallback
-from core.errors import DataError
-from core.finetune import FinetuneCallback, FineTuner, FinetuneSettings
-from core.model import SentimentModel
-from core.report import Report, build_report
+from bertsent.core.classifier import SentimentClassifier
+from bertsent.core.data import Splits, data_hash
+from bertsent.core.embed import Embedder, ProgressCallback
+from bertsent.core.errors import DataError
+from bertsent.core.finetune import FinetuneCallback, FineTuner, FinetuneSettings
+from bertsent.core.model import SentimentModel
+from bertsent.core.report import Report, build_report
 
 
 @dataclass(frozen=True)

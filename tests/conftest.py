@@ -39,14 +39,14 @@ def sst2_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def encoder():
-    from core.encoder import Encoder
+    from bertsent.core.encoder import Encoder
 
     return Encoder.load()
 
 
 @pytest.fixture(scope="session")
 def sst2_splits(sst2_dir):
-    from core.data import load_splits
+    from bertsent.core.data import load_splits
 
     return load_splits(sst2_dir)
 
@@ -54,8 +54,8 @@ def sst2_splits(sst2_dir):
 @pytest.fixture(scope="session")
 def sst2_embedded(encoder, sst2_splits):
     """The full SST2 train and test splits embedded with the default recipe, once per session."""
-    from core.embed import Embedder
-    from core.train import embed_splits
+    from bertsent.core.embed import Embedder
+    from bertsent.core.train import embed_splits
 
     return embed_splits(Embedder(encoder), sst2_splits)
 
@@ -63,8 +63,8 @@ def sst2_embedded(encoder, sst2_splits):
 @pytest.fixture(scope="session")
 def sst2_result(encoder, sst2_splits, sst2_embedded):
     """The default recipe (C by cross-validation) trained on all of SST2 train."""
-    from core.embed import Embedder
-    from core.train import fit
+    from bertsent.core.embed import Embedder
+    from bertsent.core.train import fit
 
     return fit(Embedder(encoder), sst2_splits, sst2_embedded)
 
@@ -72,9 +72,9 @@ def sst2_result(encoder, sst2_splits, sst2_embedded):
 @pytest.fixture(scope="session")
 def small_result(encoder, sst2_dir):
     """A quick model: the first 400 SST2 training sentences, tested on the first 200 test ones."""
-    from core.data import Splits, load_dataset
-    from core.embed import Embedder
-    from core.train import train
+    from bertsent.core.data import Splits, load_dataset
+    from bertsent.core.embed import Embedder
+    from bertsent.core.train import train
 
     splits = Splits(load_dataset(sst2_dir / "train.tsv").head(400), load_dataset(sst2_dir / "test.tsv").head(200), True)
     return train(Embedder(encoder), splits, C=0.01)
@@ -82,7 +82,7 @@ def small_result(encoder, sst2_dir):
 
 @pytest.fixture(scope="session")
 def small_model_dir(small_result, tmp_path_factory) -> Path:
-    from core.persist import save_model
+    from bertsent.core.persist import save_model
 
     folder = tmp_path_factory.mktemp("models") / "small"
     save_model(small_result.model, folder, report=small_result.report, data_hash=small_result.data_hash)
@@ -106,9 +106,9 @@ def tiny_distilbert(tmp_path_factory, encoder):
 @pytest.fixture(scope="session")
 def finetuned_result(sst2_dir):
     """MiniLM fine-tuned for one epoch on the first 1,000 SST2 training sentences (about 20 s)."""
-    from core.data import Splits, load_dataset
-    from core.finetune import FinetuneSettings
-    from core.train import finetune
+    from bertsent.core.data import Splits, load_dataset
+    from bertsent.core.finetune import FinetuneSettings
+    from bertsent.core.train import finetune
 
     train, test = load_dataset(sst2_dir / "train.tsv").head(1000), load_dataset(sst2_dir / "test.tsv").head(300)
     return finetune(Splits(train, test, True), "minilm", FinetuneSettings(epochs=1), checkpoints=None)

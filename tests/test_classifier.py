@@ -4,9 +4,8 @@ import threading
 
 import numpy as np
 import pytest
-
-from core.classifier import SentimentClassifier
-from core.errors import Cancelled
+from bertsent.core.classifier import SentimentClassifier
+from bertsent.core.errors import Cancelled
 
 
 @pytest.fixture(scope="module")

@@ -7,15 +7,14 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from tui.cli import main
+from bertsent.cli.main import main
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "tui.cli", *args],
+        [sys.executable, "-m", "bertsent.cli", *args],
         cwd=REPO,
         input=stdin,
         capture_output=True,
@@ -98,7 +97,7 @@ def test_one_class_cannot_train(tmp_path):
 
 
 def test_finetune_baseline_and_runs(tiny_distilbert, sst2_dir, tmp_path, capsys):
-    from core.runs import RunHistory
+    from bertsent.core.runs import RunHistory
 
     RunHistory().clear()
     model = tmp_path / "ft"

@@ -4,9 +4,8 @@ import json
 
 import numpy as np
 import pytest
-
-from core.data import load_dataset, load_splits, split, summarize
-from core.errors import DataError
+from bertsent.core.data import load_dataset, load_splits, split, summarize
+from bertsent.core.errors import DataError
 
 
 def write(tmp_path, name, content: bytes | str):

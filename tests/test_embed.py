@@ -4,10 +4,9 @@ import threading
 
 import numpy as np
 import pytest
-
-from core.cache import EmbeddingCache
-from core.embed import Embedder
-from core.errors import Cancelled
+from bertsent.core.cache import EmbeddingCache
+from bertsent.core.embed import Embedder
+from bertsent.core.errors import Cancelled
 
 TEXTS = [
     "a gorgeous , witty , seductive movie .",
@@ -100,7 +99,7 @@ def test_many_shards_are_compacted_into_one(encoder, tmp_path):
 
 
 def test_repeated_sentences_are_spread_in_place_to_input_order():
-    from core.embed import _spread
+    from bertsent.core.embed import _spread
 
     rng = np.random.default_rng(0)
     for _ in range(200):

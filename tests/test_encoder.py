@@ -2,13 +2,12 @@
 
 import numpy as np
 import pytest
-
-from core.data import Splits, load_dataset
-from core.embed import Embedder
-from core.encoder import Encoder, resolve_encoder
-from core.errors import EncoderError
-from core.persist import load_model, save_model
-from core.train import train
+from bertsent.core.data import Splits, load_dataset
+from bertsent.core.embed import Embedder
+from bertsent.core.encoder import Encoder, resolve_encoder
+from bertsent.core.errors import EncoderError
+from bertsent.core.persist import load_model, save_model
+from bertsent.core.train import train
 
 
 def test_tutorial_token_ids(encoder):

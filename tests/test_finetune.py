@@ -5,12 +5,11 @@ import threading
 import numpy as np
 import pytest
 import torch
-
-from core.data import Dataset, Splits, load_dataset
-from core.errors import Cancelled, DataError, ModelFileError
-from core.finetune import FineTuner, FinetuneSettings, _epoch_batches
-from core.persist import load_model, read_meta, save_model
-from core.train import finetune
+from bertsent.core.data import Dataset, Splits, load_dataset
+from bertsent.core.errors import Cancelled, DataError, ModelFileError
+from bertsent.core.finetune import FineTuner, FinetuneSettings, _epoch_batches
+from bertsent.core.persist import load_model, read_meta, save_model
+from bertsent.core.train import finetune
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 """core stays headless and cheap to import."""
 
+import pkgutil
 import subprocess
 import sys
 from pathlib import Path
@@ -7,23 +8,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-CORE_MODULES = [
-    "core",
-    "core.cache",
-    "core.classifier",
-    "core.data",
-    "core.embed",
-    "core.encoder",
-    "core.errors",
-    "core.explain",
-    "core.files",
-    "core.model",
-    "core.paths",
-    "core.persist",
-    "core.report",
-    "core.sources",
-    "core.train",
-]
+# Every module of core, found on disk, so a new one cannot be left out of the check.
+CORE_MODULES = ["bertsent.core"] + [f"bertsent.core.{m.name}" for m in pkgutil.iter_modules([str(REPO / "core")])]
 
 
 def _loaded_after(code: str) -> set[str]:
@@ -34,14 +20,28 @@ def _loaded_after(code: str) -> set[str]:
         text=True,
         check=True,
     ).stdout
-    return {name.split(".")[0] for name in out.split()}
+    return set(out.split())
 
 
 def test_core_never_imports_textual_or_rich():
     loaded = _loaded_after("; ".join(f"import {m}" for m in CORE_MODULES))
-    assert not loaded & {"textual", "rich"}
+    assert not {name.split(".")[0] for name in loaded} & {"textual", "rich"}
+    assert len(CORE_MODULES) > 15 and set(CORE_MODULES) <= loaded
 
 
 def test_importing_core_and_cli_does_not_load_torch():
-    loaded = _loaded_after("import core, core.data, core.embed, core.persist, tui.cli; tui.cli.build_parser()")
+    loaded = _loaded_after(
+        "import bertsent.core.data, bertsent.core.embed, bertsent.core.persist, bertsent.cli.main as cli\n"
+        "cli.build_parser()"
+    )
+    assert "bertsent.cli.main" in loaded
     assert "torch" not in loaded and "transformers" not in loaded
+
+
+def test_scripts_cli_never_imports_textual():
+    modules = ", ".join(
+        f"bertsent.cli.{m.name}" for m in pkgutil.iter_modules([str(REPO / "cli")]) if m.name != "__main__"
+    )
+    loaded = _loaded_after(f"import {modules}; import bertsent.cli.main as cli; cli.build_parser()")
+    assert "bertsent.cli.main" in loaded
+    assert not {name for name in loaded if name.split(".")[0] == "textual"}

@@ -7,9 +7,8 @@ import shutil
 
 import numpy as np
 import pytest
-
-from core.errors import ModelFileError
-from core.persist import load_model, read_meta, save_model
+from bertsent.core.errors import ModelFileError
+from bertsent.core.persist import load_model, read_meta, save_model
 
 
 @pytest.fixture

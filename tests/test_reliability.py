@@ -10,14 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from bertsent.core.cache import EmbeddingCache
+from bertsent.core.data import load_dataset
+from bertsent.core.embed import Embedder
+from bertsent.core.errors import DataError, ModelFileError
+from bertsent.core.persist import load_model, read_meta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from core.cache import EmbeddingCache
-from core.data import load_dataset
-from core.embed import Embedder
-from core.errors import DataError, ModelFileError
-from core.persist import load_model, read_meta
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -41,10 +40,10 @@ def wait_for_line(process: subprocess.Popen, prefix: str, timeout: float = 120) 
 
 EMBED_CHILD = """
 import sys, numpy as np
-from core.cache import EmbeddingCache
-from core.data import load_dataset
-from core.embed import Embedder
-from core.encoder import Encoder
+from bertsent.core.cache import EmbeddingCache
+from bertsent.core.data import load_dataset
+from bertsent.core.embed import Embedder
+from bertsent.core.encoder import Encoder
 texts = load_dataset({data!r}).texts[:{n}]
 embedder = Embedder(Encoder.load(), "mean", cache=EmbeddingCache({cache!r}, "k"), flush_every=32)
 def progress(p):
@@ -99,7 +98,7 @@ def test_two_processes_share_one_cache(encoder, sst2_dir, reference, tmp_path):
 
 
 SAVE_CHILD = """
-from core.persist import load_model, save_model
+from bertsent.core.persist import load_model, save_model
 
 saved = load_model({source!r})
 print("ready", flush=True)

@@ -5,8 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from core.baseline import tfidf_report
-from core.runs import Run, RunHistory
+from bertsent.core.baseline import tfidf_report
+from bertsent.core.runs import Run, RunHistory
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -37,8 +37,8 @@ def test_two_processes_adding_runs_lose_none(small_result, tmp_path):
     record = json.dumps(small_result.report.to_dict())
     code = (
         "import json, sys\n"
-        "from core.report import Report\n"
-        "from core.runs import Run, RunHistory\n"
+        "from bertsent.core.report import Report\n"
+        "from bertsent.core.runs import Run, RunHistory\n"
         f"report = Report.from_dict(json.loads({record!r}))\n"
         "for _ in range(15):\n"
         f"    RunHistory({str(tmp_path)!r}).add(Run.from_report(report, data='x'))\n"

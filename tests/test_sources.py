@@ -5,9 +5,8 @@ import http.server
 import threading
 
 import pytest
-
-from core import sources
-from core.errors import DataError
+from bertsent.core import sources
+from bertsent.core.errors import DataError
 
 
 def test_explicit_path_wins(sst2_dir, monkeypatch, tmp_path):

@@ -10,23 +10,22 @@ import os
 import threading
 from pathlib import Path
 
+from bertsent.tui import config
+from bertsent.tui.commands import BertsentCommands
+from bertsent.tui.messages import Working
+from bertsent.tui.safe_text import clean, error_line
+from bertsent.tui.screens.base import Pane
+from bertsent.tui.screens.data import DataPane
+from bertsent.tui.screens.embed import EmbedPane
+from bertsent.tui.screens.predict import PredictPane
+from bertsent.tui.screens.train import TrainPane
+from bertsent.tui.state import ActiveModel, Embedding
+from bertsent.tui.widgets.key_footer import KeyFooter
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.reactive import var
 from textual.widgets import Input, TabbedContent, TabPane, Tabs
 from textual.worker import Worker, WorkerState, get_current_worker
-
-from tui import config
-from tui.commands import BertsentCommands
-from tui.messages import Working
-from tui.safe_text import clean, error_line
-from tui.screens.base import Pane
-from tui.screens.data import DataPane
-from tui.screens.embed import EmbedPane
-from tui.screens.predict import PredictPane
-from tui.screens.train import TrainPane
-from tui.state import ActiveModel, Embedding
-from tui.widgets.key_footer import KeyFooter
 
 DEFAULT_ENCODER = "minilm"
 TABS = ("data", "embed", "train", "predict")
@@ -110,7 +109,7 @@ class BertsentApp(App[None]):
 
     def get_encoder(self, name: str, *, status=None):
         """The loaded encoder ``name``, loading it once (thread-safe); call from a worker."""
-        from core.encoder import Encoder
+        from bertsent.core.encoder import Encoder
 
         with self._encoder_lock:
             if name not in self._encoders:
@@ -184,7 +183,7 @@ class BertsentApp(App[None]):
         if event.worker.is_finished:
             self._cancels.pop(event.worker, None)
         if event.state == WorkerState.ERROR:
-            from core.errors import Cancelled
+            from bertsent.core.errors import Cancelled
 
             error = event.worker.error
             self.log.error(repr(error))

@@ -6,8 +6,8 @@ import contextlib
 import json
 from pathlib import Path
 
-from core.files import atomic_write_text
-from core.paths import config_dir
+from bertsent.core.files import atomic_write_text
+from bertsent.core.paths import config_dir
 
 KEYS = ("data", "encoder")
 

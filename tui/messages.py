@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from bertsent.tui.state import ActiveModel, Embedding
 from textual.message import Message
-
-from tui.state import ActiveModel, Embedding
 
 
 class Working(Message):

@@ -34,7 +34,7 @@ def literal(text: str, style: str = "") -> Text:
 
 def error_line(error: BaseException) -> str:
     """One clean line for any error: bertsent errors say it all, others get their type name."""
-    from core.errors import BertsentError
+    from bertsent.core.errors import BertsentError
 
     lines = str(error).strip().splitlines()
     text = lines[0] if lines else ""

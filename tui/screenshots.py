@@ -1,6 +1,6 @@
 """Write SVG screenshots of the four screens, driven through the real app at 120x40.
 
-python -m tui.screenshots [--data PATH] [--limit N] [--out docs/screenshots]
+python -m bertsent.tui.screenshots [--data PATH] [--limit N] [--out docs/screenshots]
 """
 
 from __future__ import annotations
@@ -9,9 +9,8 @@ import argparse
 import asyncio
 from pathlib import Path
 
+from bertsent.tui.app import create_app
 from textual.widgets import Input
-
-from tui.app import create_app
 
 SENTENCES = ("a gorgeous , witty , seductive movie", "the plot is dull and the jokes fall flat")
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from tui.app import BertsentApp, create_app
+from bertsent.tui.app import BertsentApp, create_app
 
 
 @pytest.fixture
@@ -44,10 +43,10 @@ async def settle(pilot) -> None:
 @pytest.fixture(scope="session")
 def tui_embedding(encoder, sst2_dir):
     """What the Embed screen produces for SST2 with limit 200 (the default pooling)."""
-    from core.data import load_splits
-    from core.embed import Embedder
-    from core.train import embed_splits
-    from tui.state import Embedding
+    from bertsent.core.data import load_splits
+    from bertsent.core.embed import Embedder
+    from bertsent.core.train import embed_splits
+    from bertsent.tui.state import Embedding
 
     splits = load_splits(sst2_dir, limit=200)
     embedder = Embedder(encoder)
@@ -57,6 +56,6 @@ def tui_embedding(encoder, sst2_dir):
 @pytest.fixture(scope="session")
 def tui_result(tui_embedding):
     """What the Train screen produces from :func:`tui_embedding` with cross-validated C."""
-    from core.train import fit
+    from bertsent.core.train import fit
 
     return fit(tui_embedding.embedder, tui_embedding.splits, tui_embedding.embedded)

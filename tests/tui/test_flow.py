@@ -106,9 +106,8 @@ def test_escape_cancels_embedding_and_start_resumes(make_app, sst2_dir):
 
 
 def test_fine_tune_baseline_and_runs_table(make_app, sst2_dir, tmp_path):
+    from bertsent.core.runs import RunHistory
     from textual.widgets import ContentSwitcher, Select
-
-    from core.runs import RunHistory
 
     RunHistory().clear()
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+from bertsent.tui.safe_text import clean, error_line
 from textual.widgets import DataTable
 
 from tests.tui.conftest import screen_text, settle
-from tui.safe_text import clean, error_line
 
 MARKUP = "[bold red]x[/] is not bold"
 ESCAPE = "\x1b[31mred\x1b[0m and a bell \x07"

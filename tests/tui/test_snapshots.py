@@ -8,10 +8,10 @@ pytest tests/tui/test_snapshots.py --snapshot-update
 from __future__ import annotations
 
 import pytest
+from bertsent.tui.messages import EmbedFinished, Trained
 from textual.widgets import Input
 
 from tests.tui.conftest import settle
-from tui.messages import EmbedFinished, Trained
 
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
 SENTENCES = ("a gorgeous , witty , seductive movie", "[bold red]x[/] the plot is dull and the jokes fall flat")

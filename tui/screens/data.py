@@ -5,6 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from bertsent.core.data import LABEL_NAMES, SUFFIXES, summarize
+from bertsent.tui.background import Throttle, yield_to_ui
+from bertsent.tui.messages import DataLoaded, DownloadProgressed, TokenLengths, Working
+from bertsent.tui.safe_text import clean, literal
+from bertsent.tui.screens.base import Pane
+from bertsent.tui.widgets.histogram import Histogram
+from bertsent.tui.widgets.tokens import TokenIds
 from rich import box
 from rich.console import Group
 from rich.table import Table
@@ -15,14 +22,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Button, DataTable, Input, Label, Static
-
-from core.data import LABEL_NAMES, SUFFIXES, summarize
-from tui.background import Throttle, yield_to_ui
-from tui.messages import DataLoaded, DownloadProgressed, TokenLengths, Working
-from tui.safe_text import clean, literal
-from tui.screens.base import Pane
-from tui.widgets.histogram import Histogram
-from tui.widgets.tokens import TokenIds
 
 NO_DATA = "No data yet: type a path and press Enter (empty: $BERTSENT_DATA, the cache or a download)"
 
@@ -127,9 +126,9 @@ class DataPane(Pane):
     @work(thread=True, exclusive=True, exit_on_error=False, group="data")
     def _load(self, path: str | None, download: bool, quiet_if_missing: bool) -> None:
         yield_to_ui()
-        from core.data import load_splits
-        from core.errors import DataError
-        from core.sources import find_data
+        from bertsent.core.data import load_splits
+        from bertsent.core.errors import DataError
+        from bertsent.core.sources import find_data
 
         cancel = self.app.cancel_event()
         throttle = Throttle()

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from bertsent.tui.background import Throttle, yield_to_ui
+from bertsent.tui.messages import EmbedFinished, EmbedProgressed, Working
+from bertsent.tui.safe_text import error_line, literal
+from bertsent.tui.screens.base import Pane
+from bertsent.tui.state import Embedding
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -9,12 +14,6 @@ from textual.containers import Horizontal
 from textual.suggester import SuggestFromList
 from textual.validation import Integer
 from textual.widgets import Button, Input, Label, ProgressBar, Select, Static
-
-from tui.background import Throttle, yield_to_ui
-from tui.messages import EmbedFinished, EmbedProgressed, Working
-from tui.safe_text import error_line, literal
-from tui.screens.base import Pane
-from tui.state import Embedding
 
 ENCODER_SUGGESTIONS = ["minilm", "distilbert", "bert"]
 
@@ -32,7 +31,7 @@ class EmbedPane(Pane):
     BINDINGS = [Binding("ctrl+r", "start", "Start embedding", id="embed.start")]
 
     def compose(self) -> ComposeResult:
-        from core.embed import DEFAULT_POOLING, POOLING_HELP
+        from bertsent.core.embed import DEFAULT_POOLING, POOLING_HELP
 
         with Horizontal(classes="bar"):
             yield Label("Encoder", classes="field-label")
@@ -89,7 +88,7 @@ class EmbedPane(Pane):
 
     def limited(self):
         """The loaded splits cut to the limit (first N of each split, as the tutorial does)."""
-        from core.data import Splits
+        from bertsent.core.data import Splits
 
         splits, limit = self.app.splits, self.limit()
         if splits is None:
@@ -118,8 +117,8 @@ class EmbedPane(Pane):
     @work(thread=True, exclusive=True, exit_on_error=False, group="embed")
     def _embed(self, name: str, pooling: str, splits) -> None:
         yield_to_ui()
-        from core.embed import Embedder
-        from core.train import embed_splits
+        from bertsent.core.embed import Embedder
+        from bertsent.core.train import embed_splits
 
         cancel = self.app.cancel_event()
         encoder = self.app.get_encoder(name, status=self)

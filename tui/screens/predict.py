@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bertsent.tui.background import yield_to_ui
+from bertsent.tui.messages import ModelLoaded, Predicted, Working
+from bertsent.tui.safe_text import literal
+from bertsent.tui.screens.base import Pane
+from bertsent.tui.state import ActiveModel
+from bertsent.tui.widgets.probability import ProbabilityBar
+from bertsent.tui.widgets.tokens import TokenLegend, TokenScores
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -12,14 +19,6 @@ from textual.containers import Horizontal
 from textual.timer import Timer
 from textual.widgets import Button, DataTable, Input, Label, Static
 from textual.worker import get_current_worker
-
-from tui.background import yield_to_ui
-from tui.messages import ModelLoaded, Predicted, Working
-from tui.safe_text import literal
-from tui.screens.base import Pane
-from tui.state import ActiveModel
-from tui.widgets.probability import ProbabilityBar
-from tui.widgets.tokens import TokenLegend, TokenScores
 
 DEBOUNCE_S = 0.3
 
@@ -136,7 +135,7 @@ class PredictPane(Pane):
     @work(thread=True, exclusive=True, exit_on_error=False, group="model")
     def _load(self, folder: Path) -> None:
         yield_to_ui()
-        from core.persist import load_model, read_meta
+        from bertsent.core.persist import load_model, read_meta
 
         spec = read_meta(folder)["encoder"]
         encoder = None  # a fine-tuned model brings its own encoder

@@ -6,6 +6,13 @@ import re
 from pathlib import Path
 
 import numpy as np
+from bertsent.core.data import LABEL_NAMES
+from bertsent.tui.background import Throttle, blas_on_this_thread, yield_to_ui
+from bertsent.tui.messages import FinetuneProgressed, ModelSaved, RunsChanged, Trained, Working
+from bertsent.tui.safe_text import literal
+from bertsent.tui.screens.base import Pane
+from bertsent.tui.screens.embed import EmbedPane, duration
+from bertsent.tui.widgets.report import ReportView
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -13,14 +20,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.validation import Integer, Number
 from textual.widgets import Button, ContentSwitcher, DataTable, Input, Label, Select, Static
-
-from core.data import LABEL_NAMES
-from tui.background import Throttle, blas_on_this_thread, yield_to_ui
-from tui.messages import FinetuneProgressed, ModelSaved, RunsChanged, Trained, Working
-from tui.safe_text import literal
-from tui.screens.base import Pane
-from tui.screens.embed import EmbedPane, duration
-from tui.widgets.report import ReportView
 
 
 def default_model_folder(encoder: str, method: str) -> str:
@@ -48,7 +47,7 @@ class TrainPane(Pane):
         self.latest_run = None  # the run record of the result shown, for its model folder
 
     def compose(self) -> ComposeResult:
-        from core.finetune import FinetuneSettings
+        from bertsent.core.finetune import FinetuneSettings
 
         with Horizontal(classes="bar"):
             yield Select(MODES, value="frozen", allow_blank=False, compact=True, id="train-mode")
@@ -161,7 +160,7 @@ class TrainPane(Pane):
         self._train(embedding, float(value) if value else None, self._data_name())
 
     def _start_finetune(self) -> None:
-        from core.finetune import FinetuneSettings
+        from bertsent.core.finetune import FinetuneSettings
 
         splits = self.app.query_one(EmbedPane).limited()
         if splits is None:
@@ -187,7 +186,7 @@ class TrainPane(Pane):
     @work(thread=True, exclusive=True, exit_on_error=False, group="train")
     def _train(self, embedding, C: float | None, data: str) -> None:
         yield_to_ui()
-        from core.train import fit
+        from bertsent.core.train import fit
 
         cancel = self.app.cancel_event()
 
@@ -205,7 +204,7 @@ class TrainPane(Pane):
     @work(thread=True, exclusive=True, exit_on_error=False, group="train")
     def _finetune(self, encoder: str, splits, settings, data: str) -> None:
         yield_to_ui()
-        from core.train import finetune
+        from bertsent.core.train import finetune
 
         cancel = self.app.cancel_event()
         throttle = Throttle(0.2)
@@ -225,8 +224,8 @@ class TrainPane(Pane):
     @work(thread=True, exclusive=True, exit_on_error=False, group="baseline")
     def _baseline(self, splits, data: str) -> None:
         yield_to_ui()
-        from core.baseline import tfidf_report
-        from core.data import data_hash
+        from bertsent.core.baseline import tfidf_report
+        from bertsent.core.data import data_hash
 
         with blas_on_this_thread():
             report = tfidf_report(splits)
@@ -234,7 +233,7 @@ class TrainPane(Pane):
 
     def _record(self, report, data: str, digest: str) -> None:
         """Add a run to the history (worker thread) and post the history as now recorded."""
-        from core.runs import Run, RunHistory
+        from bertsent.core.runs import Run, RunHistory
 
         history = RunHistory()
         run = history.add(Run.from_report(report, data=data, data_sha256=digest))
@@ -242,7 +241,7 @@ class TrainPane(Pane):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="runs")
     def _read_runs(self) -> None:
-        from core.runs import RunHistory
+        from bertsent.core.runs import RunHistory
 
         self.post_message(RunsChanged(RunHistory().runs()))
 
@@ -353,8 +352,8 @@ class TrainPane(Pane):
     @work(thread=True, exclusive=True, exit_on_error=False, group="save")
     def _save(self, result, folder: Path, run_id: str | None) -> None:
         yield_to_ui()
-        from core.persist import save_model
-        from core.runs import RunHistory
+        from bertsent.core.persist import save_model
+        from bertsent.core.runs import RunHistory
 
         saved = save_model(result.model, folder, report=result.report, data_hash=result.data_hash)
         self.post_message(ModelSaved(saved))

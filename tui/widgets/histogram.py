@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+from bertsent.tui.widgets.bars import bar
 from rich.text import Text
 from textual.widget import Widget
-
-from tui.widgets.bars import bar
 
 
 class Histogram(Widget):

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from bertsent.tui.widgets.bars import bar, spark
 from rich import box
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.widget import Widget
-
-from tui.widgets.bars import bar, spark
 
 
 class ReportView(Widget):

@@ -5,12 +5,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from bertsent.tui.safe_text import clean
 from rich.style import Style
 from rich.text import Text
 from textual.color import Color
 from textual.widget import Widget
-
-from tui.safe_text import clean
 
 SPECIAL = ("[CLS]", "[SEP]")
 

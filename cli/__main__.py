@@ -1,0 +1,5 @@
+import sys
+
+from bertsent.cli.main import main
+
+sys.exit(main())

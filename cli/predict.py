@@ -1,0 +1,109 @@
+"""``bertsent evaluate`` and ``bertsent predict``: a saved model on labelled data or new sentences."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+
+from bertsent.cli.common import Progress, fail, print_json, safe, stdin_lines, warn_skipped
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    evaluate = commands.add_parser("evaluate", help="accuracy of a saved model on labelled data")
+    evaluate.set_defaults(run=cmd_evaluate)
+    evaluate.add_argument("--model", required=True, help="model folder from 'bertsent train'")
+    evaluate.add_argument("--data", required=True, help="file, or folder (its test split is used)")
+    evaluate.add_argument("--skip-bad", action="store_true", help="skip malformed rows and count them")
+    evaluate.add_argument("--json", action="store_true", help="print JSON")
+
+    predict = commands.add_parser("predict", help="label sentences and show which tokens pushed them")
+    predict.set_defaults(run=cmd_predict)
+    predict.add_argument("--model", required=True, help="model folder from 'bertsent train'")
+    predict.add_argument("text", nargs="*", help="sentences (default: one per line from stdin)")
+    predict.add_argument("--json", action="store_true", help="one JSON object per line")
+    predict.add_argument(
+        "--no-scores", action="store_true", help="label and probability only (about 20x faster for bulk input)"
+    )
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bertsent.core.data import load_dataset, load_splits
+    from bertsent.core.persist import load_model
+
+    saved = load_model(args.model)
+    path = Path(args.data)
+    if path.is_dir():
+        dataset = load_splits(path, skip_bad=args.skip_bad).test
+    else:
+        dataset = load_dataset(path, skip_bad=args.skip_bad)
+    warn_skipped(dataset.skipped)
+    with Progress("embedding") as progress:
+        proba = saved.model.predict_proba(dataset.texts, progress)[:, 1]
+    accuracy = float(((proba >= 0.5).astype(int) == dataset.labels).mean())
+    if args.json:
+        print_json({"accuracy": accuracy, "n": len(dataset), "model": args.model, "data": str(path)})
+    else:
+        print(f"accuracy {accuracy:.2%} on {len(dataset):,} sentences of {safe(str(path))}")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from bertsent.core.errors import DataError
+    from bertsent.core.persist import load_model
+
+    model = load_model(args.model).model
+    lines = args.text or stdin_lines()
+    render = None if args.json else token_renderer()
+    bad = 0
+    for number, item in enumerate(model.explain_many(lines, scores=not args.no_scores), start=1):
+        if isinstance(item, DataError):
+            bad += 1
+            fail(f"line {number}: {item}")
+            continue
+        if render is None:
+            data = item.to_dict()
+            if args.no_scores:
+                del data["tokens"], data["words"]
+            print(json.dumps(data, ensure_ascii=False), flush=True)
+        else:
+            render(item)
+    if bad:
+        fail(f"{bad} line(s) could not be predicted")
+    return 0
+
+
+def token_renderer() -> Callable:
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(highlight=False)
+    plain = not console.is_terminal or console.no_color
+
+    def render(prediction) -> None:
+        line = Text()
+        line.append(f"{prediction.label_name:8s} ", style="bold green" if prediction.label else "bold red")
+        line.append(f"P(positive)={prediction.probability:.3f}  ")
+        if not prediction.tokens:
+            line.append(safe(prediction.text))
+        for token in prediction.tokens:
+            text = safe(token.token)
+            if plain:
+                mark = "+" if token.score > 0.01 else "-" if token.score < -0.01 else ""
+                line.append(f"{text}{mark} ")
+            else:
+                line.append(text, style=score_style(token.score))
+                line.append(" ")
+        console.print(line, soft_wrap=True)
+
+    return render
+
+
+def score_style(score: float) -> str:
+    strength = min(abs(score) / 0.3, 1.0)
+    channel = int(90 + 165 * strength)
+    grey = 90 - int(60 * strength)
+    color = f"rgb({grey},{channel},{grey})" if score > 0 else f"rgb({channel},{grey},{grey})"
+    return f"bold {color}" if strength > 0.5 else color

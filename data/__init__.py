@@ -1,0 +1,1 @@
+"""Package data: the download manifests of the datasets bertsent knows (read with importlib.resources)."""
