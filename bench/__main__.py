@@ -210,8 +210,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory", type=int, metavar="COPIES", help="also embed SST2 train COPIES times (10: 69,200)")
     parser.add_argument("--tui", action="store_true", help="also measure key latency of the TUI under load")
     parser.add_argument("--finetune", action="store_true", help="also fine-tune on all of SST2 train (minutes)")
+    parser.add_argument(
+        "--label", type=int, metavar="N", help="only bulk labelling: N CSV rows, rows/s, peak RSS, kill and resume"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args(argv)
+    if args.label:
+        from bench.label_run import label_run, print_label
+
+        result = label_run(SST2, args.label, args.device, args.precision)
+        print(json.dumps(result, indent=2)) if args.json else print_label(result)
+        return 0
     from bertsent.core.data import load_dataset
     from bertsent.core.encoder import Encoder
 

@@ -28,6 +28,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     label.add_argument("--input-format", choices=FORMATS, help="input format (default: from INPUT's suffix)")
     label.add_argument("--all-probabilities", action="store_true", help="add one probability column per class")
     label.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: this machine, resumable; ray: a Ray cluster (pip install 'bertsent[ray]') (default: local)",
+    )
+    label.add_argument("--ray-address", help="Ray cluster to use (default: $RAY_ADDRESS, else a local Ray)")
+    label.add_argument("--workers", type=positive_int, help="Ray actors (default: the cluster's CPUs / 2)")
+    label.add_argument(
         "--window-rows",
         type=positive_int,
         default=WINDOW_ROWS,
@@ -44,21 +52,36 @@ def cmd_label(args: argparse.Namespace) -> int:
     from bertsent.core.label import label_file
     from bertsent.core.persist import META, load_model
 
-    model = load_model(args.model).model
     with Progress("labelling") as progress:
         try:
-            result = label_file(
-                model,
-                args.input,
-                args.out,
-                text_column=args.text_column,
-                format=args.format,
-                input_format=args.input_format,
-                all_probabilities=args.all_probabilities,
-                window_rows=args.window_rows,
-                model_id=sha256_file(Path(args.model) / META),
-                progress=progress.rows,
-            )
+            if args.engine == "ray":
+                from bertsent.core.label_ray import label_with_ray
+
+                result = label_with_ray(
+                    args.model,
+                    args.input,
+                    args.out,
+                    text_column=args.text_column,
+                    format=args.format,
+                    input_format=args.input_format,
+                    all_probabilities=args.all_probabilities,
+                    address=args.ray_address,
+                    workers=args.workers,
+                    progress=progress.rows,
+                )
+            else:
+                result = label_file(
+                    load_model(args.model).model,
+                    args.input,
+                    args.out,
+                    text_column=args.text_column,
+                    format=args.format,
+                    input_format=args.input_format,
+                    all_probabilities=args.all_probabilities,
+                    window_rows=args.window_rows,
+                    model_id=sha256_file(Path(args.model) / META),
+                    progress=progress.rows,
+                )
         except KeyboardInterrupt:
             raise Cancelled("interrupted; finished parts are kept, run the same command again to resume") from None
     if result.restarted:

@@ -270,13 +270,8 @@ def label_file(
     """
     start = time.perf_counter()
     source, out = str(source), Path(out)
-    if source != STDIN and Path(source).resolve() == out.resolve():
-        raise DataError(f"{out}: the output would replace the input; choose another --out")
-    table = open_table(source, format=input_format, known_columns=(text_column,) if text_column else ())
-    text = find_column(table.columns, text_column, "text", table.source)
-    fmt = output_format(out, format, table)
-    added = AddedColumns.make(class_names(model), all_probabilities, table.columns)
-    writer = RowWriter(fmt, table.columns, added, table.delimiter)
+    plan = make_plan(model, source, out, text_column, format, input_format, all_probabilities)
+    table, text, fmt, added, writer = plan.table, plan.text_column, plan.format, plan.added, plan.writer
     settings = {
         "journal": JOURNAL_FORMAT,
         "input": source if source == STDIN else str(Path(source).resolve()),
@@ -334,6 +329,35 @@ def label_file(
     return LabelResult(out, fmt, done, bad, resumed, time.perf_counter() - start, journal.restarted, tuple(errors))
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What a labelling run reads and writes, shared by the local and the Ray engine."""
+
+    table: Table
+    text_column: str
+    format: str
+    added: AddedColumns
+    writer: RowWriter
+
+
+def make_plan(
+    model: SentimentModel,
+    source: str,
+    out: Path,
+    text_column: str | None,
+    format: str | None,
+    input_format: str | None,
+    all_probabilities: bool,
+) -> Plan:
+    if source != STDIN and Path(source).resolve() == out.resolve():
+        raise DataError(f"{out}: the output would replace the input; choose another --out")
+    table = open_table(source, format=input_format, known_columns=(text_column,) if text_column else ())
+    text = find_column(table.columns, text_column, "text", table.source)
+    fmt = output_format(out, format, table)
+    added = AddedColumns.make(class_names(model), all_probabilities, table.columns)
+    return Plan(table, text, fmt, added, RowWriter(fmt, table.columns, added, table.delimiter))
+
+
 def _windows(rows: Iterator[tuple[int, Row]], max_rows: int, max_chars: int) -> Iterator[Window]:
     """Consecutive runs of rows, cut where ``max_rows`` or ``max_chars`` is reached: the same cuts
     for the same input in every run. Each carries the sha256 of its rows."""
@@ -361,13 +385,27 @@ def _label_window(
     progress: Callable[[int], None],
 ) -> tuple[bytes, int, list[str]]:
     """One window's output bytes, its count of bad rows and their ``line N: reason`` messages."""
+    values, errors = label_rows(model, rows, text_column, added, progress)
+    data = writer.rows([(row, v) for (_, row), v in zip(rows, values, strict=True)])
+    return data, len(errors), errors
+
+
+def label_rows(
+    model: SentimentModel,
+    rows: list[tuple[int | None, Row]],
+    text_column: str,
+    added: AddedColumns,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[list[dict[str, object]], list[str]]:
+    """The added values of each row (length-sorted batches over all of them), and the bad rows'
+    ``line N: reason`` messages. Used by the local engine per window and by each Ray worker per batch."""
     texts: list[str] = []
     values: list[dict[str, object] | None] = []
     errors: list[str] = []
     for lineno, row in rows:
         reason = row if isinstance(row, str) else _text_problem(row.get(text_column), text_column)
         if reason:
-            errors.append(f"line {lineno}: {reason}")
+            errors.append(f"line {lineno}: {reason}" if lineno else reason)
             values.append(added.failed(errors[-1]))
         else:
             texts.append(row[text_column])
@@ -384,8 +422,7 @@ def _label_window(
         )["input_ids"]
         labelled = iter(added.values(model.proba_ids(ids, progress)))
         values = [v if v is not None else next(labelled) for v in values]
-    data = writer.rows([(row, v) for (_, row), v in zip(rows, values, strict=True)])
-    return data, len(errors), errors
+    return values, errors
 
 
 def _text_problem(text: object, column: str) -> str | None:
