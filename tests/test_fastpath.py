@@ -58,3 +58,16 @@ def test_a_saved_model_that_allows_bf16_loads_in_bf16_here_and_still_labels(smal
     assert loaded.encoder.precision == "bf16"
     proba = loaded.predict_proba(["a wonderful , moving film", "a dull , lifeless mess"])
     assert proba[0, 1] > 0.5 > proba[1, 1]
+
+
+def test_bf16_vectors_stay_close_to_fp32(encoder):
+    import numpy as np
+    from bertsent.core.embed import Embedder
+    from bertsent.core.fastpath import fast_copy
+
+    texts = ["a gorgeous , witty , seductive movie .", "dull and lifeless .", "it 's not bad , but not good either"]
+    exact = Embedder(encoder, "layers", cache=False).embed(texts)
+    fast = Embedder(fast_copy(encoder), "layers", cache=False).embed(texts)
+    cosine = (exact * fast).sum(1) / np.linalg.norm(exact, axis=1) / np.linalg.norm(fast, axis=1)
+    assert (cosine > 0.999).all() and not np.array_equal(exact, fast)
+    assert encoder.precision == "fp32"  # the copy leaves the original alone
