@@ -67,7 +67,7 @@ def label_run(sst2: Path, n: int, device: str | None, precision: str) -> dict:
     encoder = Encoder.load(
         device=device, precision=json.loads((model / "model.json").read_text())["encoder"]["precision"]
     )
-    texts = load_dataset(sst2 / "train.tsv").texts[:3000]
+    texts = load_dataset(sst2 / "train.tsv").texts[: min(3000, n)]
     ours_rate(encoder, texts[:64])
     embed_before = ours_rate(encoder, texts)
 
