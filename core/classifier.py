@@ -133,10 +133,12 @@ class SentimentClassifier:
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> SentimentClassifier:
-        """Rebuild a fitted classifier from :meth:`to_arrays` output."""
+        """Rebuild a fitted classifier from :meth:`to_arrays` output; ValueError if the arrays
+        cannot be one (wrong names, shapes, dtypes, or values such as a zero scale)."""
         from sklearn.linear_model import LogisticRegression
         from sklearn.preprocessing import StandardScaler
 
+        _check_arrays(arrays)
         C = float(arrays["C"][0]) if "C" in arrays else None
         self = cls(C=C)
         self.C_, self.cv_ = C, None
@@ -151,6 +153,33 @@ class SentimentClassifier:
         self.model_.classes_ = arrays["classes"]
         self.model_.n_features_in_ = arrays["coef"].shape[1]
         return self
+
+
+def _check_arrays(arrays: dict[str, np.ndarray]) -> None:
+    """The classifier's arrays must be a fitted standardizer plus logistic regression, exactly."""
+    required = {"mean", "scale", "coef", "intercept", "classes"}
+    if not required <= set(arrays) <= required | {"C"}:
+        raise ValueError(f"arrays {sorted(arrays)} are not {sorted(required)} (and optionally C)")
+    for name, array in arrays.items():
+        kind = "iu" if name == "classes" else "f"
+        if array.dtype.kind not in kind or array.dtype.hasobject:
+            raise ValueError(f"{name} has dtype {array.dtype}")
+        if not np.isfinite(array).all():
+            raise ValueError(f"{name} has values that are not finite")
+    classes, mean, coef = arrays["classes"], arrays["mean"], arrays["coef"]
+    if classes.ndim != 1 or len(classes) < 2 or not (np.diff(classes) > 0).all():
+        raise ValueError(f"classes {classes.tolist()[:10]} are not at least two increasing labels")
+    if mean.ndim != 1 or not len(mean):
+        raise ValueError(f"mean has shape {mean.shape}")
+    rows = 1 if len(classes) == 2 else len(classes)
+    shapes = {"scale": mean.shape, "coef": (rows, len(mean)), "intercept": (rows,), "C": (1,)}
+    for name, shape in shapes.items():
+        if name in arrays and arrays[name].shape != shape:
+            raise ValueError(f"{name} has shape {arrays[name].shape}, expected {shape}")
+    if not (arrays["scale"] > 0).all():
+        raise ValueError("scale has values that are not positive")
+    if "C" in arrays and not arrays["C"][0] > 0:
+        raise ValueError("C is not positive")
 
 
 def _check(cancel: threading.Event | None) -> None:
