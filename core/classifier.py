@@ -10,6 +10,7 @@ import numpy as np
 from bertsent.core.errors import Cancelled
 
 DEFAULT_CS = tuple(float(c) for c in np.logspace(-4, 0, 9))
+C_RANGE = (1e-6, 1e6)  # a C asked for must lie here: beyond, the fit is all prior or unregularized
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,7 @@ def _check_arrays(arrays: dict[str, np.ndarray]) -> None:
             raise ValueError(f"{name} has dtype {array.dtype}")
         if not np.isfinite(array).all():
             raise ValueError(f"{name} has values that are not finite")
-    classes, mean, coef = arrays["classes"], arrays["mean"], arrays["coef"]
+    classes, mean = arrays["classes"], arrays["mean"]
     if classes.ndim != 1 or len(classes) < 2 or not (np.diff(classes) > 0).all():
         raise ValueError(f"classes {classes.tolist()[:10]} are not at least two increasing labels")
     if mean.ndim != 1 or not len(mean):

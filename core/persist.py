@@ -23,9 +23,10 @@ from bertsent.core.classifier import SentimentClassifier
 from bertsent.core.data import LABEL_NAMES
 from bertsent.core.embed import POOLINGS, Embedder
 from bertsent.core.encoder import PRECISIONS, Encoder, pick_device, resolve_precision, runnable_precision
-from bertsent.core.errors import ModelFileError
+from bertsent.core.errors import BertsentError, ModelFileError
 from bertsent.core.files import atomic_write_bytes, atomic_write_text, follow_umask, locked, sha256_file
 from bertsent.core.model import SentimentModel
+from bertsent.core.paths import writable_folder
 from bertsent.core.report import REPORT_SCHEMA, Report
 from bertsent.core.schema import Int, Invalid, Map, Nullable, Obj, Str, editable, optional
 
@@ -97,21 +98,12 @@ def save_model(model: SentimentModel, folder: str | Path, *, report: Report | No
 def check_model_folder(folder: str | Path) -> Path:
     """Refuse, before any work, a destination that cannot become a model folder."""
     folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise ModelFileError(f"{folder}: exists and is not a folder; choose another --out")
-    if folder.is_dir():
-        if not (folder / META).is_file() and any(folder.iterdir()):
-            raise ModelFileError(f"{folder}: exists and is not a bertsent model folder; choose another --out")
-        if not os.access(folder, os.W_OK | os.X_OK):
-            raise ModelFileError(f"{folder}: not writable; choose another --out")
-        return folder
-    parent = folder.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir():
-        raise ModelFileError(f"{folder}: {parent} is a file, not a folder; choose another --out")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ModelFileError(f"{folder}: cannot create it ({parent} is not writable); choose another --out")
+    try:
+        writable_folder(folder, "model folder")
+    except BertsentError as exc:
+        raise ModelFileError(f"{exc}; choose another --out") from None
+    if folder.is_dir() and not (folder / META).is_file() and any(folder.iterdir()):
+        raise ModelFileError(f"{folder}: exists and is not a bertsent model folder; choose another --out")
     return folder
 
 
