@@ -275,7 +275,8 @@ def _load_locked(folder: Path, encoder: Encoder | None, device: str | None) -> S
     embedder = Embedder(encoder, meta["pooling"])
     if classifier.scaler_.n_features_in_ != embedder.dim:
         raise ModelFileError(
-            f"{folder}: classifier expects {classifier.scaler_.n_features_in_} features, encoder gives {embedder.dim}"
+            f"{folder}: classifier expects {classifier.scaler_.n_features_in_} features, encoder gives "
+            f"{embedder.dim}; refusing to load"
         )
     notes = ()
     if encoder.precision != spec["trained_precision"]:

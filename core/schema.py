@@ -8,6 +8,7 @@ patterns, choices, which keys may be absent or edited) fit in this module.
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 from collections.abc import Iterable
@@ -148,12 +149,14 @@ class Obj(Spec):
 
 
 def optional(spec: Spec) -> Spec:
-    """``spec``, and the key may be absent."""
+    """A copy of ``spec`` (specs are shared) whose key may be absent."""
+    spec = copy.copy(spec)
     spec.optional = True
     return spec
 
 
 def editable(spec: Spec) -> Spec:
-    """``spec``, and a user may change the value after saving (not covered by the checksum)."""
+    """A copy of ``spec`` that a user may change after saving (not covered by the checksum)."""
+    spec = copy.copy(spec)
     spec.editable = True
     return spec
