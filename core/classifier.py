@@ -10,6 +10,11 @@ import numpy as np
 from bertsent.core.errors import Cancelled
 
 DEFAULT_CS = tuple(float(c) for c in np.logspace(-4, 0, 9))
+# Bounds on saved arrays that keep every standardized value and product finite in float64 (in
+# which predictions are computed): no fitted model comes near them (near-constant features do
+# have standard deviations around 1e-33), so beyond them is damage or tampering.
+MAX_WEIGHT = 1e6
+MIN_SCALE = 1e-200
 C_RANGE = (1e-6, 1e6)  # a C asked for must lie here: beyond, the fit is all prior or unregularized
 
 
@@ -98,14 +103,18 @@ class SentimentClassifier:
     def classes_(self) -> np.ndarray:
         return self.model_.classes_
 
+    def _standardized(self, X: np.ndarray) -> np.ndarray:
+        """Standardized features in float64, so even extreme saved arrays cannot overflow."""
+        return self.scaler_.transform(np.asarray(X, dtype=np.float64))
+
     def decision_function(self, X: np.ndarray) -> np.ndarray:
-        return self.model_.decision_function(self.scaler_.transform(X))
+        return self.model_.decision_function(self._standardized(X))
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        return self.model_.predict_proba(self.scaler_.transform(X))
+        return self.model_.predict_proba(self._standardized(X))
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.model_.predict(self.scaler_.transform(X))
+        return self.model_.predict(self._standardized(X))
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The fitted state as plain arrays (saved without pickle)."""
@@ -177,8 +186,11 @@ def _check_arrays(arrays: dict[str, np.ndarray]) -> None:
     for name, shape in shapes.items():
         if name in arrays and arrays[name].shape != shape:
             raise ValueError(f"{name} has shape {arrays[name].shape}, expected {shape}")
-    if not (arrays["scale"] > 0).all():
-        raise ValueError("scale has values that are not positive")
+    for name in ("mean", "coef", "intercept"):  # bounds that keep every product finite in float32
+        if not (np.abs(arrays[name]) <= MAX_WEIGHT).all():
+            raise ValueError(f"{name} has values beyond ±{MAX_WEIGHT:g}")
+    if not (arrays["scale"] >= MIN_SCALE).all():
+        raise ValueError(f"scale has values below {MIN_SCALE:g}")
     if "C" in arrays and not arrays["C"][0] > 0:
         raise ValueError("C is not positive")
 

@@ -21,7 +21,7 @@ TEXTS = ["a charming , funny film .", "tedious and overlong ."]
 HOSTILE = [
     "bogus", "", "int8", "fp32", "cls", "mean", "layers", "x" * 5000, -1, 0, 1, 2**70, 1e308, 0.5,
     float("nan"), True, None, [], {}, [1, 2], {"a": 1}, "classifier-0000000000000000.npz", "../model.json",
-    "encoder-0123456789abcdef", "0" * 64,
+    "encoder-0123456789abcdef", "0" * 64, 4, 64,
 ]  # fmt: skip
 
 
@@ -37,10 +37,28 @@ def leaf_paths(value, path=()):
 
 
 @pytest.fixture(scope="module")
-def original(small_model_dir, encoder):
-    meta = json.loads((small_model_dir / "model.json").read_text())
-    proba = load_model(small_model_dir, encoder=encoder).model.predict_proba(TEXTS)
-    return meta, sorted((path for path in leaf_paths(meta) if path), key=repr), proba
+def cls_model_dir(encoder, tmp_path_factory):
+    """A model on [CLS] vectors, where a pooling edit to "mean" keeps the shape: only the
+    checksum can tell. Random weights: it only has to give different predictions."""
+    from bertsent.core.classifier import SentimentClassifier
+    from bertsent.core.embed import Embedder
+    from bertsent.core.model import SentimentModel
+    from bertsent.core.persist import save_model
+
+    rng = np.random.default_rng(0)
+    dim = encoder.hidden_size
+    arrays = {"mean": np.zeros(dim), "scale": np.ones(dim), "coef": rng.normal(size=(1, dim)),
+              "intercept": np.zeros(1), "classes": np.array([0, 1])}  # fmt: skip
+    model = SentimentModel(Embedder(encoder, "cls", cache=False), SentimentClassifier.from_arrays(arrays))
+    return save_model(model, tmp_path_factory.mktemp("cls") / "m")
+
+
+@pytest.fixture(scope="module", params=["layers", "cls"])
+def original(request, small_model_dir, cls_model_dir, encoder):
+    folder = small_model_dir if request.param == "layers" else cls_model_dir
+    meta = json.loads((folder / "model.json").read_text())
+    proba = load_model(folder, encoder=encoder).model.predict_proba(TEXTS)
+    return folder, meta, sorted((path for path in leaf_paths(meta) if path), key=repr), proba
 
 
 def apply(meta: dict, path: tuple, action: str, value) -> dict:
@@ -76,16 +94,15 @@ def check_load(folder, encoder, expected) -> None:
 
 @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data(), action=st.sampled_from(["set", "delete", "add"]), resign=st.booleans())
-def test_edited_model_json_loads_unchanged_or_is_refused(small_model_dir, encoder, original, tmp_path_factory, data,
-                                                         action, resign):  # fmt: skip
-    meta, paths, expected = original
+def test_edited_model_json_loads_unchanged_or_is_refused(encoder, original, tmp_path_factory, data, action, resign):
+    source, meta, paths, expected = original
     path = data.draw(st.sampled_from(paths), label="path")
     value = data.draw(st.sampled_from(HOSTILE), label="value")
     edited = apply(meta, path, action, value)
     if resign:  # someone who knows the format recomputes the checksum; the schema still holds
         edited["checksum"] = meta_checksum(edited) if isinstance(edited, dict) else None
     folder = tmp_path_factory.mktemp("edited")
-    shutil.copytree(small_model_dir, folder, dirs_exist_ok=True)
+    shutil.copytree(source, folder, dirs_exist_ok=True)
     (folder / "model.json").write_text(json.dumps(edited))
     if resign:
         try:
@@ -112,11 +129,11 @@ def test_precision_may_be_edited_and_is_reported(small_model_dir, encoder, tmp_p
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [(("pooling",), "bogus"), (("pooling",), "cls"), (("encoder", "max_length"), 64), (("labels", "0"), "positive")],
+    [(("pooling",), "bogus"), (("pooling",), "mean"), (("encoder", "max_length"), 4), (("labels", "0"), "positive")],
 )
-def test_edits_that_change_predictions_exit_2_in_one_line(small_model_dir, tmp_path, capsys, field, value):
+def test_edits_that_change_predictions_exit_2_in_one_line(cls_model_dir, tmp_path, capsys, field, value):
     folder = tmp_path / "m"
-    shutil.copytree(small_model_dir, folder)
+    shutil.copytree(cls_model_dir, folder)
     meta = json.loads((folder / "model.json").read_text())
     (folder / "model.json").write_text(json.dumps(apply(meta, field, "set", value)))
     assert main(["predict", "--model", str(folder), "--no-scores", "fine"]) == 2
