@@ -14,6 +14,7 @@ import pytest
 from bertsent.cli.main import main
 from bertsent.core.errors import ModelFileError
 from bertsent.core.persist import MODEL_SCHEMA, load_model, meta_checksum
+from bertsent.core.schema import Num, Obj, Str
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -61,6 +62,27 @@ def original(request, small_model_dir, cls_model_dir, encoder):
     return folder, meta, sorted((path for path in leaf_paths(meta) if path), key=repr), proba
 
 
+def spec_at(path: tuple):
+    """The schema spec of the field at ``path`` (None inside free-form parts)."""
+    spec = MODEL_SCHEMA
+    for key in path:
+        spec = spec.fields.get(key) if isinstance(spec, Obj) else getattr(spec, "value", getattr(spec, "item", None))
+        spec = getattr(spec, "spec", spec)  # inside Nullable
+        if spec is None:
+            return None
+    return spec
+
+
+def valid_values(spec) -> st.SearchStrategy:
+    """Values the schema accepts for ``spec``: the edits a careful user (or attacker) would make."""
+    if isinstance(spec, Str) and spec.choices:
+        return st.sampled_from(spec.choices)
+    if isinstance(spec, Num):
+        low, high = max(spec.low, -1e9), min(spec.high, 1e9)
+        return st.integers(int(low), int(high)) if spec.integer else st.floats(low, high)
+    return st.sampled_from(HOSTILE)
+
+
 def apply(meta: dict, path: tuple, action: str, value) -> dict:
     meta = copy.deepcopy(meta)
     *parents, last = path
@@ -92,12 +114,13 @@ def check_load(folder, encoder, expected) -> None:
         np.testing.assert_array_equal(proba, expected)
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
-@given(data=st.data(), action=st.sampled_from(["set", "delete", "add"]), resign=st.booleans())
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data(), action=st.sampled_from(["set", "set", "delete", "add"]), resign=st.booleans())
 def test_edited_model_json_loads_unchanged_or_is_refused(encoder, original, tmp_path_factory, data, action, resign):
     source, meta, paths, expected = original
-    path = data.draw(st.sampled_from(paths), label="path")
-    value = data.draw(st.sampled_from(HOSTILE), label="value")
+    what_predicts = [path for path in paths if path[0] in ("encoder", "pooling", "labels", "classifier", "files")]
+    path = data.draw(st.sampled_from(what_predicts) | st.sampled_from(paths), label="path")
+    value = data.draw(valid_values(spec_at(path)) | st.sampled_from(HOSTILE), label="value")
     edited = apply(meta, path, action, value)
     if resign:  # someone who knows the format recomputes the checksum; the schema still holds
         edited["checksum"] = meta_checksum(edited) if isinstance(edited, dict) else None
