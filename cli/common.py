@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import json
+import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 EXIT_ERROR = 2
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+EXIT_TERMINATED = 143  # SIGTERM (128 + SIGTERM), handled as Ctrl-C is
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and exit 2) like every other error."""
+
+    def error(self, message: str) -> None:
+        fail(f"{message} (see {self.prog} --help)")
+        sys.exit(EXIT_ERROR)
+
+
 DATA_HELP = "file or folder (default: $BERTSENT_DATA, cache, then download)"
 
 
@@ -31,18 +42,25 @@ def encoder_options(sub: argparse.ArgumentParser) -> None:
     )
 
 
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be a positive integer")
-    return value
+def number(kind: type, low: float, high: float) -> Callable[[str], float]:
+    """An argparse type: a finite ``kind`` (int or float) in ``[low, high]``, else one clear line."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not {'a whole number' if kind is int else 'a number'}"
+            ) from None
+        if not low <= value <= high:  # also false for NaN; inf is out of every range
+            raise argparse.ArgumentTypeError(f"{text} is outside the sane range {low:g} to {high:g}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
 
 
-def positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be a positive number")
-    return value
+positive_int = number(int, 1, 10**9)
 
 
 def safe(text: str) -> str:
@@ -55,8 +73,44 @@ def fail(message: str) -> None:
     print(f"bertsent: {safe(message)}", file=sys.stderr, flush=True)
 
 
-def print_json(data: object) -> None:
-    print(json.dumps(data, indent=2, ensure_ascii=False, default=float))
+def print_json(data: object, *, one_line: bool = False) -> None:
+    """Every JSON the CLI prints goes through here: strict JSON (see core.jsonio)."""
+    from bertsent.core import jsonio
+
+    print(jsonio.dumps(data, indent=None if one_line else 2), flush=one_line)
+
+
+def stdout_console(**options):
+    """A Rich console on stdout whose closed pipe ends the command normally (see main).
+
+    Rich's own reaction to a closed pipe is ``SystemExit(1)``; a reader that stops early
+    (``| head -1``) is not an error, so the pipe error goes up to main like any other.
+    """
+    from rich.console import Console
+
+    class PipeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError
+
+    return PipeConsole(**options)
+
+
+@contextlib.contextmanager
+def warnings_as_notes() -> Iterator[None]:
+    """Library warnings raised inside (a solver that did not converge, say) become one note each,
+    once, instead of a screen of repeated tracebacks-like lines."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    seen = set()
+    for warning in caught:
+        text = str(warning.message).strip().splitlines()[0] if str(warning.message).strip() else ""
+        if (warning.category, text) not in seen:
+            seen.add((warning.category, text))
+            fail(f"note: {warning.category.__name__}: {text}")
 
 
 def warn_skipped(skipped: dict[str, int]) -> None:
@@ -78,8 +132,10 @@ def load_encoder(args: argparse.Namespace):
 
 
 def stdin_lines() -> Iterator[str]:
-    for line in sys.stdin:
-        yield line.rstrip("\r\n")
+    """Lines of stdin as text; bytes that are not UTF-8 stay as lone surrogates, for core to
+    report on that line (instead of the whole stream failing to decode)."""
+    for line in sys.stdin.buffer:
+        yield line.rstrip(b"\r\n").decode("utf-8", "surrogateescape")
 
 
 class Progress:

@@ -1,19 +1,29 @@
-"""The ``bertsent`` parser and entry point: each command module registers its own subcommand."""
+"""The ``bertsent`` parser and entry point: each command module registers its own subcommand.
+
+``main`` is the one place where exceptions become exit statuses and one-line messages.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from bertsent.cli import data, label, predict, runs, tokenize, train
-from bertsent.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, fail
+from bertsent.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED, OneLineParser, fail
 
 COMMAND_MODULES = (tokenize, data, train, runs, predict, label)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would be, so the same cleanup runs (cache flush, temp files)."""
+
+
+def build_parser() -> OneLineParser:
+    parser = OneLineParser(
         prog="bertsent",
         description="Sentence classification with a frozen BERT-style encoder and logistic regression.",
     )
@@ -49,7 +59,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bertsent.core.errors import BertsentError, Cancelled
 
     try:
-        return args.run(args)
+        with sigterm_as_interrupt():
+            return args.run(args)
+    except Terminated:
+        fail("terminated; finished embeddings are cached, run again to resume")
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         fail("interrupted; finished embeddings are cached, run again to resume")
         return EXIT_INTERRUPTED
@@ -59,9 +73,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BertsentError as exc:
         fail(str(exc))
         return EXIT_ERROR
-    except BrokenPipeError:
-        sys.stderr.close()
+    except BrokenPipeError:  # the reader went away (`| head -1`): a normal end, in every output mode
+        _discard_stdout()
         return 0
+    except OSError as exc:  # a file or folder problem core did not foresee: still one line
+        where = f"{exc.filename}: " if exc.filename else ""
+        fail(f"{where}{exc.strerror or exc}")
+        return EXIT_ERROR
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While inside, SIGTERM raises :class:`Terminated` (only the main thread can install it)."""
+
+    def terminate(signum, frame) -> None:
+        raise Terminated
+
+    try:
+        previous = signal.signal(signal.SIGTERM, terminate)
+    except ValueError:  # not the main thread (an embedding test harness, say)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 if __name__ == "__main__":

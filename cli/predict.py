@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable
 
-from bertsent.cli.common import Progress, fail, print_json, safe, stdin_lines, warn_skipped
+from bertsent.cli.common import Progress, fail, print_json, safe, stdin_lines, stdout_console, warn_skipped
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -34,6 +33,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from bertsent.core.persist import load_model
 
     saved = load_model(args.model)
+    for note in saved.notes:
+        fail(f"note: {note}")
     path = Path(args.data)
     if path.is_dir():
         dataset = load_splits(path, skip_bad=args.skip_bad).test
@@ -54,7 +55,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from bertsent.core.errors import DataError
     from bertsent.core.persist import load_model
 
-    model = load_model(args.model).model
+    saved = load_model(args.model)
+    for note in saved.notes:
+        fail(f"note: {note}")
+    model = saved.model
     lines = args.text or stdin_lines()
     render = None if args.json else token_renderer()
     bad = 0
@@ -67,7 +71,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
             data = item.to_dict()
             if args.no_scores:
                 del data["tokens"], data["words"]
-            print(json.dumps(data, ensure_ascii=False), flush=True)
+            print_json(data, one_line=True)
         else:
             render(item)
     if bad:
@@ -76,10 +80,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def token_renderer() -> Callable:
-    from rich.console import Console
     from rich.text import Text
 
-    console = Console(highlight=False)
+    console = stdout_console(highlight=False)
     plain = not console.is_terminal or console.no_color
 
     def render(prediction) -> None:

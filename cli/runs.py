@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bertsent.cli.common import fail, print_json, safe
+from bertsent.cli.common import fail, print_json, safe, stdout_console
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -33,7 +33,6 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if not runs:
         print("no runs yet: 'bertsent train' and 'bertsent baseline' record one each")
         return 0
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
@@ -53,5 +52,5 @@ def cmd_runs(args: argparse.Namespace) -> int:
             f"{run.seconds:.0f} s",
             Text(safe(run.model or "–")),
         )
-    Console().print(table)
+    stdout_console().print(table)
     return 0

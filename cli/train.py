@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 
 from bertsent.cli.common import (
     DATA_HELP,
+    EXIT_ERROR,
     Progress,
     encoder_options,
     fail,
     find_data,
     load_encoder,
-    positive_float,
+    number,
     positive_int,
     print_json,
     safe,
+    stdout_console,
     warn_skipped,
+    warnings_as_notes,
 )
 
 
 def register(commands: argparse._SubParsersAction) -> None:
+    from bertsent.core.classifier import C_RANGE
     from bertsent.core.embed import DEFAULT_POOLING, POOLING_HELP, POOLINGS
     from bertsent.core.finetune import FinetuneSettings
 
@@ -42,27 +47,39 @@ def register(commands: argparse._SubParsersAction) -> None:
         default=True,
         help="choose C by 5-fold cross-validation on the training split (default: on)",
     )
-    train.add_argument("--C", type=positive_float, dest="C", help="fixed regularization C (turns --cv off)")
+    train.add_argument(
+        "--C",
+        type=number(float, C_RANGE[0], C_RANGE[1]),
+        dest="C",
+        help=f"fixed regularization C, {C_RANGE[0]:g} to {C_RANGE[1]:g} (turns --cv off)",
+    )
     train.add_argument("--skip-bad", action="store_true", help="skip malformed rows and count them")
     train.add_argument("--no-cache", action="store_true", help="neither read nor write the embedding cache")
     train.add_argument("--out", required=True, help="model folder to write")
     train.add_argument("--json", action="store_true", help="print the report as JSON")
     tune = train.add_argument_group("fine-tuning (train the encoder too, with mean pooling and a linear head)")
     tune.add_argument("--finetune", action="store_true", help="fine-tune the encoder instead of freezing it")
-    tune.add_argument("--epochs", type=positive_int, default=FINETUNE.epochs, help=f"(default: {FINETUNE.epochs})")
     tune.add_argument(
-        "--lr", type=positive_float, default=FINETUNE.lr, help=f"AdamW learning rate (default: {FINETUNE.lr:g})"
+        "--epochs", type=number(int, 1, 1000), default=FINETUNE.epochs, help=f"(default: {FINETUNE.epochs})"
     )
     tune.add_argument(
-        "--batch-size", type=positive_int, default=FINETUNE.batch_size, help=f"(default: {FINETUNE.batch_size})"
+        "--lr", type=number(float, 1e-8, 1), default=FINETUNE.lr, help=f"AdamW learning rate (default: {FINETUNE.lr:g})"
+    )
+    tune.add_argument(
+        "--batch-size",
+        type=number(int, 1, 65536),
+        default=FINETUNE.batch_size,
+        help=f"(default: {FINETUNE.batch_size})",
     )
     tune.add_argument(
         "--max-length",
-        type=positive_int,
+        type=number(int, 8, 100_000),
         default=FINETUNE.max_length,
         help=f"tokens per sentence while fine-tuning (default: {FINETUNE.max_length})",
     )
-    tune.add_argument("--seed", type=int, default=FINETUNE.seed, help=f"(default: {FINETUNE.seed})")
+    tune.add_argument(
+        "--seed", type=number(int, 0, 2**32 - 1), default=FINETUNE.seed, help=f"(default: {FINETUNE.seed})"
+    )
 
     baseline = commands.add_parser("baseline", help="TF-IDF + logistic regression on the same split, as a run")
     baseline.set_defaults(run=cmd_baseline)
@@ -77,14 +94,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     from bertsent.core.embed import DEFAULT_POOLING, Embedder
     from bertsent.core.errors import BertsentError
     from bertsent.core.fastpath import check_fast_path
-    from bertsent.core.persist import save_model
-    from bertsent.core.runs import Run, RunHistory
+    from bertsent.core.persist import check_model_folder
+    from bertsent.core.runs import Run
     from bertsent.core.train import embed_splits, finetune, fit
 
     if args.finetune and (args.pooling != "mean" and args.pooling != DEFAULT_POOLING or args.C is not None):
         raise BertsentError("--finetune trains a linear head on mean pooling: --pooling and --C do not apply")
     if args.finetune and args.precision not in ("auto", "fp32"):
         raise BertsentError("--finetune trains in fp32 (mixed precision on CUDA): --precision does not apply")
+    check_model_folder(args.out)  # before any work: a bad --out must not cost a whole run
+    check_writable(cache=not args.no_cache or args.finetune)
     path = find_data(args.data)
     splits = load_splits(path, limit=args.limit, skip_bad=args.skip_bad)
     warn_skipped(splits.train.skipped)
@@ -97,23 +116,73 @@ def cmd_train(args: argparse.Namespace) -> int:
         C = args.C if args.C is not None or args.cv else 1.0
         with Progress("embedding") as progress:
             embedded = embed_splits(embedder, splits, progress)
-        with Progress("choosing C" if C is None else "fitting") as progress:
+        with Progress("choosing C" if C is None else "fitting") as progress, warnings_as_notes():
             result = fit(embedder, splits, embedded, C=C, progress=progress.steps)
     if result.report.truncated:
         limit = result.model.encoder.max_length
         fail(f"note: {result.report.truncated} sentences were longer than {limit} tokens and were truncated")
+    warn_one_class(result.report)
     with Progress("checking bf16 against fp32") as progress:
         fast = check_fast_path(result.model, splits.test.texts, splits.test.labels)
-    save_model(
-        result.model, args.out, report=result.report, data_hash=result.data_hash, fast_path=fast and fast.to_dict()
-    )
-    RunHistory().add(Run.from_report(result.report, data=str(path), data_sha256=result.data_hash, model=args.out))
+    run = Run.from_report(result.report, data=str(path), data_sha256=result.data_hash)
+    out, problem = _save(result, args.out, run.id, fast_path=fast and fast.to_dict())
+    record(replace(run, model=out))
     if args.json:
-        print_json({**result.report.to_dict(), "model": args.out, "fast_path": fast and fast.to_dict()})
+        print_json({**result.report.to_dict(), "model": out, "fast_path": fast and fast.to_dict()})
     else:
-        print_report(result.report, args.out)
+        print_report(result.report, out)
         print_fast_path(fast)
+    if problem:
+        fail(problem)
+        return EXIT_ERROR
     return 0
+
+
+def _save(result, out: str, run_id: str, **extra) -> tuple[str | None, str | None]:
+    """Save to ``out``; if that fails now (checked before the work, so something changed), save
+    the finished fit in the state folder instead. Returns where it went and what went wrong."""
+    from bertsent.core.errors import BertsentError
+    from bertsent.core.paths import state_dir
+    from bertsent.core.persist import save_model
+
+    try:
+        save_model(result.model, out, report=result.report, data_hash=result.data_hash, **extra)
+        return out, None
+    except BertsentError as exc:
+        fallback = state_dir() / "unsaved" / run_id
+        try:
+            save_model(result.model, fallback, report=result.report, data_hash=result.data_hash, **extra)
+        except BertsentError:
+            return None, f"{exc}; the model could not be saved anywhere"
+        return str(fallback), f"{exc}; the model was saved to {fallback} instead"
+
+
+def warn_one_class(report) -> None:
+    """A model that gives one label to every test sentence has learned nothing but the prior."""
+    predicted = [sum(column) for column in zip(*report.confusion, strict=True)]
+    if sum(1 for count in predicted if count) == 1 and report.n_test > 1:
+        C = f" (C = {report.C:g} may be too small for {report.n_train:,} sentences: try a larger --C, or --cv)"
+        fail(f"note: the model predicts one label for every test sentence{C if report.C else ''}")
+
+
+def check_writable(*, cache: bool) -> None:
+    """The run history's folder (and the cache's, when used) must be usable before work starts."""
+    from bertsent.core.paths import cache_dir, state_dir, writable_folder
+
+    writable_folder(state_dir(), "state folder ($BERTSENT_STATE)")
+    if cache:
+        writable_folder(cache_dir(), "cache folder ($BERTSENT_CACHE)")
+
+
+def record(run) -> None:
+    """Add ``run`` to the history; failing that is a note, not a failed command (the work is done)."""
+    from bertsent.core.errors import BertsentError
+    from bertsent.core.runs import RunHistory
+
+    try:
+        RunHistory().add(run)
+    except BertsentError as exc:
+        fail(f"note: the run was not recorded: {exc}")
 
 
 def print_fast_path(fast) -> None:
@@ -150,14 +219,15 @@ def _finetune(args: argparse.Namespace, splits, finetune):
 def cmd_baseline(args: argparse.Namespace) -> int:
     from bertsent.core.baseline import tfidf_report
     from bertsent.core.data import data_hash, load_splits
-    from bertsent.core.runs import Run, RunHistory
+    from bertsent.core.runs import Run
 
+    check_writable(cache=False)
     path = find_data(args.data)
     splits = load_splits(path, limit=args.limit, skip_bad=args.skip_bad)
     warn_skipped(splits.train.skipped)
     warn_skipped(splits.test.skipped)
     report = tfidf_report(splits)
-    RunHistory().add(Run.from_report(report, data=str(path), data_sha256=data_hash(splits.train)))
+    record(Run.from_report(report, data=str(path), data_sha256=data_hash(splits.train)))
     if args.json:
         print_json(report.to_dict())
     else:
@@ -166,11 +236,10 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 
 
 def print_report(report, out: str | None) -> None:
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    console = Console()
+    console = stdout_console()
     cv = f" (cross-validated over {len(report.cv.Cs)} values, {report.cv.folds} folds)" if report.cv else ""
     if report.method == "tfidf":
         what = "TF-IDF + logistic regression (no encoder)"

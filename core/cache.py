@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
+from bertsent.core.errors import BertsentError
 from bertsent.core.files import atomic_open
 
 FORMAT = 2
@@ -75,13 +76,19 @@ class EmbeddingCache:
         if not len(digests) == len(vectors) == len(lengths):
             raise ValueError("hashes, vectors and lengths differ in length")
         path = self.folder / f"{uuid.uuid4().hex}.npz"
-        with atomic_open(path) as handle:
-            np.savez(
-                handle,
-                hashes=digests,
-                vectors=np.ascontiguousarray(vectors, dtype=np.float32),
-                lengths=np.asarray(lengths, dtype=np.int32),
-            )
+        try:
+            with atomic_open(path) as handle:
+                np.savez(
+                    handle,
+                    hashes=digests,
+                    vectors=np.ascontiguousarray(vectors, dtype=np.float32),
+                    lengths=np.asarray(lengths, dtype=np.int32),
+                )
+        except OSError as exc:
+            raise BertsentError(
+                f"embedding cache {self.folder}: cannot write: {exc.strerror or exc} "
+                f"(set BERTSENT_CACHE to a writable folder, or pass --no-cache)"
+            ) from None
         return path
 
     def compact(self, hashes: list[bytes], vectors: np.ndarray, lengths: np.ndarray, *, max_shards: int = 8) -> None:

@@ -10,6 +10,12 @@ import numpy as np
 from bertsent.core.errors import Cancelled
 
 DEFAULT_CS = tuple(float(c) for c in np.logspace(-4, 0, 9))
+# Bounds on saved arrays that keep every standardized value and product finite in float64 (in
+# which predictions are computed): no fitted model comes near them (near-constant features do
+# have standard deviations around 1e-33), so beyond them is damage or tampering.
+MAX_WEIGHT = 1e6
+MIN_SCALE = 1e-200
+C_RANGE = (1e-6, 1e6)  # a C asked for must lie here: beyond, the fit is all prior or unregularized
 
 
 @dataclass(frozen=True)
@@ -97,14 +103,18 @@ class SentimentClassifier:
     def classes_(self) -> np.ndarray:
         return self.model_.classes_
 
+    def _standardized(self, X: np.ndarray) -> np.ndarray:
+        """Standardized features in float64, so even extreme saved arrays cannot overflow."""
+        return self.scaler_.transform(np.asarray(X, dtype=np.float64))
+
     def decision_function(self, X: np.ndarray) -> np.ndarray:
-        return self.model_.decision_function(self.scaler_.transform(X))
+        return self.model_.decision_function(self._standardized(X))
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        return self.model_.predict_proba(self.scaler_.transform(X))
+        return self.model_.predict_proba(self._standardized(X))
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.model_.predict(self.scaler_.transform(X))
+        return self.model_.predict(self._standardized(X))
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The fitted state as plain arrays (saved without pickle)."""
@@ -133,10 +143,12 @@ class SentimentClassifier:
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> SentimentClassifier:
-        """Rebuild a fitted classifier from :meth:`to_arrays` output."""
+        """Rebuild a fitted classifier from :meth:`to_arrays` output; ValueError if the arrays
+        cannot be one (wrong names, shapes, dtypes, or values such as a zero scale)."""
         from sklearn.linear_model import LogisticRegression
         from sklearn.preprocessing import StandardScaler
 
+        _check_arrays(arrays)
         C = float(arrays["C"][0]) if "C" in arrays else None
         self = cls(C=C)
         self.C_, self.cv_ = C, None
@@ -151,6 +163,36 @@ class SentimentClassifier:
         self.model_.classes_ = arrays["classes"]
         self.model_.n_features_in_ = arrays["coef"].shape[1]
         return self
+
+
+def _check_arrays(arrays: dict[str, np.ndarray]) -> None:
+    """The classifier's arrays must be a fitted standardizer plus logistic regression, exactly."""
+    required = {"mean", "scale", "coef", "intercept", "classes"}
+    if not required <= set(arrays) <= required | {"C"}:
+        raise ValueError(f"arrays {sorted(arrays)} are not {sorted(required)} (and optionally C)")
+    for name, array in arrays.items():
+        kind = "iu" if name == "classes" else "f"
+        if array.dtype.kind not in kind or array.dtype.hasobject:
+            raise ValueError(f"{name} has dtype {array.dtype}")
+        if not np.isfinite(array).all():
+            raise ValueError(f"{name} has values that are not finite")
+    classes, mean = arrays["classes"], arrays["mean"]
+    if classes.ndim != 1 or len(classes) < 2 or not (np.diff(classes) > 0).all():
+        raise ValueError(f"classes {classes.tolist()[:10]} are not at least two increasing labels")
+    if mean.ndim != 1 or not len(mean):
+        raise ValueError(f"mean has shape {mean.shape}")
+    rows = 1 if len(classes) == 2 else len(classes)
+    shapes = {"scale": mean.shape, "coef": (rows, len(mean)), "intercept": (rows,), "C": (1,)}
+    for name, shape in shapes.items():
+        if name in arrays and arrays[name].shape != shape:
+            raise ValueError(f"{name} has shape {arrays[name].shape}, expected {shape}")
+    for name in ("mean", "coef", "intercept"):  # bounds that keep every product finite in float32
+        if not (np.abs(arrays[name]) <= MAX_WEIGHT).all():
+            raise ValueError(f"{name} has values beyond ±{MAX_WEIGHT:g}")
+    if not (arrays["scale"] >= MIN_SCALE).all():
+        raise ValueError(f"scale has values below {MIN_SCALE:g}")
+    if "C" in arrays and not arrays["C"][0] > 0:
+        raise ValueError("C is not positive")
 
 
 def _check(cancel: threading.Event | None) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
+import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from bertsent.core import jsonio
 from bertsent.core.errors import DataError
 
 SUFFIXES = (".tsv", ".csv", ".jsonl")
@@ -172,8 +173,12 @@ def _rows(path: Path, raw: bytes) -> Iterator[tuple[int, Row]]:
         yield from _tsv_rows(lines)
 
 
+class _NotUTF8(str):
+    """A line that is not UTF-8, as the reason why: a type of its own, so no real line looks like one."""
+
+
 def _decoded_lines(raw: bytes) -> Iterator[tuple[int, str]]:
-    """(line number, text without line ending); a line that is not UTF-8 becomes "\\0reason"; blanks dropped."""
+    """(line number, text without line ending); a line that is not UTF-8 becomes a ``_NotUTF8``; blanks dropped."""
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     for lineno, line in enumerate(raw.split(b"\n"), start=1):
@@ -183,7 +188,7 @@ def _decoded_lines(raw: bytes) -> Iterator[tuple[int, str]]:
         try:
             yield lineno, line.decode("utf-8")
         except UnicodeDecodeError as exc:
-            yield lineno, f"\0bad UTF-8 at byte {exc.start + 1}"
+            yield lineno, _NotUTF8(f"bad UTF-8 at byte {exc.start + 1}")
 
 
 def _label(value: object) -> int | str:
@@ -194,9 +199,25 @@ def _label(value: object) -> int | str:
     return f"bad label: {shown!r} is not 0 or 1"
 
 
+def text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be tokenized, or None: lone surrogates stand for bytes that were not
+    UTF-8 (command-line arguments, stdin) or come from a JSON ``\\ud800`` escape."""
+    match = _SURROGATE.search(text)
+    if match is None:
+        return None
+    code = ord(match.group())
+    what = f"byte 0x{code - 0xDC00:02x}" if code >= 0xDC80 else f"lone surrogate U+{code:04X}"
+    return f"not valid UTF-8 text ({what} at character {match.start() + 1})"
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _row(text: object, label: object) -> Row:
     if not isinstance(text, str) or not text.strip():
         return "empty sentence: the sentence is empty"
+    if problem := text_problem(text):
+        return f"bad encoding: {problem}"
     parsed = _label(label)
     if isinstance(parsed, str):
         return parsed
@@ -209,8 +230,8 @@ def _is_header(fields: Sequence[str]) -> bool:
 
 def _tsv_rows(lines: list[tuple[int, str]]) -> Iterator[tuple[int, Row]]:
     for position, (lineno, line) in enumerate(lines):
-        if line.startswith("\0"):
-            yield lineno, "bad encoding: " + line[1:]
+        if isinstance(line, _NotUTF8):
+            yield lineno, "bad encoding: " + line
             continue
         fields = line.split("\t")
         if position == 0 and len(fields) == 2 and _is_header(fields):
@@ -226,8 +247,8 @@ def _tsv_rows(lines: list[tuple[int, str]]) -> Iterator[tuple[int, Row]]:
 def _csv_rows(lines: list[tuple[int, str]]) -> Iterator[tuple[int, Row]]:
     text_col, label_col = 0, 1
     for position, (lineno, line) in enumerate(lines):
-        if line.startswith("\0"):
-            yield lineno, "bad encoding: " + line[1:]
+        if isinstance(line, _NotUTF8):
+            yield lineno, "bad encoding: " + line
             continue
         try:
             fields = next(csv.reader(io.StringIO(line)))
@@ -247,13 +268,13 @@ def _csv_rows(lines: list[tuple[int, str]]) -> Iterator[tuple[int, Row]]:
 
 def _jsonl_rows(lines: list[tuple[int, str]]) -> Iterator[tuple[int, Row]]:
     for lineno, line in lines:
-        if line.startswith("\0"):
-            yield lineno, "bad encoding: " + line[1:]
+        if isinstance(line, _NotUTF8):
+            yield lineno, "bad encoding: " + line
             continue
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield lineno, f"bad JSON: {exc.msg}"
+            obj = jsonio.loads(line)
+        except ValueError as exc:  # also nesting too deep for the parser
+            yield lineno, f"bad JSON: {getattr(exc, 'msg', exc)}"
             continue
         if not isinstance(obj, dict):
             yield lineno, "bad JSON: expected an object with 'text' (or 'sentence') and 'label'"

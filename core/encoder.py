@@ -11,12 +11,14 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import numpy as np
-from bertsent.core.errors import EncoderError
+from bertsent.core.data import text_problem
+from bertsent.core.errors import DataError, EncoderError
 
 if TYPE_CHECKING:
     import torch
 
 DEFAULT_ENCODER = "minilm"
+CHARS_PER_TOKEN = 32  # characters read per token wanted before a long text is cut (see Encoder._ids)
 PRECISIONS = ("auto", "fp32", "int8", "fp16", "bf16")
 BUNDLED_ID = "sentence-transformers/all-MiniLM-L6-v2"
 ALIASES = {
@@ -167,17 +169,33 @@ class Encoder:
         return np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
 
     def _ids(self, texts: list[str], chunk: int = 2048) -> list[list[int]]:
-        """Token id lists, tokenized a chunk at a time: only the ids of many sentences stay in memory."""
+        """Token id lists, tokenized a chunk at a time: only the ids of many sentences stay in memory.
+
+        A very long text is tokenized only as far as it needs to be: its first ``CHARS_PER_TOKEN``
+        × ``max_length`` characters (cut at a space), more only while that gives too few tokens.
+        Its ids are then exact up to ``max_length`` and its length counts the tokens read (enough
+        to say it was truncated), so one huge row costs no more than a few ordinary ones.
+        """
         ids: list[list[int]] = []
+        bound = CHARS_PER_TOKEN * self.max_length
         for begin in range(0, len(texts), chunk):
-            encoded = self.tokenizer(
-                texts[begin : begin + chunk],
-                add_special_tokens=True,
-                return_attention_mask=False,
-                return_token_type_ids=False,
-            )
-            ids.extend(encoded["input_ids"])
+            part = texts[begin : begin + chunk]
+            for text in part:
+                if problem := text_problem(text):
+                    raise DataError(f"cannot tokenize: {problem}")
+            ids.extend(self._tokenize([text if len(text) <= bound else _cut(text, bound) for text in part]))
+        for row in (row for row, text in enumerate(texts) if len(text) > bound):
+            size = bound
+            while len(ids[row]) <= self.max_length and size < len(texts[row]):
+                size *= 4  # mostly spaces or characters the tokenizer drops: read further
+                ids[row] = self._tokenize([_cut(texts[row], size)])[0]
         return ids
+
+    def _tokenize(self, texts: list[str]) -> list[list[int]]:
+        encoded = self.tokenizer(
+            texts, add_special_tokens=True, return_attention_mask=False, return_token_type_ids=False
+        )
+        return encoded["input_ids"]
 
     def batch_tensors(self, ids: list[list[int]]) -> dict[str, torch.Tensor]:
         """Pad a batch of id lists into the model's input tensors on its device."""
@@ -192,6 +210,15 @@ class Encoder:
             mask[row, : len(seq)] = 1
         inputs = {"input_ids": input_ids, "attention_mask": mask}
         return {key: value.to(self.device) for key, value in inputs.items()}
+
+
+def _cut(text: str, size: int) -> str:
+    """The first ``size`` characters of ``text``, ending before a space where one is near the end,
+    so no word is cut in half (its tokens would differ from the whole word's)."""
+    if len(text) <= size:
+        return text
+    space = max(text.rfind(" ", size // 2, size), text.rfind("\n", size // 2, size))
+    return text[: space if space > 0 else size]
 
 
 def weights_fingerprint(model, tokenizer) -> str:

@@ -18,6 +18,7 @@ def atomic_open(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
+        os.chmod(fd, 0o666 & ~umask())  # mkstemp makes it 0600; a plain open() would follow the umask
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
@@ -37,6 +38,45 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def umask() -> int:
+    """The process umask (read from /proc where it can be, so no thread sees it changed)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
+def follow_umask(path: str | os.PathLike[str], *, directory: bool = False) -> None:
+    """Give a file or folder made by ``tempfile`` (mode 0600/0700) the mode ``open``/``mkdir`` would."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~umask())
+
+
+@contextlib.contextmanager
+def locked(folder: str | os.PathLike[str], *, shared: bool = False) -> Iterator[None]:
+    """Hold an advisory lock on ``folder`` itself (exclusive for writers, shared for readers).
+
+    The lock is on the folder, not a file in it, so it adds nothing to the folder; it is released
+    when the process dies, so a killed writer never leaves it held.
+    """
+    try:
+        import fcntl
+    except ImportError:  # no advisory locks on this platform
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 from bertsent.core.classifier import SentimentClassifier
-from bertsent.core.data import LABEL_NAMES
+from bertsent.core.data import LABEL_NAMES, text_problem
 from bertsent.core.embed import Embedder, ProgressCallback
 from bertsent.core.errors import DataError
 from bertsent.core.explain import Prediction, occlude
@@ -61,7 +61,8 @@ class SentimentModel:
     ) -> Iterator[Prediction | DataError]:
         """Stream predictions in input order, ``chunk`` sentences at a time (bounded memory).
 
-        An empty line yields a DataError instead of stopping the stream. ``scores=False`` skips
+        An empty line, or one that is not valid text (bytes that were not UTF-8), yields a
+        DataError instead of stopping the stream. ``scores=False`` skips
         the token scores (one forward pass per sentence instead of one per token).
         """
         iterator = iter(texts)
@@ -69,7 +70,8 @@ class SentimentModel:
             yield from self._explain_block(block, scores)
 
     def _explain_block(self, block: list[str], scores: bool) -> Iterator[Prediction | DataError]:
-        good = [text for text in block if text.strip()]
+        problems = [_problem(text) for text in block]
+        good = [text for text, problem in zip(block, problems, strict=True) if problem is None]
         ids, lengths = self.encoder.encode_ids(good)
         occlusions = [
             occlude(seq, self.encoder.tokenizer.convert_ids_to_tokens(seq)) if scores else None for seq in ids
@@ -78,9 +80,9 @@ class SentimentModel:
         proba = self.positive_proba_ids(variants) if variants else np.zeros(0)
         start = 0
         results = iter(range(len(good)))
-        for text in block:
-            if not text.strip():
-                yield DataError("cannot predict an empty sentence")
+        for text, problem in zip(block, problems, strict=True):
+            if problem is not None:
+                yield DataError(problem)
                 continue
             row = next(results)
             if scores:
@@ -93,3 +95,9 @@ class SentimentModel:
             label = int(probability >= 0.5)
             truncated = bool(lengths[row] > len(ids[row]))
             yield Prediction(text, label, LABEL_NAMES[label], probability, token_scores, word_scores, truncated)
+
+
+def _problem(text: str) -> str | None:
+    if not text.strip():
+        return "cannot predict an empty sentence"
+    return text_problem(text)

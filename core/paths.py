@@ -28,3 +28,20 @@ def state_dir() -> Path:
         return Path(explicit).expanduser()
     base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
     return Path(base).expanduser() / "bertsent"
+
+
+def writable_folder(folder: str | os.PathLike[str], what: str) -> Path:
+    """``folder`` if it is, or can be created as, a folder this process may write; else one clear
+    error naming ``what`` it is for. Checked before long work, so a bad path never wastes it."""
+    from bertsent.core.errors import BertsentError
+
+    folder = Path(folder)
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        where = "" if existing == folder else f" ({existing} is a file)"
+        raise BertsentError(f"{what} {folder} is not a folder{where}")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise BertsentError(f"{what} {folder} is not writable ({existing} does not allow it)")
+    return folder

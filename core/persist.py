@@ -9,29 +9,73 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
-import re
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from bertsent.core import __version__
+from bertsent.core import __version__, jsonio
 from bertsent.core.classifier import SentimentClassifier
 from bertsent.core.data import LABEL_NAMES
-from bertsent.core.embed import Embedder
-from bertsent.core.encoder import Encoder, pick_device, runnable_precision
-from bertsent.core.errors import ModelFileError
+from bertsent.core.embed import POOLINGS, Embedder
+from bertsent.core.encoder import PRECISIONS, Encoder, pick_device, resolve_precision, runnable_precision
+from bertsent.core.errors import BertsentError, ModelFileError
 from bertsent.core.fastpath import load_precision
-from bertsent.core.files import atomic_write_bytes, atomic_write_text, sha256_file
+from bertsent.core.files import atomic_write_bytes, atomic_write_text, follow_umask, locked, sha256_file
 from bertsent.core.model import SentimentModel
-from bertsent.core.report import Report
+from bertsent.core.paths import writable_folder
+from bertsent.core.report import REPORT_SCHEMA, Report
+from bertsent.core.schema import Bool, Int, Invalid, Map, Nullable, Num, Obj, Str, editable, optional
 
-FORMAT = 2
+FORMAT = 3
 META = "model.json"
+HEX64 = Str(r"[0-9a-f]{64}")
+
+FAST_PATH_SCHEMA = Obj(
+    {
+        "precision": Str(choices=PRECISIONS),
+        "accuracy_fp32": Num(0, 1),
+        "accuracy_fast": Num(0, 1),
+        "agreement": Num(0, 1),
+        "n": Int(0, 10**9),
+        "allowed": Bool(),
+        "reason": Str(max_len=500),
+    }
+)
+
+# Every field of model.json. Adding a field is one line here; everything not marked editable is
+# covered by "checksum", so an edit that could change predictions is refused, not obeyed.
+MODEL_SCHEMA = Obj(
+    {
+        "format": Int(FORMAT, FORMAT),
+        "bertsent": Str(max_len=100),
+        "created": Str(max_len=100),
+        "encoder": Obj(
+            {
+                "name": Str(),
+                "fingerprint": HEX64,
+                "max_length": Int(2, 100_000),
+                "trained_precision": Str(choices=PRECISIONS),
+                # may be edited (e.g. to int8 for speed): obeyed, and reported on load when it differs
+                "precision": editable(Str(choices=PRECISIONS)),
+                "folder": optional(Str(r"encoder-[0-9a-f]{16}")),  # a fine-tuned encoder saved in the folder
+            }
+        ),
+        "pooling": Str(choices=POOLINGS),
+        "labels": Map(Str(r"[0-9]{1,9}"), Str(r".*\S.*", max_len=200)),
+        "data_sha256": Str(r"([0-9a-f]{64})?"),
+        "report": Nullable(REPORT_SCHEMA),
+        "fast_path": optional(Nullable(FAST_PATH_SCHEMA)),  # core.fastpath's check at save time
+        "versions": Map(Str(max_len=100), Str(max_len=100)),
+        "classifier": Str(r"classifier-[0-9a-f]{16}\.npz"),
+        "files": Map(Str(r"(encoder-[0-9a-f]{16}/)?[^/\\]+", max_len=300), HEX64),
+        "checksum": HEX64,  # sha256 of every field above that is not editable
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -39,6 +83,13 @@ class SavedModel:
     model: SentimentModel
     report: Report | None
     meta: dict
+    notes: tuple[str, ...] = field(default=())  # what differs from how the model was trained, to tell the user
+
+
+def meta_checksum(meta: dict) -> str:
+    """sha256 of ``meta``'s locked fields (all but "checksum" and the editable ones), key order free."""
+    locked_fields = MODEL_SCHEMA.locked({k: v for k, v in meta.items() if k != "checksum"})
+    return hashlib.sha256(jsonio.dumps(locked_fields, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def save_model(
@@ -52,11 +103,36 @@ def save_model(
     """Write the model folder so that a crash at any moment leaves the old model or the new one.
 
     Data files are named by their content hash and written first; ``model.json``, which names
-    them, is replaced atomically last; files it no longer names are removed afterwards.
+    them, is replaced atomically last; files it no longer names are removed afterwards. Writers of
+    one folder take turns (a lock on the folder), so one never deletes what another just named.
     """
+    folder = check_model_folder(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with locked(folder):
+            check_model_folder(folder)  # again, under the lock
+            return _save_locked(model, folder, report, data_hash, fast_path)
+    except OSError as exc:
+        raise ModelFileError(f"{folder}: cannot save the model: {exc.strerror or exc}") from None
+
+
+def check_model_folder(folder: str | Path) -> Path:
+    """Refuse, before any work, a destination that cannot become a model folder."""
     folder = Path(folder)
+    try:
+        writable_folder(folder, "model folder")
+    except BertsentError as exc:
+        raise ModelFileError(f"{exc}; choose another --out") from None
     if folder.is_dir() and not (folder / META).is_file() and any(folder.iterdir()):
         raise ModelFileError(f"{folder}: exists and is not a bertsent model folder; choose another --out")
+    return folder
+
+
+def _save_locked(
+    model: SentimentModel, folder: Path, report: Report | None, data_hash: str, fast_path: dict | None
+) -> Path:
+    for leftover in folder.glob(".*.part"):  # from a writer killed mid-write; none is running now
+        shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink(missing_ok=True)
     buffer = io.BytesIO()
     np.savez(buffer, **model.classifier.to_arrays())
     data = buffer.getvalue()
@@ -69,6 +145,7 @@ def save_model(
         "name": encoder.name,
         "fingerprint": encoder.fingerprint,
         "max_length": encoder.max_length,
+        "trained_precision": encoder.precision,
         "precision": encoder.precision,
     }
     if encoder.finetuned:
@@ -89,7 +166,9 @@ def save_model(
         "classifier": classifier_file,
         "files": files,
     }
-    atomic_write_text(folder / META, json.dumps(meta, indent=2) + "\n")
+    meta["checksum"] = meta_checksum(meta)
+    MODEL_SCHEMA.check(meta, META)  # never write what loading would refuse
+    atomic_write_text(folder / META, jsonio.dumps(meta, indent=2) + "\n")
     for stale in folder.glob("classifier-*.npz"):
         if stale.name != classifier_file:
             stale.unlink(missing_ok=True)
@@ -116,6 +195,7 @@ def _save_encoder(encoder: Encoder, folder: Path) -> str:
         for path in staging.iterdir():
             with open(path, "rb") as handle:
                 os.fsync(handle.fileno())
+        follow_umask(staging, directory=True)
         os.replace(staging, folder / name)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -124,28 +204,35 @@ def _save_encoder(encoder: Encoder, folder: Path) -> str:
 
 
 def read_meta(folder: str | Path) -> dict:
-    """Read and check ``model.json`` and every file hash it lists; load nothing else."""
+    """Read ``model.json``, check it against the schema and its checksum, and check every file hash
+    it lists; load nothing else."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ModelFileError(f"{folder}: no such model folder")
     try:
-        meta = json.loads((folder / META).read_text(encoding="utf-8"))
+        meta = jsonio.loads((folder / META).read_bytes())
     except FileNotFoundError:
         raise ModelFileError(f"{folder}: not a bertsent model folder (no {META})") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # unreadable, not UTF-8, not JSON, nested too deeply
         raise ModelFileError(f"{folder / META}: damaged: {exc}") from None
-    if not isinstance(meta, dict) or not isinstance(meta.get("files"), dict):
-        raise ModelFileError(f"{folder / META}: damaged: not a bertsent model description")
-    if meta.get("format") != FORMAT:
+    if isinstance(meta, dict) and meta.get("format") != FORMAT and isinstance(meta.get("format"), int):
         raise ModelFileError(
-            f"{folder}: model format {meta.get('format')!r} (bertsent {meta.get('bertsent', '?')}) "
+            f"{folder}: model format {meta.get('format')!r} (bertsent {str(meta.get('bertsent', '?'))[:20]}) "
             f"cannot be read by bertsent {__version__} (format {FORMAT}); train it again"
         )
+    try:
+        MODEL_SCHEMA.check(meta, META)
+    except Invalid as exc:
+        raise ModelFileError(f"{folder}: damaged {exc}; refusing to load") from None
+    if meta["checksum"] != meta_checksum(meta):
+        raise ModelFileError(
+            f"{folder / META}: checksum mismatch (edited or damaged since it was saved; only "
+            f"encoder.precision may be changed); refusing to load"
+        )
+    if meta["classifier"] not in meta["files"]:
+        raise ModelFileError(f"{folder / META}: damaged: {meta['classifier']} has no checksum")
     for name, expected in meta["files"].items():
         path = folder / name
-        parts = Path(name).parts
-        if not (len(parts) == 1 or (len(parts) == 2 and parts[0].startswith("encoder-"))) or ".." in parts:
-            raise ModelFileError(f"{folder / META}: damaged: bad file name {name!r}")
         if not path.is_file():
             raise ModelFileError(f"{folder}: missing {name}")
         if sha256_file(path) != expected:
@@ -154,36 +241,55 @@ def read_meta(folder: str | Path) -> dict:
 
 
 def load_model(folder: str | Path, *, encoder: Encoder | None = None, device: str | None = None) -> SavedModel:
-    """Load a model folder, checking integrity first and that the encoder's weights match."""
+    """Load a model folder, checking integrity first and that the encoder's weights match.
+
+    ``encoder`` is used when it is the one the folder names, at the precision and length it asks
+    for; otherwise the right one is loaded. The folder is read under a shared lock, so a save
+    into it at the same time waits instead of removing files being read.
+    """
     folder = Path(folder)
+    if not folder.is_dir():
+        raise ModelFileError(f"{folder}: no such model folder")
+    try:
+        with locked(folder, shared=True):
+            return _load_locked(folder, encoder, device)
+    except OSError as exc:
+        raise ModelFileError(f"{folder}: cannot read the model: {exc.strerror or exc}") from None
+
+
+def _load_locked(folder: Path, encoder: Encoder | None, device: str | None) -> SavedModel:
     meta = read_meta(folder)
     try:
-        classifier_file = meta["classifier"]
-        if classifier_file not in meta["files"]:
-            raise KeyError(f"{classifier_file} has no checksum")
-        with np.load(folder / classifier_file, allow_pickle=False) as data:
+        with np.load(folder / meta["classifier"], allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
         classifier = SentimentClassifier.from_arrays(arrays)
-        spec = meta["encoder"]
-        pooling = meta["pooling"]
-        encoder_folder = spec.get("folder")  # set for a fine-tuned encoder saved in the model folder
-        if encoder_folder is not None and not re.fullmatch(r"encoder-[0-9a-f]{16}", str(encoder_folder)):
-            raise ValueError(f"bad encoder folder {encoder_folder!r}")
-    except (KeyError, ValueError, TypeError, OSError) as exc:
-        raise ModelFileError(f"{folder}: damaged model: {exc}") from None
+        classes = [str(label) for label in classifier.classes_.tolist()]
+        if classes != sorted(meta["labels"], key=int):
+            raise ValueError(f"classes {classes[:10]} are not the labels of {META}")
+    except (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise ModelFileError(f"{folder / meta['classifier']}: damaged classifier: {exc}; refusing to load") from None
+    spec = meta["encoder"]
+    encoder_folder = spec.get("folder")  # set for a fine-tuned encoder saved in the model folder
     if encoder_folder is not None:  # its files were checked above; refuse any added since
         listed = {name for name in meta["files"] if name.startswith(encoder_folder + "/")}
         present = {f"{encoder_folder}/{path.name}" for path in (folder / encoder_folder).iterdir()}
         if present != listed:
             extra = ", ".join(sorted(present - listed))
             raise ModelFileError(f"{folder}: files added to the encoder since it was saved ({extra}); refusing to load")
-    if encoder_folder is not None or encoder is None:
-        device = pick_device(device)
+    device = pick_device(device if encoder is None else device or encoder.device)
+    # bf16 where the model was checked against fp32 at save time and this machine runs it faster.
+    precision = load_precision(meta, device) or runnable_precision(spec["precision"], device)
+    if (
+        encoder_folder is not None
+        or encoder is None
+        or encoder.max_length != spec["max_length"]
+        or encoder.precision != resolve_precision(precision, device)
+    ):
         encoder = Encoder.load(
             str(folder / encoder_folder) if encoder_folder else spec["name"],
             device=device,
-            max_length=int(spec["max_length"]),
-            precision=load_precision(meta, device) or runnable_precision(spec.get("precision", "auto"), device),
+            max_length=spec["max_length"],
+            precision=precision,
         )
         encoder.name, encoder.finetuned = spec["name"], encoder_folder is not None
     if encoder.fingerprint != spec["fingerprint"]:
@@ -191,13 +297,20 @@ def load_model(folder: str | Path, *, encoder: Encoder | None = None, device: st
             f"{folder}: trained with encoder {spec['name']!r} whose weights differ from the encoder "
             f"loaded now ({encoder.source}); use the same encoder or train again"
         )
-    embedder = Embedder(encoder, pooling)
+    embedder = Embedder(encoder, meta["pooling"])
     if classifier.scaler_.n_features_in_ != embedder.dim:
         raise ModelFileError(
-            f"{folder}: classifier expects {classifier.scaler_.n_features_in_} features, encoder gives {embedder.dim}"
+            f"{folder}: classifier expects {classifier.scaler_.n_features_in_} features, encoder gives "
+            f"{embedder.dim}; refusing to load"
         )
-    report = Report.from_dict(meta["report"]) if meta.get("report") else None
-    return SavedModel(SentimentModel(embedder, classifier), report, meta)
+    notes = ()
+    if encoder.precision != spec["trained_precision"]:
+        notes = (
+            f"{folder}: runs at {encoder.precision} precision (trained and evaluated at "
+            f"{spec['trained_precision']}, as set in {META}); predictions may differ slightly",
+        )
+    report = Report.from_dict(meta["report"]) if meta["report"] else None
+    return SavedModel(SentimentModel(embedder, classifier), report, meta, notes)
 
 
 def _versions() -> dict[str, str]:

@@ -7,6 +7,32 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from bertsent.core.classifier import CVResult
 from bertsent.core.data import LABEL_NAMES
+from bertsent.core.schema import Anything, Int, List, Map, Nullable, Num, Obj, Str, optional
+
+SHARE = Num(0, 1)
+COUNT = Int(0)
+# Report.to_dict() as stored in model.json; fields added later are allowed (from_dict ignores them).
+REPORT_SCHEMA = Obj(
+    {
+        "accuracy": SHARE,
+        "baseline_accuracy": SHARE,
+        "train_accuracy": SHARE,
+        "per_class": Map(Str(max_len=200), Obj({"precision": SHARE, "recall": SHARE, "f1": SHARE, "support": COUNT})),
+        "confusion": List(List(COUNT)),
+        "C": Nullable(Num(0)),
+        "n_train": COUNT,
+        "n_test": COUNT,
+        "encoder": Str(),
+        "pooling": Str(max_len=100),
+        "seconds": optional(Map(Str(max_len=100), Num(0))),
+        "cv": optional(Nullable(Obj({"Cs": List(Num(0)), "scores": List(SHARE), "folds": COUNT}))),
+        "truncated": optional(COUNT),
+        "method": optional(Str(max_len=100)),
+        "settings": optional(Map(Str(max_len=100), Anything())),
+        "macro_f1": optional(SHARE),
+    },
+    extra=True,
+)
 
 
 @dataclass(frozen=True)

@@ -1,24 +1,48 @@
 """Run history: one record per training run (frozen, fine-tuned or baseline), compared side by side.
 
 Records live in ``runs.jsonl`` under the state folder. Every change rewrites the file atomically
-under a lock, so a crash or a second process never leaves a half-written history.
+under a lock, so a crash or a second process never leaves a half-written history. A rewrite
+keeps every line it does not change byte for byte, unreadable ones and unknown fields included:
+what this version cannot read, a newer one (or a person) may.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from bertsent.core.files import atomic_write_text
+from bertsent.core import jsonio
+from bertsent.core.errors import BertsentError
+from bertsent.core.files import atomic_write_bytes
 from bertsent.core.paths import state_dir
 from bertsent.core.report import Report
+from bertsent.core.schema import Anything, Int, Invalid, Map, Nullable, Num, Obj, Str, optional
 
 FILE = "runs.jsonl"
+# A line is a run when it matches this; other fields are kept but not shown.
+RUN_SCHEMA = Obj(
+    {
+        "id": Str(max_len=200),
+        "created": Str(max_len=200),
+        "method": Str(max_len=200),
+        "encoder": Str(),
+        "pooling": Str(max_len=200),
+        "accuracy": Num(0, 1),
+        "macro_f1": Num(0, 1),
+        "n_train": Int(0),
+        "n_test": Int(0),
+        "seconds": Num(0),
+        "data": Str(),
+        "data_sha256": optional(Str(max_len=200)),
+        "settings": optional(Map(Str(max_len=200), Anything())),
+        "model": optional(Nullable(Str())),
+    },
+    extra=True,
+)
 
 
 @dataclass(frozen=True)
@@ -83,41 +107,68 @@ class RunHistory:
 
     def runs(self) -> list[Run]:
         """Every readable run, oldest first; unreadable lines are counted in ``skipped``."""
-        try:
-            lines = self.path.read_text(encoding="utf-8", errors="replace").splitlines()
-        except FileNotFoundError:
-            return []
-        names = {f.name for f in fields(Run)}
-        runs, self.skipped = [], 0
-        for line in lines:
-            try:
-                data = json.loads(line)
-                runs.append(Run(**{k: v for k, v in data.items() if k in names}))
-            except (ValueError, TypeError, AttributeError):
-                self.skipped += 1
+        runs = [run for _, run in self._lines() if run is not None]
         return runs
 
     def add(self, run: Run) -> Run:
         with self._locked():
-            self._write([*self.runs(), run])
+            lines = [raw for raw, _ in self._lines()]
+            self._write([*lines, _encode(asdict(run))])
         return run
 
     def set_model(self, run_id: str, folder: str) -> None:
-        """Record where a run's model was saved."""
+        """Record where a run's model was saved (the line's other fields, known or not, stay)."""
         with self._locked():
-            self._write([replace(r, model=folder) if r.id == run_id else r for r in self.runs()])
+            lines = []
+            for raw, run in self._lines():
+                if run is not None and run.id == run_id:
+                    raw = _encode({**jsonio.loads(raw), "model": folder})
+                lines.append(raw)
+            self._write(lines)
 
     def clear(self) -> None:
         with self._locked():
             self._write([])
 
-    def _write(self, runs: list[Run]) -> None:
-        atomic_write_text(self.path, "".join(json.dumps(asdict(r), ensure_ascii=False) + "\n" for r in runs))
+    def _lines(self) -> list[tuple[bytes, Run | None]]:
+        """Each non-blank line as stored, with its run, or None where it cannot be read."""
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise BertsentError(f"{self.path}: cannot read the run history: {exc.strerror or exc}") from None
+        names = {f.name for f in fields(Run)}
+        out, self.skipped = [], 0
+        for line in raw.splitlines():
+            if not line.strip():
+                continue
+            try:
+                data = jsonio.loads(line)
+                RUN_SCHEMA.check(data, "run")
+                run = Run(**{k: v for k, v in data.items() if k in names})
+            except (ValueError, Invalid):  # also bad UTF-8 (UnicodeDecodeError is a ValueError)
+                self.skipped += 1
+                run = None
+            out.append((line, run))
+        return out
+
+    def _write(self, lines: list[bytes]) -> None:
+        try:
+            atomic_write_bytes(self.path, b"".join(line + b"\n" for line in lines))
+        except OSError as exc:
+            raise BertsentError(f"{self.path}: cannot write the run history: {exc.strerror or exc}") from None
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_suffix(".lock"), "a") as handle:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(self.path.with_suffix(".lock"), "a")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise BertsentError(
+                f"{self.path.parent}: cannot use it for the run history: {exc.strerror or exc}"
+            ) from None
+        with handle:
             try:
                 import fcntl
             except ImportError:  # no advisory locks on this platform
@@ -128,3 +179,7 @@ class RunHistory:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _encode(data: dict) -> bytes:
+    return jsonio.dumps(data).encode("utf-8")

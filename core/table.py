@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from bertsent.core import jsonio
 from bertsent.core.errors import DataError
 
 FORMATS = ("csv", "tsv", "jsonl", "lines")
@@ -103,12 +104,9 @@ class Table:
                 yield lineno, "bad encoding: bytes that are not UTF-8"
                 continue
             try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield lineno, f"bad JSON: {exc.msg}"
-                continue
-            except RecursionError:
-                yield lineno, "bad JSON: nested too deeply"
+                obj = jsonio.loads(line)
+            except ValueError as exc:
+                yield lineno, f"bad JSON: {getattr(exc, 'msg', exc)}"
                 continue
             if not isinstance(obj, dict):
                 yield lineno, "bad JSON: expected an object per line"
@@ -216,8 +214,8 @@ def _sniff_delimiter(line: str) -> str:
 def _jsonl_columns(first: str) -> tuple[str, ...]:
     """The keys of the first object, so callers can find their columns by the same rule."""
     try:
-        obj = json.loads(first)
-    except (json.JSONDecodeError, RecursionError):
+        obj = jsonio.loads(first)
+    except ValueError:
         return ()
     return tuple(str(key) for key in obj) if isinstance(obj, dict) else ()
 

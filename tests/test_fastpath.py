@@ -6,7 +6,7 @@ import json
 
 import pytest
 from bertsent.core import fastpath
-from bertsent.core.fastpath import MachineChoice, check_fast_path, load_precision, machine_choice
+from bertsent.core.fastpath import FastPathCheck, MachineChoice, check_fast_path, load_precision, machine_choice
 
 
 def _machine(precision: str) -> MachineChoice:
@@ -53,7 +53,8 @@ def test_a_saved_model_that_allows_bf16_loads_in_bf16_here_and_still_labels(smal
     from bertsent.core.persist import load_model, save_model
 
     monkeypatch.setattr(fastpath, "machine_choice", lambda: _machine("bf16"))
-    save_model(small_result.model, tmp_path / "m", report=small_result.report, fast_path={"allowed": True})
+    check = FastPathCheck("bf16", 0.85, 0.85, 1.0, 100, allowed=True, reason="as fp32 on 100 sentences")
+    save_model(small_result.model, tmp_path / "m", report=small_result.report, fast_path=check.to_dict())
     loaded = load_model(tmp_path / "m").model
     assert loaded.encoder.precision == "bf16"
     proba = loaded.predict_proba(["a wonderful , moving film", "a dull , lifeless mess"])

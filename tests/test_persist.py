@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 from bertsent.core.errors import ModelFileError
-from bertsent.core.persist import load_model, read_meta, save_model
+from bertsent.core.persist import load_model, meta_checksum, read_meta, save_model
 
 
 @pytest.fixture
@@ -20,6 +20,12 @@ def model_copy(small_model_dir, tmp_path):
 
 def classifier_path(folder):
     return folder / json.loads((folder / "model.json").read_text())["classifier"]
+
+
+def write_meta(folder, meta):
+    """Write ``meta`` with a matching checksum: an edit made by someone who knows the format."""
+    meta["checksum"] = meta_checksum(meta)
+    (folder / "model.json").write_text(json.dumps(meta))
 
 
 def test_round_trip_gives_the_same_predictions(small_result, small_model_dir, encoder):
@@ -64,7 +70,7 @@ def test_other_format_version_is_refused(model_copy, encoder):
 def test_other_encoder_weights_are_refused(model_copy, encoder):
     meta = json.loads((model_copy / "model.json").read_text())
     meta["encoder"]["fingerprint"] = "0" * 64
-    (model_copy / "model.json").write_text(json.dumps(meta))
+    write_meta(model_copy, meta)
     with pytest.raises(ModelFileError, match="weights differ"):
         load_model(model_copy, encoder=encoder)
 
@@ -85,15 +91,15 @@ def test_a_pickle_planted_in_the_folder_never_runs(model_copy, encoder, tmp_path
     path.write_bytes(buffer.getvalue())
     meta = json.loads((model_copy / "model.json").read_text())
     meta["files"][path.name] = hashlib.sha256(buffer.getvalue()).hexdigest()
-    (model_copy / "model.json").write_text(json.dumps(meta))
-    with pytest.raises(ModelFileError, match="damaged model"):
+    write_meta(model_copy, meta)
+    with pytest.raises(ModelFileError, match="damaged classifier"):
         load_model(model_copy, encoder=encoder)
     assert not (tmp_path / "PWNED").exists()
 
 
 def test_saving_over_a_model_replaces_it_whole(small_result, model_copy):
     save_model(small_result.model, model_copy, report=small_result.report)
-    assert read_meta(model_copy)["format"] == 2
+    assert read_meta(model_copy)["format"] == 3
     assert sorted(p.name for p in model_copy.parent.iterdir()) == ["m"]
     assert sorted(p.name for p in model_copy.iterdir()) == sorted([read_meta(model_copy)["classifier"], "model.json"])
 

@@ -1,6 +1,7 @@
 """Run history and the TF-IDF baseline."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -23,14 +24,47 @@ def test_runs_are_recorded_updated_and_read_back(small_result, tmp_path):
     assert again.macro_f1 == small_result.report.macro_f1
 
 
-def test_unreadable_lines_are_skipped_and_counted(small_result, tmp_path):
+BAD_LINES = [
+    b'{"id": "half a line',
+    b"[1, 2]",
+    b"\xff\xfe not UTF-8",
+    b"[" * 100_000,  # deeper than the JSON parser can go
+    b'{"accuracy": NaN}',
+]
+
+
+def test_unreadable_lines_and_unknown_fields_are_kept_by_every_rewrite(small_result, tmp_path):
+    history = RunHistory(tmp_path)
+    run = history.add(Run.from_report(small_result.report, data="sst2"))
+    wrong_types = json.loads(history.path.read_text())
+    wrong_types.update(accuracy="high", n_train=None, id="typed")
+    bad = [*BAD_LINES, json.dumps(wrong_types).encode()]
+    future = {**json.loads(history.path.read_text()), "id": "future", "labels": ["a", "b", "c"]}
+    with open(history.path, "ab") as handle:
+        handle.write(b"\n".join([*bad, json.dumps(future).encode()]) + b"\n")
+    assert [r.id for r in history.runs()] == [run.id, "future"] and history.skipped == len(bad)
+
+    history.add(Run.from_report(small_result.report, data="sst2"))
+    history.set_model("future", "models/f")
+    lines = history.path.read_bytes().splitlines()
+    assert lines[1 : 1 + len(bad)] == bad  # byte for byte, in place
+    assert json.loads(lines[1 + len(bad)]) == {**future, "model": "models/f"}  # its unknown field kept
+    assert len(history.runs()) == 3 and history.skipped == len(bad)
+
+
+def test_runs_command_shows_readable_runs_despite_wrong_types(small_result, tmp_path):
     history = RunHistory(tmp_path)
     history.add(Run.from_report(small_result.report, data="sst2"))
-    with open(history.path, "a") as handle:
-        handle.write('{"id": "half a line\n[1, 2]\n')
-    assert len(history.runs()) == 1 and history.skipped == 2
-    history.add(Run.from_report(small_result.report, data="sst2"))  # rewriting drops the bad lines
-    assert len(history.runs()) == 2 and history.skipped == 0
+    with open(history.path, "ab") as handle:
+        handle.write(b"\n".join(BAD_LINES) + b'\n{"id": "x", "accuracy": "high"}\n')
+    env = {**os.environ, "BERTSENT_STATE": str(tmp_path)}
+    for args in ([], ["--json"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "bertsent.cli", "runs", *args], cwd=REPO, env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        assert f"skipped {len(BAD_LINES) + 1} unreadable line(s)" in done.stderr and "Traceback" not in done.stderr
+    assert len(json.loads(done.stdout)) == 1
 
 
 def test_two_processes_adding_runs_lose_none(small_result, tmp_path):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from pathlib import Path
 
+from bertsent.core import jsonio
 from bertsent.core.files import atomic_write_text
 from bertsent.core.paths import config_dir
 
@@ -19,8 +19,8 @@ def config_path() -> Path:
 def load() -> dict[str, str]:
     """Remembered settings; a missing or damaged file gives ``{}``."""
     try:
-        data = json.loads(config_path().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = jsonio.loads(config_path().read_bytes())
+    except (OSError, ValueError):  # missing, unreadable, not JSON, nested too deeply
         return {}
     if not isinstance(data, dict):
         return {}
@@ -32,4 +32,4 @@ def remember(**values: str | None) -> None:
     data = load()
     data.update({key: value for key, value in values.items() if key in KEYS and value})
     with contextlib.suppress(OSError):
-        atomic_write_text(config_path(), json.dumps(data, indent=2, sort_keys=True) + "\n")
+        atomic_write_text(config_path(), jsonio.dumps(data, indent=2, sort_keys=True) + "\n")

@@ -6,8 +6,9 @@ import re
 
 from rich.text import Text
 
-# C0 controls (ESC, BEL, ...), DEL, C1 controls, and bidi overrides that could reorder what is shown.
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# C0 controls (ESC, BEL, ...), DEL, C1 controls, bidi overrides that could reorder what is shown,
+# and lone surrogates (bytes that were not UTF-8, kept by Python in arguments), which cannot be printed.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def _visible(match: re.Match[str]) -> str:

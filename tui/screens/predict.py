@@ -146,6 +146,7 @@ class PredictPane(Pane):
         saved = load_model(folder, encoder=encoder)
         accuracy = f", test accuracy {saved.report.accuracy:.1%}" if saved.report else ""
         origin = f"{folder} ({saved.model.encoder.name}, {saved.model.embedder.pooling}{accuracy})"
+        origin += "".join(f"; note: {note}" for note in saved.notes)  # e.g. precision edited in model.json
         self.post_message(ModelLoaded(ActiveModel(saved.model, origin)))
 
     def on_working(self, message: Working) -> None:

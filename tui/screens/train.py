@@ -47,6 +47,7 @@ class TrainPane(Pane):
         self.latest_run = None  # the run record of the result shown, for its model folder
 
     def compose(self) -> ComposeResult:
+        from bertsent.core.classifier import C_RANGE
         from bertsent.core.finetune import FinetuneSettings
 
         with Horizontal(classes="bar"):
@@ -54,7 +55,7 @@ class TrainPane(Pane):
             yield Input(
                 placeholder="C (empty: cross-validate)",
                 type="number",
-                validators=[Number(minimum=1e-9)],
+                validators=[Number(minimum=C_RANGE[0], maximum=C_RANGE[1])],
                 compact=True,
                 id="train-c",
             )
@@ -152,7 +153,11 @@ class TrainPane(Pane):
         field = self.query_one("#train-c", Input)
         value = field.value.strip()
         if value and not field.validate(value).is_valid:
-            self.app.say("C must be a positive number, or empty to cross-validate", "error")
+            from bertsent.core.classifier import C_RANGE
+
+            self.app.say(
+                f"C must be a number from {C_RANGE[0]:g} to {C_RANGE[1]:g}, or empty to cross-validate", "error"
+            )
             return
         self.query_one("#train-sizes", Static).update(
             literal("Training… " + ("(cross-validating C)" if not value else f"(C = {value})"))
