@@ -6,10 +6,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bertsent.cli import data, predict, probe, runs, tokenize, train
+from bertsent.cli import data, inside, predict, probe, runs, tokenize, train
 from bertsent.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, fail
 
-COMMAND_MODULES = (tokenize, data, train, runs, predict, probe)
+COMMAND_MODULES = (tokenize, data, train, runs, predict, probe, inside)
 
 
 def build_parser() -> argparse.ArgumentParser:

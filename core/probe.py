@@ -112,34 +112,36 @@ def probe_layers(
     cache: bool = True,
 ) -> LayerProbe:
     """Fit and score one classifier per (layer, pooling); ``cancel`` stops between fits."""
+    from threadpoolctl import threadpool_limits
+
     features = hidden_features(encoder, splits, progress=progress, cancel=cancel, cache=cache)
     start = time.perf_counter()
     y_train, y_test = splits.train.labels, splits.test.labels
-    layers = features.train.shape[1]
-    jobs = [(layer, p) for layer in range(layers) for p in range(len(PROBE_POOLINGS))]
-    per_fit = 5 * len(PROBE_CS) + 1
-    total = len(jobs) * per_fit + (1 if reference else 0)
+    jobs = [(layer, p) for layer in range(features.train.shape[1]) for p in range(len(PROBE_POOLINGS))]
+    per_probe = 5 * len(PROBE_CS) + 1
+    total = len(jobs) * per_probe + (1 if reference else 0)
     finished = 0
 
     def fits(done: int, _total: int) -> None:
         if progress:
             progress(ProbeProgress("fit", finished + done, total))
 
-    scores = []
-    for layer, p in jobs:
-        classifier = _fit(SentimentClassifier(Cs=PROBE_CS), features.train[:, layer, p], y_train, splits, fits, cancel)
-        accuracy = float(np.mean(classifier.predict(features.test[:, layer, p]) == y_test))
-        scores.append(ProbeScore(layer, PROBE_POOLINGS[p], accuracy, classifier.C_))
-        finished += per_fit
-    recipe = None
-    if reference:
-        # The default recipe with its own C search, on the same rows (the mean vectors, concatenated).
-        mean = PROBE_POOLINGS.index("mean")
-        concat = features.train[:, :, mean].reshape(len(y_train), -1)
-        classifier = _fit(SentimentClassifier(), concat, y_train, splits, None, cancel)
-        recipe = float(np.mean(classifier.predict(features.test[:, :, mean].reshape(len(y_test), -1)) == y_test))
-        if progress:
-            progress(ProbeProgress("fit", total, total))
+    scores, recipe = [], None
+    # Small problems: one BLAS thread each is faster than threads waiting on a busy machine.
+    with threadpool_limits(limits=1, user_api="blas"):
+        for layer, p in jobs:
+            probe = SentimentClassifier(Cs=PROBE_CS)
+            classifier = _fit(probe, features.train[:, layer, p], y_train, splits, fits, cancel)
+            accuracy = float(np.mean(classifier.predict(features.test[:, layer, p]) == y_test))
+            scores.append(ProbeScore(layer, PROBE_POOLINGS[p], accuracy, classifier.C_))
+            finished += per_probe
+        if reference:
+            # The default recipe with its own C search, on the same rows (every layer's mean, concatenated).
+            mean = PROBE_POOLINGS.index("mean")
+            concat = features.train[:, :, mean].reshape(len(y_train), -1)
+            classifier = _fit(SentimentClassifier(), concat, y_train, splits, None, cancel)
+            recipe = float(np.mean(classifier.predict(features.test[:, :, mean].reshape(len(y_test), -1)) == y_test))
+            fits(1, total)
     seconds = {"embed": round(features.seconds, 3), "fit": round(time.perf_counter() - start, 3)}
     return LayerProbe(encoder.name, scores, recipe, len(y_train), len(y_test), seconds)
 

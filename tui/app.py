@@ -1,4 +1,4 @@
-"""The bertsent TUI: four tabs (Data, Embed, Train, Predict) over the headless ``core`` package.
+"""The bertsent TUI: five tabs (Data, Embed, Train, Predict, Inside) over the headless ``core`` package.
 
 Slow work (torch, transformers, scikit-learn) runs in thread workers that only post messages;
 those libraries are imported inside the workers, so the first frame needs none of them.
@@ -18,6 +18,7 @@ from bertsent.tui.safe_text import clean, error_line
 from bertsent.tui.screens.base import Pane
 from bertsent.tui.screens.data import DataPane
 from bertsent.tui.screens.embed import EmbedPane
+from bertsent.tui.screens.inside import InsidePane
 from bertsent.tui.screens.predict import PredictPane
 from bertsent.tui.screens.train import TrainPane
 from bertsent.tui.state import ActiveModel, Embedding
@@ -30,8 +31,8 @@ from textual.worker import Worker, WorkerState
 
 DEFAULT_ENCODER = "minilm"
 DEFAULT_LIMIT = 2000
-TABS = ("data", "embed", "train", "predict")
-LONG_WORK = ("data", "lengths", "embed", "train", "baseline", "save", "model", "predict")
+TABS = ("data", "embed", "train", "predict", "inside")
+LONG_WORK = ("data", "lengths", "embed", "train", "baseline", "save", "model", "predict", "probe", "map")
 
 
 class BertsentApp(App[None]):
@@ -48,6 +49,7 @@ class BertsentApp(App[None]):
         Binding("2", "show_tab('embed')", "Embed", id="tab.embed", show=False),
         Binding("3", "show_tab('train')", "Train", id="tab.train", show=False),
         Binding("4", "show_tab('predict')", "Predict", id="tab.predict", show=False),
+        Binding("5", "show_tab('inside')", "Inside", id="tab.inside", show=False),
         Binding("escape", "escape", "Cancel", id="cancel"),
     ]
 
@@ -78,6 +80,8 @@ class BertsentApp(App[None]):
                 yield TrainPane(id="train-pane")
             with TabPane("4 Predict", id="predict"):
                 yield PredictPane(id="predict-pane")
+            with TabPane("5 Inside", id="inside"):
+                yield InsidePane(id="inside-pane")
         yield KeyFooter()
 
     # --- shared state (UI thread) -------------------------------------------------------------
@@ -161,7 +165,13 @@ class BertsentApp(App[None]):
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
         pane = self.query_one(f"#{tab}-pane")
-        target = {"data": "#data-table", "embed": "#embed-start", "train": "#train-run", "predict": "#predict-input"}
+        target = {
+            "data": "#data-table",
+            "embed": "#embed-start",
+            "train": "#train-run",
+            "predict": "#predict-input",
+            "inside": "#inside-tabs",
+        }
         self.call_after_refresh(pane.query_one(target[tab]).focus)
 
     def run_command(self, tab: str | None, action: str | None) -> None:

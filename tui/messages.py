@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from bertsent.core.embed import EmbedProgress
     from bertsent.core.explain import Prediction
     from bertsent.core.finetune import FinetuneProgress
+    from bertsent.core.inside import Attention, SentenceMap
     from bertsent.core.probe import LayerProbe, ProbeProgress
     from bertsent.core.runs import Run
     from bertsent.core.train import TrainResult
@@ -127,3 +128,21 @@ class ProbeProgressed(Progress):
 @dataclass
 class ProbeFinished(Message):
     probe: LayerProbe
+
+
+@dataclass
+class MapReady(Message):
+    sentence_map: SentenceMap
+
+
+@dataclass
+class PointExplained(Message):
+    """Token scores of the sentence at map point ``index``."""
+
+    index: int
+    prediction: Prediction
+
+
+@dataclass
+class AttentionReady(Message):
+    attention: Attention
