@@ -73,12 +73,18 @@ class EmbedPane(Pane):
     def on_mount(self) -> None:
         self.watch(self.app, "work_splits", self._show_sizes)
 
-    @on(Input.Changed, "#embed-limit")
-    def _limit_changed(self) -> None:
+    def _field_limit(self) -> int | None:
         value = self.query_one("#embed-limit", Input).value.strip()
-        limit = int(value) if value.isdigit() and int(value) > 0 else None
+        return int(value) if value.isdigit() and int(value) > 0 else None
+
+    @on(Input.Changed, "#embed-limit")
+    def _limit_changed(self) -> bool:
+        """Tell the app about a new limit; True if one is on its way (not yet in ``app.work_splits``)."""
+        limit = self._field_limit()
         if limit != self.app.limit:
             self.post_message(LimitChanged(limit))
+            return True
+        return False
 
     def _show_sizes(self, splits) -> None:
         sizes = self.query_one("#embed-sizes", Static)
@@ -90,6 +96,9 @@ class EmbedPane(Pane):
     def action_start(self) -> None:
         if any(w.is_running for w in self.app.workers if w.group == "embed"):
             self.app.say("Embedding is already running; Esc cancels it")
+            return
+        if self._limit_changed():  # a limit typed just now: start once the app has it
+            self.call_after_refresh(self.action_start)
             return
         splits = self.app.work_splits
         if splits is None:

@@ -12,6 +12,7 @@ from bertsent.tui.messages import FinetuneProgressed, ModelSaved, RunsChanged, S
 from bertsent.tui.safe_text import literal
 from bertsent.tui.screens.base import Pane
 from bertsent.tui.screens.embed import duration
+from bertsent.tui.widgets.cv_chart import CvChart
 from bertsent.tui.widgets.report import ReportView
 from rich.text import Text
 from textual import on, work
@@ -71,6 +72,7 @@ class TrainPane(Pane):
         with Horizontal(id="train-main"):
             with VerticalScroll(id="train-report-box"):
                 yield ReportView(id="train-report")
+                yield CvChart(id="train-cv")
             with ContentSwitcher(initial="train-mistakes-box", id="train-views"):
                 with Vertical(id="train-mistakes-box"):
                     table = DataTable(id="train-mistakes", cursor_type="row", zebra_stripes=True)
@@ -95,6 +97,7 @@ class TrainPane(Pane):
         for label in ("#", "what", "acc", "F1", "time", "model"):
             runs.add_column(label, key=label)
         self.query_one("#train-epochs", Input).display = False
+        self.query_one(CvChart).display = False
         self.watch(self.app, "embedding", self._show_sizes)
         self.watch(self.app, "work_splits", self._splits_changed, init=False)
         self._read_runs()
@@ -310,6 +313,10 @@ class TrainPane(Pane):
         result = message.result
         self.trained = True
         self.query_one(ReportView).show(result.report)
+        chart = self.query_one(CvChart)
+        chart.display = result.report.cv is not None
+        if result.report.cv is not None:
+            chart.show(result.report.cv, result.report.C)
         self._show_sizes(self.app.embedding)
         test = message.test
         predicted = (result.test_proba >= 0.5).astype(np.int64)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from textual_plot import HiResMode, LegendLocation, NumericAxisFormatter, PlotWidget
+from bertsent.tui.widgets.cv_chart import PercentFormatter
+from textual_plot import HiResMode, LegendLocation, PlotWidget
 
 # Marker and line per pooling: the markers tell the lines apart without colour.
 SERIES = {"cls": ("●", "$accent"), "mean": ("■", "$primary")}
@@ -61,10 +62,3 @@ class ProbeChart(PlotWidget, inherit_bindings=False):
     def _style(self, variable: str) -> str:
         """A theme variable as a colour style (plots take Rich styles, not CSS)."""
         return str(self.app.theme_variables.get(variable.lstrip("$"), "white"))
-
-
-class PercentFormatter(NumericAxisFormatter):
-    """Tick labels as whole percentages."""
-
-    def get_labels_for_ticks(self, ticks) -> list[str]:
-        return [f"{tick:.0%}" for tick in ticks]
