@@ -33,7 +33,7 @@ def test_probe_scores_every_layer_and_pooling_on_the_test_split(encoder, few, mo
     updates = []
     probe = probe_layers(encoder, few, progress=updates.append)
     assert probe.layers == encoder.num_layers + 1 == 7
-    assert [(s.layer, s.pooling) for s in probe.scores] == [(l, p) for l in range(7) for p in ("cls", "mean")]
+    assert [(s.layer, s.pooling) for s in probe.scores] == [(n, p) for n in range(7) for p in ("cls", "mean")]
     assert probe.n_train == 240 and probe.n_test == 160
     # Layer 0's [CLS] is one vector for every sentence: the probe can only guess the majority label.
     majority = np.bincount(few.train.labels).argmax()
