@@ -287,9 +287,10 @@ class InsidePane(Pane):
 
     def action_head(self, step: int) -> None:
         heads = self.attention.heads
-        self.attention_head = (
-            (step if step > 0 else heads - 1) if self.attention_head is None else (self.attention_head + step) % heads
-        )
+        if self.attention_head is None:  # from the average: the first head, or the last going back
+            self.attention_head = 0 if step > 0 else heads - 1
+        else:
+            self.attention_head = (self.attention_head + step) % heads
         self._draw_attention()
 
     def action_average(self) -> None:

@@ -6,7 +6,7 @@ import numpy as np
 from textual_plot import HiResMode, NumericAxisFormatter, PlotWidget
 
 
-class CvChart(PlotWidget, inherit_bindings=False):
+class CvChart(PlotWidget, can_focus=False, inherit_bindings=False):
     """A ``core.classifier.CVResult`` as a line with ● per C tried and ◆ at the chosen C."""
 
     DEFAULT_CSS = """

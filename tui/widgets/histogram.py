@@ -8,7 +8,7 @@ from textual_plot import HiResMode, PlotWidget
 MAX_BINS = 16
 
 
-class Histogram(PlotWidget, inherit_bindings=False):
+class Histogram(PlotWidget, can_focus=False, inherit_bindings=False):
     """Counts of integer values in up to :data:`MAX_BINS` ranges (no pan or zoom: it all fits)."""
 
     DEFAULT_CSS = """

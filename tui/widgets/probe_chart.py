@@ -10,7 +10,7 @@ SERIES = {"cls": ("●", "$accent"), "mean": ("■", "$primary")}
 REFERENCE_STYLE = "$warning"
 
 
-class ProbeChart(PlotWidget, inherit_bindings=False):
+class ProbeChart(PlotWidget, can_focus=False, inherit_bindings=False):
     """A ``core.probe.LayerProbe`` drawn as a plot (no pan or zoom: every layer fits)."""
 
     DEFAULT_CSS = """
