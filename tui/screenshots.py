@@ -48,7 +48,7 @@ async def shoot(data: str | None, limit: int, out: Path, size: tuple[int, int] =
             await pilot.press("enter")
             await settle(pilot)
         await save(pilot, "predict")
-        await pilot.press("5", "ctrl+r")  # the layer probe on the same sentences
+        await pilot.press("escape", "5", "ctrl+r")  # leave the text field; the layer probe on the same sentences
         await settle(pilot)
         await save(pilot, "inside-probe")
         await pilot.press("ctrl+e")  # the sentence map with the model just trained
