@@ -200,6 +200,28 @@ def finetune_run(device: str | None) -> dict:
     }
 
 
+def probe_run(device: str | None, precision: str) -> dict:
+    """The layer probe on all of SST2: embeddings computed first (untimed), then timed with them cached."""
+    from bertsent.core.data import load_splits
+    from bertsent.core.encoder import Encoder
+    from bertsent.core.probe import hidden_features, probe_layers
+
+    encoder = Encoder.load(device=device, precision=precision)
+    splits = load_splits(SST2)
+    hidden_features(encoder, splits)  # fills the cache
+    start = time.perf_counter()
+    probe = probe_layers(encoder, splits)
+    seconds = time.perf_counter() - start
+    best = probe.best
+    return {
+        "probe_s": seconds,
+        "probe_fit_s": probe.seconds["fit"],
+        "probe_best": f"layer {best.layer} {best.pooling} {best.accuracy:.4f}",
+        "probe_last_cls": probe.accuracy(probe.layers - 1, "cls"),
+        "probe_reference": probe.reference,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=3000, help="SST2 train sentences to embed (default 3000)")
@@ -213,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory", type=int, metavar="COPIES", help="also embed SST2 train COPIES times (10: 69,200)")
     parser.add_argument("--tui", action="store_true", help="also measure key latency of the TUI under load")
     parser.add_argument("--finetune", action="store_true", help="also fine-tune on all of SST2 train (minutes)")
+    parser.add_argument("--probe", action="store_true", help="also time the layer probe on SST2, embeddings cached")
     parser.add_argument(
         "--label", type=int, metavar="N", help="only bulk labelling: N CSV rows, rows/s, peak RSS, kill and resume"
     )
@@ -260,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
         result.update(key_latency(str(SST2)))
     if args.finetune:
         result.update(finetune_run(args.device))
+    if args.probe:
+        result.update(probe_run(args.device, args.precision))
     result["rows"] = rows
     result["ratio_vs_tutorial"] = minilm["ratio_vs_tutorial"]
     result["ratio_vs_sentence_transformers"] = minilm["ratio_vs_sentence_transformers"]
@@ -308,7 +333,12 @@ def print_table(result: dict) -> None:
             f"with loading and scoring {result['finetune_total_s']:.0f} s; "
             f"TF-IDF baseline {result['tfidf_accuracy']:.2%}"
         )
-    for phase, doing in (("embed", "embedding"), ("train", "training")):
+    if "probe_s" in result:
+        print(
+            f"layer probe on SST2 (7 layers x 2 poolings + the all-layer reference), embeddings cached: "
+            f"{result['probe_s']:.1f} s; best {result['probe_best']}, last-layer [CLS] {result['probe_last_cls']:.2%}"
+        )
+    for phase, doing in (("embed", "embedding"), ("train", "training"), ("probe", "probing layers")):
         if f"tui_{phase}_keys" in result:
             print(
                 f"bertsent-tui while {doing}: {result[f'tui_{phase}_keys']} key presses, "

@@ -1,4 +1,4 @@
-"""Key-press latency of bertsent-tui while it embeds and trains (``python -m bench --tui``).
+"""Key-press latency of bertsent-tui while it embeds, trains and probes layers (``python -m bench --tui``).
 
 A key event is posted to the app the way a terminal delivers it; the time until the tab it
 selects is active is the latency a user feels (rendering the next frame aside).
@@ -16,19 +16,24 @@ from textual.widgets import Input, Tabs
 async def _measure(data: str, limit: int) -> dict:
     from bertsent.tui.app import create_app
     from bertsent.tui.screens.embed import EmbedPane
+    from bertsent.tui.screens.inside import InsidePane
     from bertsent.tui.screens.train import TrainPane
 
     app = create_app(data=data)
-    samples: dict[str, list[float]] = {"embed": [], "train": []}
+    samples: dict[str, list[float]] = {"embed": [], "train": [], "probe": []}
     async with app.run_test(size=(120, 40)) as pilot:
         while app.splits is None:
             await pilot.pause(0.1)
         app.query_one("#embed-limit", Input).value = str(limit)
-        for phase, start in (("embed", app.query_one(EmbedPane).action_start), ("train", None)):
+        starts = {
+            "embed": app.query_one(EmbedPane).action_start,
+            "train": app.query_one(TrainPane).action_train,
+            "probe": app.query_one(InsidePane).action_probe,
+        }
+        for phase, start in starts.items():
             if phase == "train":
                 while app.embedding is None:
                     await pilot.pause(0.1)
-                start = app.query_one(TrainPane).action_train
             start()
             await pilot.pause(0.2)
             app.query_one(Tabs).focus()
@@ -66,5 +71,5 @@ async def _key_to_tab(app, key: str) -> float:
 
 
 def key_latency(data: str, limit: int = 3000) -> dict:
-    """Press tab keys every 0.2 s while embedding ``limit`` sentences per split, then while training."""
+    """Press tab keys every 0.2 s while embedding ``limit`` sentences per split, training, then probing."""
     return asyncio.run(_measure(data, limit))

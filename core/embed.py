@@ -15,6 +15,9 @@ from bertsent.core.paths import cache_dir
 
 POOLINGS = ("layers", "mean", "cls")
 DEFAULT_POOLING = "layers"
+# Not a recipe but the layer probe's features: every layer's [CLS] and mean vector, from one
+# forward pass, cached like any pooling. Row layout: (layers, 2 = [cls, mean], hidden) flattened.
+HIDDEN = "hidden"
 POOLING_HELP = {
     "layers": "every layer's mean-pooled output, concatenated (best measured)",
     "mean": "mean of the last layer's token vectors",
@@ -59,7 +62,7 @@ class Embedder:
         cache: EmbeddingCache | bool = True,
         flush_every: int = 1024,
     ) -> None:
-        if pooling not in POOLINGS:
+        if pooling not in (*POOLINGS, HIDDEN):
             raise ValueError(f"unknown pooling {pooling!r}; choose from {', '.join(POOLINGS)}")
         self.encoder = encoder
         self.pooling = pooling
@@ -75,8 +78,8 @@ class Embedder:
 
     @property
     def dim(self) -> int:
-        layers = self.encoder.num_layers + 1 if self.pooling == "layers" else 1
-        return layers * self.encoder.hidden_size
+        layers = self.encoder.num_layers + 1 if self.pooling in ("layers", HIDDEN) else 1
+        return layers * self.encoder.hidden_size * (2 if self.pooling == HIDDEN else 1)
 
     @property
     def cache_key(self) -> str:
@@ -162,7 +165,7 @@ class Embedder:
 
         inputs = self.encoder.batch_tensors(batch_ids)
         with torch.inference_mode():
-            output = self.encoder.model(**inputs, output_hidden_states=self.pooling == "layers")
+            output = self.encoder.model(**inputs, output_hidden_states=self.pooling in ("layers", HIDDEN))
         return pool(output, inputs["attention_mask"], self.pooling).float().cpu().numpy()
 
     def _flush(self, pending: list[int], hashes: list[bytes], vectors: np.ndarray, lengths: np.ndarray) -> None:
@@ -193,4 +196,8 @@ def pool(output, mask, pooling: str):
     count = weights.sum(dim=1).clamp(min=1)
     if pooling == "mean":
         return (output.last_hidden_state * weights).sum(dim=1) / count
-    return torch.cat([(h * weights).sum(dim=1) / count for h in output.hidden_states], dim=1)
+    means = [(h * weights).sum(dim=1) / count for h in output.hidden_states]
+    if pooling == HIDDEN:
+        pairs = zip(output.hidden_states, means, strict=True)
+        return torch.cat([part for h, mean in pairs for part in (h[:, 0], mean)], dim=1)
+    return torch.cat(means, dim=1)

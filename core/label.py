@@ -420,7 +420,14 @@ def label_rows(
             return_attention_mask=False,
             return_token_type_ids=False,
         )["input_ids"]
-        labelled = iter(added.values(model.proba_ids(ids, progress)))
+        seen = 0
+
+        def advanced(done: int, _total: int) -> None:
+            nonlocal seen
+            progress(done - seen)
+            seen = done
+
+        labelled = iter(added.values(model.proba_ids(ids, progress=advanced)))
         values = [v if v is not None else next(labelled) for v in values]
     return values, errors
 

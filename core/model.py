@@ -10,7 +10,7 @@ import numpy as np
 from bertsent.core.classifier import SentimentClassifier
 from bertsent.core.data import LABEL_NAMES, text_problem
 from bertsent.core.embed import Embedder, ProgressCallback
-from bertsent.core.errors import DataError
+from bertsent.core.errors import Cancelled, DataError
 from bertsent.core.explain import Prediction, occlude
 
 
@@ -34,24 +34,48 @@ class SentimentModel:
     def predict(self, texts: list[str]) -> np.ndarray:
         return self.classifier.predict(self.embedder.embed(texts))
 
-    def positive_proba_ids(self, batch_ids: list[list[int]]) -> np.ndarray:
+    def positive_proba_ids(self, batch_ids: list[list[int]], **kwargs) -> np.ndarray:
         """P(positive) for already tokenized sentences (no cache: used for occlusion)."""
-        return self.proba_ids(batch_ids)[:, 1]
+        return self.proba_ids(batch_ids, **kwargs)[:, 1]
 
-    def proba_ids(self, batch_ids: list[list[int]], progress: Callable[[int], None] | None = None) -> np.ndarray:
+    def proba_ids(
+        self,
+        batch_ids: list[list[int]],
+        *,
+        progress: Callable[[int, int], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> np.ndarray:
         """Class probabilities (columns in ``classifier.classes_`` order) for already tokenized
-        sentences, in length-sorted batches and without the cache; ``progress(n)`` after each batch."""
+        sentences, in length-sorted batches and without the cache.
+
+        ``progress(done, total)`` counts sentences; ``cancel`` stops between batches.
+        """
         proba = np.empty((len(batch_ids), len(self.classifier.classes_)))
+        done = 0
         for batch in self.embedder.batches_of(batch_ids):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled(f"prediction cancelled after {done:,} of {len(batch_ids):,} variants")
             vectors = self.embedder.forward([batch_ids[i] for i in batch])
             proba[batch] = self.classifier.predict_proba(vectors)
+            done += len(batch)
             if progress:
-                progress(len(batch))
+                progress(done, len(batch_ids))
         return proba
 
-    def explain(self, text: str) -> Prediction:
-        """Label, P(positive) and occlusion scores per WordPiece token and per word."""
-        result = next(self.explain_many([text]))
+    def explain(
+        self,
+        text: str,
+        *,
+        scores: bool = True,
+        progress: Callable[[int, int], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Prediction:
+        """Label, P(positive) and occlusion scores per WordPiece token and per word.
+
+        The scores cost one forward pass per token (and per multi-piece word); ``scores=False``
+        costs one. ``progress(done, total)`` counts those passes; ``cancel`` stops between batches.
+        """
+        result = next(self._explain_block([text], scores, progress, cancel))
         if isinstance(result, DataError):
             raise result
         return result
@@ -69,7 +93,13 @@ class SentimentModel:
         while block := list(itertools.islice(iterator, chunk)):
             yield from self._explain_block(block, scores)
 
-    def _explain_block(self, block: list[str], scores: bool) -> Iterator[Prediction | DataError]:
+    def _explain_block(
+        self,
+        block: list[str],
+        scores: bool,
+        progress: Callable[[int, int], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[Prediction | DataError]:
         problems = [_problem(text) for text in block]
         good = [text for text, problem in zip(block, problems, strict=True) if problem is None]
         ids, lengths = self.encoder.encode_ids(good)
@@ -77,7 +107,7 @@ class SentimentModel:
             occlude(seq, self.encoder.tokenizer.convert_ids_to_tokens(seq)) if scores else None for seq in ids
         ]
         variants = [v for o in occlusions for v in o.variants] if scores else ids
-        proba = self.positive_proba_ids(variants) if variants else np.zeros(0)
+        proba = self.positive_proba_ids(variants, progress=progress, cancel=cancel) if variants else np.zeros(0)
         start = 0
         results = iter(range(len(good)))
         for text, problem in zip(block, problems, strict=True):

@@ -1,4 +1,4 @@
-"""The bertsent TUI: four tabs (Data, Embed, Train, Predict) over the headless ``core`` package.
+"""The bertsent TUI: five tabs (Data, Embed, Train, Predict, Inside) over the headless ``core`` package.
 
 Slow work (torch, transformers, scikit-learn) runs in thread workers that only post messages;
 those libraries are imported inside the workers, so the first frame needs none of them.
@@ -9,14 +9,16 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 from bertsent.tui import config
 from bertsent.tui.commands import BertsentCommands
-from bertsent.tui.messages import Working
+from bertsent.tui.messages import DataLoaded, EmbedFinished, LimitChanged, ModelLoaded, Stopped, Trained, Working
 from bertsent.tui.safe_text import clean, error_line
 from bertsent.tui.screens.base import Pane
 from bertsent.tui.screens.data import DataPane
 from bertsent.tui.screens.embed import EmbedPane
+from bertsent.tui.screens.inside import InsidePane
 from bertsent.tui.screens.predict import PredictPane
 from bertsent.tui.screens.train import TrainPane
 from bertsent.tui.state import ActiveModel, Embedding
@@ -25,15 +27,17 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.reactive import var
 from textual.widgets import Input, TabbedContent, TabPane, Tabs
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import Worker, WorkerState
 
 DEFAULT_ENCODER = "minilm"
-TABS = ("data", "embed", "train", "predict")
-LONG_WORK = ("data", "lengths", "embed", "train", "save", "model")
+DEFAULT_LIMIT = 2000
+TABS = ("data", "embed", "train", "predict", "inside")
+LONG_WORK = ("data", "lengths", "embed", "train", "baseline", "save", "model", "predict", "probe", "map")
 
 
 class BertsentApp(App[None]):
-    """Shared state lives here; each tab's pane reads it and posts its own work."""
+    """Shared state lives here, in reactives the panes watch; panes change it only through
+    messages that bubble up to the app's handlers (no pane reads or calls another pane)."""
 
     TITLE = "bertsent"
     CSS_PATH = "app.tcss"
@@ -45,10 +49,13 @@ class BertsentApp(App[None]):
         Binding("2", "show_tab('embed')", "Embed", id="tab.embed", show=False),
         Binding("3", "show_tab('train')", "Train", id="tab.train", show=False),
         Binding("4", "show_tab('predict')", "Predict", id="tab.predict", show=False),
+        Binding("5", "show_tab('inside')", "Inside", id="tab.inside", show=False),
         Binding("escape", "escape", "Cancel", id="cancel"),
     ]
 
     splits = var(None, always_update=True)  # core.data.Splits as loaded (no limit)
+    limit: var[int | None] = var(DEFAULT_LIMIT)  # first N sentences of each split (None: all)
+    work_splits = var(None, always_update=True)  # splits cut to the limit: what Embed and Train use
     embedding: var[Embedding | None] = var(None, always_update=True)
     result = var(None, always_update=True)  # core.train.TrainResult of this session
     active_model: var[ActiveModel | None] = var(None, always_update=True)
@@ -62,7 +69,6 @@ class BertsentApp(App[None]):
         self.data_path: Path | None = None
         self._encoders: dict[str, object] = {}
         self._encoder_lock = threading.Lock()
-        self._cancels: dict[Worker, threading.Event] = {}
 
     def compose(self) -> ComposeResult:
         with TabbedContent(initial="data", id="tabs"):
@@ -74,26 +80,53 @@ class BertsentApp(App[None]):
                 yield TrainPane(id="train-pane")
             with TabPane("4 Predict", id="predict"):
                 yield PredictPane(id="predict-pane")
+            with TabPane("5 Inside", id="inside"):
+                yield InsidePane(id="inside-pane")
         yield KeyFooter()
 
     # --- shared state (UI thread) -------------------------------------------------------------
 
-    def set_data(self, path: Path, splits) -> None:
-        self.data_path = path
-        self.splits = splits
-        config.remember(data=str(Path(path).resolve()))
+    def on_data_loaded(self, message: DataLoaded) -> None:
+        self.data_path = message.path
+        self.splits = message.splits
+        config.remember(data=str(Path(message.path).resolve()))
+
+    def on_limit_changed(self, message: LimitChanged) -> None:
+        self.limit = message.limit
+
+    def watch_splits(self) -> None:
+        self._cut_splits()
+
+    def watch_limit(self) -> None:
+        self._cut_splits()
+
+    def _cut_splits(self) -> None:
+        """The loaded splits cut to the limit (first N of each split, as the tutorial does)."""
+        from bertsent.core.data import Splits
+
+        splits, limit = self.splits, self.limit
+        if splits is not None:
+            splits = Splits(splits.train.head(limit), splits.test.head(limit), splits.given)
+        self.work_splits = splits
 
     def use_encoder(self, name: str) -> None:
-        """Make ``name`` the encoder for tokenizing and embedding; remember it."""
-        if name != self.encoder_name:
-            self.encoder_name = name
-            self.query_one(DataPane).measure()
+        """Make ``name`` the encoder for tokenizing and embedding (panes watch it); remember it."""
+        self.encoder_name = name
         config.remember(encoder=name)
 
-    def set_embedding(self, embedding: Embedding) -> None:
-        self.embedding = embedding
+    def on_embed_finished(self, message: EmbedFinished) -> None:
+        self.embedding = message.embedding
 
-    def set_result(self, result) -> None:
+    def on_trained(self, message: Trained) -> None:
+        self.set_result(message.result)
+
+    def on_model_loaded(self, message: ModelLoaded) -> None:
+        self.active_model = message.active
+
+    def on_stopped(self, message: Stopped) -> None:
+        self.say(message.text, "warning")
+
+    def set_result(self, result: Any) -> None:
         self.result = result
         report = result.report
         self.active_model = ActiveModel(
@@ -127,18 +160,18 @@ class BertsentApp(App[None]):
         """The encoder ``name`` if it is loaded already, else None (never blocks)."""
         return self._encoders.get(name)
 
-    def cancel_event(self) -> threading.Event:
-        """A cancel event for the calling worker, set by Esc; call from a worker thread."""
-        event = threading.Event()
-        self._cancels[get_current_worker()] = event
-        return event
-
     # --- actions --------------------------------------------------------------------------------
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
         pane = self.query_one(f"#{tab}-pane")
-        target = {"data": "#data-table", "embed": "#embed-start", "train": "#train-run", "predict": "#predict-input"}
+        target = {
+            "data": "#data-table",
+            "embed": "#embed-start",
+            "train": "#train-run",
+            "predict": "#predict-input",
+            "inside": "#inside-tabs",
+        }
         self.call_after_refresh(pane.query_one(target[tab]).focus)
 
     def run_command(self, tab: str | None, action: str | None) -> None:
@@ -159,11 +192,10 @@ class BertsentApp(App[None]):
         return True
 
     def action_cancel(self) -> None:
-        """Ask every long job to stop at its next checkpoint (finished batches stay cached)."""
+        """Cancel every long job (Textual's Worker.cancel): its thread stops at the next checkpoint,
+        finished batches stay cached, and core's line about what was kept arrives as Stopped."""
         for worker in self.long_work():
-            event = self._cancels.get(worker)
-            if event is not None:
-                event.set()
+            worker.cancel()
         self.say("Cancelling…")
 
     def action_escape(self) -> None:
@@ -180,14 +212,10 @@ class BertsentApp(App[None]):
     def worker_changed(self, event: Worker.StateChanged) -> None:
         """Every worker's state change ends here (panes forward theirs): errors become one line."""
         self.refresh_bindings()
-        if event.worker.is_finished:
-            self._cancels.pop(event.worker, None)
         if event.state == WorkerState.ERROR:
-            from bertsent.core.errors import Cancelled
-
             error = event.worker.error
             self.log.error(repr(error))
-            self.say(error_line(error), "warning" if isinstance(error, Cancelled) else "error")
+            self.say(error_line(error), "error")
 
 
 def create_app(data: str | None = None, encoder: str | None = None) -> BertsentApp:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
+
+from textual.worker import get_current_worker
 
 NICENESS = 10
+Work = TypeVar("Work", bound=Callable)
 
 
 def yield_to_ui() -> None:
@@ -49,3 +54,32 @@ class Throttle:
             self.last = now
             return True
         return False
+
+
+def cancel_event() -> threading.Event:
+    """Textual's own cancel signal of the calling worker, for core's ``cancel`` parameters.
+
+    ``Worker.cancel()`` sets it: Esc, or a newer run of an exclusive worker group, so a stale
+    job stops at its next checkpoint (a batch, a fit) without any bookkeeping of our own.
+    """
+    return get_current_worker().cancelled_event
+
+
+def reports_stop(work: Work) -> Work:
+    """Decorate a pane's thread worker: when core stops it (Cancelled), post core's line as Stopped.
+
+    A cancelled worker's state changes to CANCELLED at once, while its thread runs on to the
+    next checkpoint; core's message about what was kept only exists when the thread gets there.
+    """
+    from bertsent.core.errors import Cancelled
+    from bertsent.tui.messages import Stopped
+
+    @functools.wraps(work)
+    def run(pane, *args, **kwargs):
+        try:
+            return work(pane, *args, **kwargs)
+        except Cancelled as stop:
+            pane.post_message(Stopped(str(stop)))
+            raise
+
+    return run  # type: ignore[return-value]

@@ -19,6 +19,9 @@ COMMANDS = (
     ("Train: save the model", "Save the trained model to the folder in the Save field", "train", "save"),
     ("Predict: show", "Switch to the Predict screen (4)", "predict", None),
     ("Predict: load a saved model", "Load the model folder typed in the Model field", "predict", "load_model"),
+    ("Inside: show", "Switch to the Inside screen (5)", "inside", None),
+    ("Inside: run the layer probe", "A classifier on each layer alone, [CLS] and mean pooling", "inside", "probe"),
+    ("Inside: map the test sentences", "2-D map of the test sentences with the model in use", "inside", "map"),
     ("Cancel running work", "Stop loading, embedding or training (Esc)", None, "cancel"),
 )
 

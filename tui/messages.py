@@ -1,90 +1,148 @@
-"""Every custom message: workers post these (thread-safe); widgets react on the UI thread."""
+"""Every custom message, as a typed dataclass: workers post these (thread-safe), panes react on the
+UI thread, and what the whole app needs bubbles up to it.
+
+Progress messages replace a queued one of their kind (``can_replace``): a busy UI thread draws
+the latest progress once instead of replaying every update it missed.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from bertsent.tui.state import ActiveModel, Embedding
 from textual.message import Message
 
+if TYPE_CHECKING:
+    from bertsent.core.data import Dataset, Splits
+    from bertsent.core.embed import EmbedProgress
+    from bertsent.core.explain import Prediction
+    from bertsent.core.finetune import FinetuneProgress
+    from bertsent.core.inside import Attention, SentenceMap
+    from bertsent.core.probe import LayerProbe, ProbeProgress
+    from bertsent.core.runs import Run
+    from bertsent.core.train import TrainResult
 
-class Working(Message):
+
+class Progress(Message):
+    """A progress update: a newer one of the same kind supersedes a queued one."""
+
+    def can_replace(self, message: Message) -> bool:
+        return type(message) is type(self)
+
+
+@dataclass
+class Working(Progress):
     """A worker says what it is doing now (one line for a status bar)."""
 
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
+    text: str
 
 
-class DownloadProgressed(Message):
-    def __init__(self, name: str, done: int, total: int | None) -> None:
-        super().__init__()
-        self.name, self.done, self.total = name, done, total
+@dataclass
+class Stopped(Message):
+    """Long work stopped at a checkpoint after Esc (core's one line says what was kept)."""
+
+    text: str
 
 
+@dataclass
+class DownloadProgressed(Progress):
+    name: str
+    done: int
+    total: int | None
+
+
+@dataclass
 class DataLoaded(Message):
-    def __init__(self, path: Path, splits: Any) -> None:
-        super().__init__()
-        self.path, self.splits = path, splits
+    path: Path
+    splits: Splits
 
 
+@dataclass
 class TokenLengths(Message):
     """Token counts of train then test sentences, from the tokenizer of ``encoder``."""
 
-    def __init__(self, encoder: str, lengths: np.ndarray) -> None:
-        super().__init__()
-        self.encoder, self.lengths = encoder, lengths
+    encoder: str
+    lengths: np.ndarray
 
 
-class EmbedProgressed(Message):
-    def __init__(self, progress: Any) -> None:
-        super().__init__()
-        self.progress = progress  # core.embed.EmbedProgress
+@dataclass
+class LimitChanged(Message):
+    """The Embed screen's sentence limit (first N of each split; None: all)."""
+
+    limit: int | None
 
 
+@dataclass
+class EmbedProgressed(Progress):
+    progress: EmbedProgress
+
+
+@dataclass
 class EmbedFinished(Message):
-    def __init__(self, embedding: Embedding) -> None:
-        super().__init__()
-        self.embedding = embedding
+    embedding: Embedding
 
 
+@dataclass
 class Trained(Message):
-    def __init__(self, result: Any, test: Any) -> None:
-        super().__init__()
-        self.result = result  # core.train.TrainResult
-        self.test = test  # core.data.Dataset the report was measured on
+    result: TrainResult
+    test: Dataset  # the split the report was measured on
 
 
-class FinetuneProgressed(Message):
-    def __init__(self, progress: Any) -> None:
-        super().__init__()
-        self.progress = progress  # core.finetune.FinetuneProgress
+@dataclass
+class FinetuneProgressed(Progress):
+    progress: FinetuneProgress
 
 
+@dataclass
 class RunsChanged(Message):
     """The run history as now on disk (oldest first); ``latest`` is the run just recorded."""
 
-    def __init__(self, runs: list, latest: Any = None) -> None:
-        super().__init__()
-        self.runs, self.latest = runs, latest
+    runs: list[Run]
+    latest: Run | None = None
 
 
+@dataclass
 class ModelSaved(Message):
-    def __init__(self, folder: Path) -> None:
-        super().__init__()
-        self.folder = folder
+    folder: Path
 
 
+@dataclass
 class ModelLoaded(Message):
-    def __init__(self, active: ActiveModel) -> None:
-        super().__init__()
-        self.active = active
+    active: ActiveModel
 
 
+@dataclass
 class Predicted(Message):
-    def __init__(self, prediction: Any, remember: bool) -> None:
-        super().__init__()
-        self.prediction = prediction  # core.explain.Prediction
-        self.remember = remember
+    prediction: Prediction
+    remember: bool
+
+
+@dataclass
+class ProbeProgressed(Progress):
+    progress: ProbeProgress
+
+
+@dataclass
+class ProbeFinished(Message):
+    probe: LayerProbe
+
+
+@dataclass
+class MapReady(Message):
+    sentence_map: SentenceMap
+
+
+@dataclass
+class PointExplained(Message):
+    """Token scores of the sentence at map point ``index``."""
+
+    index: int
+    prediction: Prediction
+
+
+@dataclass
+class AttentionReady(Message):
+    attention: Attention

@@ -1,4 +1,4 @@
-"""Write SVG screenshots of the four screens, driven through the real app at 120x40.
+"""Write SVG screenshots of the five screens, driven through the real app at 120x40.
 
 python -m bertsent.tui.screenshots [--data PATH] [--limit N] [--out docs/screenshots]
 """
@@ -48,6 +48,17 @@ async def shoot(data: str | None, limit: int, out: Path, size: tuple[int, int] =
             await pilot.press("enter")
             await settle(pilot)
         await save(pilot, "predict")
+        await pilot.press("escape", "5", "ctrl+r")  # leave the text field; the layer probe on the same sentences
+        await settle(pilot)
+        await save(pilot, "inside-probe")
+        await pilot.press("ctrl+e")  # the sentence map with the model just trained
+        await settle(pilot)
+        await pilot.press("n")  # the first mistake
+        await settle(pilot)
+        await save(pilot, "inside-map")
+        await pilot.press("shift+tab", "right")  # the attention of that sentence
+        await settle(pilot)
+        await save(pilot, "inside-attention")
     return written
 
 

@@ -59,3 +59,19 @@ def tui_result(tui_embedding):
     from bertsent.core.train import fit
 
     return fit(tui_embedding.embedder, tui_embedding.splits, tui_embedding.embedded)
+
+
+@pytest.fixture(scope="session")
+def tui_probe(encoder, tui_embedding):
+    """The layer probe on :func:`tui_embedding`'s sentences (what ctrl+r on Inside computes)."""
+    from bertsent.core.probe import probe_layers
+
+    return probe_layers(encoder, tui_embedding.splits)
+
+
+@pytest.fixture(scope="session")
+def tui_map(tui_result, tui_embedding):
+    """The PCA sentence map of the test sentences with :func:`tui_result`'s model."""
+    from bertsent.core.inside import sentence_map
+
+    return sentence_map(tui_result.model, tui_embedding.splits.test)

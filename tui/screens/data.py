@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 from bertsent.core.data import LABEL_NAMES, SUFFIXES, summarize
-from bertsent.tui.background import Throttle, yield_to_ui
+from bertsent.tui.background import Throttle, cancel_event, reports_stop, yield_to_ui
 from bertsent.tui.messages import DataLoaded, DownloadProgressed, TokenLengths, Working
 from bertsent.tui.safe_text import clean, literal
 from bertsent.tui.screens.base import Pane
@@ -79,6 +79,8 @@ class DataPane(Pane):
 
     def on_mount(self) -> None:
         self._add_columns(8)
+        self.watch(self.app, "splits", self._show_data, init=False)
+        self.watch(self.app, "encoder_name", self.measure, init=False)
         # After the first frame: the UI shows before any file is read.
         self.call_after_refresh(self.load, self.initial, download=False, quiet_if_missing=not self.initial)
 
@@ -124,13 +126,14 @@ class DataPane(Pane):
         self._load(path, download, quiet_if_missing)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="data")
+    @reports_stop
     def _load(self, path: str | None, download: bool, quiet_if_missing: bool) -> None:
         yield_to_ui()
         from bertsent.core.data import load_splits
         from bertsent.core.errors import DataError
         from bertsent.core.sources import find_data
 
-        cancel = self.app.cancel_event()
+        cancel = cancel_event()
         throttle = Throttle()
 
         def progress(name: str, done: int, total: int | None) -> None:
@@ -161,9 +164,10 @@ class DataPane(Pane):
         line = f"Downloading {message.name}: {message.done / 1e6:.1f} MB{total} (Esc cancels)"
         self.query_one("#data-status", Static).update(literal(line))
 
-    def on_data_loaded(self, message: DataLoaded) -> None:
-        splits = message.splits
-        self.app.set_data(message.path, splits)
+    def _show_data(self, splits) -> None:
+        """The app's loaded data changed (DataLoaded bubbled up to it): fill the table."""
+        if splits is None:
+            return
         self.rows = [("train", t, int(y)) for t, y in zip(splits.train.texts, splits.train.labels, strict=True)]
         self.rows += [("test", t, int(y)) for t, y in zip(splits.test.texts, splits.test.labels, strict=True)]
         table = self.query_one(DataTable)
@@ -175,7 +179,7 @@ class DataPane(Pane):
         self._show_summary()
         self.measure()
 
-    def measure(self) -> None:
+    def measure(self, _encoder: str | None = None) -> None:
         """Count tokens of every sentence with the current encoder's tokenizer (in a worker)."""
         if self.rows:
             self.query_one(Histogram).set_values(np.zeros(0))

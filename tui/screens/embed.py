@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bertsent.tui.background import Throttle, yield_to_ui
-from bertsent.tui.messages import EmbedFinished, EmbedProgressed, Working
+from bertsent.tui.background import Throttle, cancel_event, reports_stop, yield_to_ui
+from bertsent.tui.messages import EmbedFinished, EmbedProgressed, LimitChanged, Stopped, Working
 from bertsent.tui.safe_text import error_line, literal
 from bertsent.tui.screens.base import Pane
 from bertsent.tui.state import Embedding
@@ -54,7 +54,7 @@ class EmbedPane(Pane):
         with Horizontal(classes="bar"):
             yield Label("Limit", classes="field-label")
             yield Input(
-                "2000",
+                "" if self.app.limit is None else str(self.app.limit),
                 placeholder="all",
                 type="integer",
                 validators=[Integer(minimum=1)],
@@ -71,35 +71,36 @@ class EmbedPane(Pane):
         )
 
     def on_mount(self) -> None:
-        self.watch(self.app, "splits", self._show_sizes)
+        self.watch(self.app, "work_splits", self._show_sizes)
+
+    def _field_limit(self) -> int | None:
+        value = self.query_one("#embed-limit", Input).value.strip()
+        return int(value) if value.isdigit() and int(value) > 0 else None
 
     @on(Input.Changed, "#embed-limit")
-    def _show_sizes(self, _=None) -> None:
-        splits = self.limited()
+    def _limit_changed(self) -> bool:
+        """Tell the app about a new limit; True if one is on its way (not yet in ``app.work_splits``)."""
+        limit = self._field_limit()
+        if limit != self.app.limit:
+            self.post_message(LimitChanged(limit))
+            return True
+        return False
+
+    def _show_sizes(self, splits) -> None:
         sizes = self.query_one("#embed-sizes", Static)
         if splits is None:
             sizes.update(literal("No data loaded yet: press 1 and load SST2"))
         else:
             sizes.update(literal(f"Will embed {len(splits.train):,} train + {len(splits.test):,} test sentences"))
 
-    def limit(self) -> int | None:
-        value = self.query_one("#embed-limit", Input).value.strip()
-        return int(value) if value.isdigit() and int(value) > 0 else None
-
-    def limited(self):
-        """The loaded splits cut to the limit (first N of each split, as the tutorial does)."""
-        from bertsent.core.data import Splits
-
-        splits, limit = self.app.splits, self.limit()
-        if splits is None:
-            return None
-        return Splits(splits.train.head(limit), splits.test.head(limit), splits.given)
-
     def action_start(self) -> None:
         if any(w.is_running for w in self.app.workers if w.group == "embed"):
             self.app.say("Embedding is already running; Esc cancels it")
             return
-        splits = self.limited()
+        if self._limit_changed():  # a limit typed just now: start once the app has it
+            self.call_after_refresh(self.action_start)
+            return
+        splits = self.app.work_splits
         if splits is None:
             self.app.say("Load data first: press 1", "warning")
             return
@@ -115,12 +116,13 @@ class EmbedPane(Pane):
         self.action_start()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="embed")
+    @reports_stop
     def _embed(self, name: str, pooling: str, splits) -> None:
         yield_to_ui()
         from bertsent.core.embed import Embedder
         from bertsent.core.train import embed_splits
 
-        cancel = self.app.cancel_event()
+        cancel = cancel_event()
         encoder = self.app.get_encoder(name, status=self)
         embedder = Embedder(encoder, pooling)
         self.post_message(Working("Reading the embedding cache…"))
@@ -147,8 +149,8 @@ class EmbedPane(Pane):
         )
 
     def on_embed_finished(self, message: EmbedFinished) -> None:
+        """Shown here, then bubbles on to the app, which makes it the embedding in use."""
         embedding = message.embedding
-        self.app.set_embedding(embedding)
         total = len(embedding.splits.train) + len(embedding.splits.test)
         truncated = f"; {embedding.embedded.truncated:,} truncated" if embedding.embedded.truncated else ""
         self.query_one("#embed-stats", Static).update(
@@ -158,6 +160,9 @@ class EmbedPane(Pane):
             )
         )
         self.app.say(f"Embedded {total:,} sentences in {embedding.embedded.seconds:.1f} s")
+
+    def on_stopped(self, message: Stopped) -> None:
+        self.query_one("#embed-stats", Static).update(literal(message.text))
 
     def on_worker_state_changed(self, event) -> None:
         if event.worker.group == "embed" and event.worker.error is not None:

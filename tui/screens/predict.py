@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bertsent.tui.background import yield_to_ui
+from bertsent.tui.background import Throttle, cancel_event, yield_to_ui
 from bertsent.tui.messages import ModelLoaded, Predicted, Working
 from bertsent.tui.safe_text import literal
 from bertsent.tui.screens.base import Pane
@@ -18,9 +18,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.timer import Timer
 from textual.widgets import Button, DataTable, Input, Label, Static
-from textual.worker import get_current_worker
 
 DEBOUNCE_S = 0.3
+# Token scores cost one forward pass per token: while typing, only short sentences get them
+# (a 10,000-character paste is 512 passes of 512 tokens); Enter scores any length, Esc stops it.
+PREVIEW_TOKENS = 64
 
 
 class PredictPane(Pane):
@@ -84,9 +86,24 @@ class PredictPane(Pane):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="predict")
     def _predict(self, model, text: str, remember: bool) -> None:
+        """Exclusive: a newer text cancels this job, which stops at its next batch (only the
+        latest text matters); a cancelled job posts nothing."""
         yield_to_ui()
-        prediction = model.explain(text)
-        if not get_current_worker().is_cancelled:
+        from bertsent.core.errors import Cancelled
+
+        cancel = cancel_event()
+        scores = remember or len(model.encoder.tokenize(text).ids) - 2 <= PREVIEW_TOKENS
+        throttle = Throttle(0.2)
+
+        def progress(done: int, total: int) -> None:
+            if total > 1 and throttle.ready(done == total):
+                self.post_message(Working(f"Scoring tokens: {done:,} of {total:,} passes (Esc stops)"))
+
+        try:
+            prediction = model.explain(text, scores=scores, progress=progress, cancel=cancel)
+        except Cancelled:
+            return  # superseded by newer text, or Esc: nothing to show
+        if not cancel.is_set():
             self.post_message(Predicted(prediction, remember))
 
     def on_predicted(self, message: Predicted) -> None:
@@ -104,6 +121,8 @@ class PredictPane(Pane):
         """Label, probability bar and coloured tokens of one prediction."""
         label = Text(prediction.label_name.upper(), style="bold")
         label.append(f"  P(positive) = {prediction.probability:.3f}")
+        if not prediction.tokens:
+            label.append(f"  (over {PREVIEW_TOKENS} tokens: Enter scores them)", style="italic")
         if prediction.truncated:
             label.append("  (sentence truncated to the encoder's limit)", style="italic")
         shown = self.query_one("#predict-label", Static)
@@ -153,12 +172,15 @@ class PredictPane(Pane):
         self.query_one("#predict-model", Static).update(literal(message.text))
 
     def on_model_loaded(self, message: ModelLoaded) -> None:
-        self.app.active_model = message.active
+        """Bubbles on to the app, which makes it the active model (this pane watches that)."""
         self.app.say(f"Loaded {message.active.origin}")
         text = self.query_one("#predict-input", Input).value
         if text.strip():
-            self.predict(text, remember=False, quiet=True)
+            self._predict(message.active.model, text, False)
 
     def on_worker_state_changed(self, event) -> None:
-        if event.worker.group == "model" and event.worker.is_finished and event.worker.error is not None:
+        finished = event.worker.is_finished
+        if event.worker.group == "model" and finished and event.worker.error is not None:
+            self._show_model(self.app.active_model)
+        if event.worker.group == "predict" and finished:  # scoring progress ended (done or stopped)
             self._show_model(self.app.active_model)

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import numpy as np
 from bertsent.core.data import LABEL_NAMES
-from bertsent.tui.background import Throttle, blas_on_this_thread, yield_to_ui
-from bertsent.tui.messages import FinetuneProgressed, ModelSaved, RunsChanged, Trained, Working
+from bertsent.tui.background import Throttle, blas_on_this_thread, cancel_event, reports_stop, yield_to_ui
+from bertsent.tui.messages import FinetuneProgressed, ModelSaved, RunsChanged, Stopped, Trained, Working
 from bertsent.tui.safe_text import literal
 from bertsent.tui.screens.base import Pane
-from bertsent.tui.screens.embed import EmbedPane, duration
+from bertsent.tui.screens.embed import duration
+from bertsent.tui.widgets.cv_chart import CvChart
 from bertsent.tui.widgets.report import ReportView
 from rich.text import Text
 from textual import on, work
@@ -45,6 +46,7 @@ class TrainPane(Pane):
         super().__init__(id=id)
         self.mistakes: list[tuple[str, int, float]] = []  # (text, true label, P(positive))
         self.latest_run = None  # the run record of the result shown, for its model folder
+        self.trained = False  # a result is shown (then an empty mistakes list means none)
 
     def compose(self) -> ComposeResult:
         from bertsent.core.classifier import C_RANGE
@@ -71,6 +73,7 @@ class TrainPane(Pane):
         with Horizontal(id="train-main"):
             with VerticalScroll(id="train-report-box"):
                 yield ReportView(id="train-report")
+                yield CvChart(id="train-cv")
             with ContentSwitcher(initial="train-mistakes-box", id="train-views"):
                 with Vertical(id="train-mistakes-box"):
                     table = DataTable(id="train-mistakes", cursor_type="row", zebra_stripes=True)
@@ -95,7 +98,9 @@ class TrainPane(Pane):
         for label in ("#", "what", "acc", "F1", "time", "model"):
             runs.add_column(label, key=label)
         self.query_one("#train-epochs", Input).display = False
+        self.query_one(CvChart).display = False
         self.watch(self.app, "embedding", self._show_sizes)
+        self.watch(self.app, "work_splits", self._splits_changed, init=False)
         self._read_runs()
 
     @on(Select.Changed, "#train-mode")
@@ -105,6 +110,10 @@ class TrainPane(Pane):
         self.query_one("#train-epochs", Input).display = finetune
         self._show_sizes(self.app.embedding)
 
+    def _splits_changed(self, _splits) -> None:
+        if self._mode() == "finetune":
+            self._show_sizes(self.app.embedding)
+
     def _mode(self) -> str:
         return str(self.query_one("#train-mode", Select).value)
 
@@ -112,7 +121,7 @@ class TrainPane(Pane):
         sizes = self.query_one("#train-sizes", Static)
         out = self.query_one("#train-out", Input)
         if self._mode() == "finetune":
-            splits = self.app.query_one(EmbedPane).limited()
+            splits = self.app.work_splits
             if splits is None:
                 sizes.update(literal("No data loaded yet: press 1 and load SST2"))
                 return
@@ -167,7 +176,7 @@ class TrainPane(Pane):
     def _start_finetune(self) -> None:
         from bertsent.core.finetune import FinetuneSettings
 
-        splits = self.app.query_one(EmbedPane).limited()
+        splits = self.app.work_splits
         if splits is None:
             self.app.say("Load data first: press 1", "warning")
             return
@@ -189,11 +198,12 @@ class TrainPane(Pane):
         self.action_train()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="train")
+    @reports_stop
     def _train(self, embedding, C: float | None, data: str) -> None:
         yield_to_ui()
         from bertsent.core.train import fit
 
-        cancel = self.app.cancel_event()
+        cancel = cancel_event()
 
         def progress(done: int, total: int) -> None:
             what = "cross-validating C" if C is None else f"C = {C:g}"
@@ -207,11 +217,12 @@ class TrainPane(Pane):
         self.post_message(Trained(result, embedding.splits.test))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="train")
+    @reports_stop
     def _finetune(self, encoder: str, splits, settings, data: str) -> None:
         yield_to_ui()
         from bertsent.core.train import finetune
 
-        cancel = self.app.cancel_event()
+        cancel = cancel_event()
         throttle = Throttle(0.2)
 
         def progress(update) -> None:
@@ -227,13 +238,14 @@ class TrainPane(Pane):
         self.post_message(Trained(result, splits.test))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="baseline")
+    @reports_stop
     def _baseline(self, splits, data: str) -> None:
         yield_to_ui()
         from bertsent.core.baseline import tfidf_report
         from bertsent.core.data import data_hash
 
         with blas_on_this_thread():
-            report = tfidf_report(splits)
+            report = tfidf_report(splits, cancel=cancel_event())
         self._record(report, data, data_hash(splits.train))
 
     def _record(self, report, data: str, digest: str) -> None:
@@ -251,12 +263,12 @@ class TrainPane(Pane):
         self.post_message(RunsChanged(RunHistory().runs()))
 
     def action_baseline(self) -> None:
-        splits = self.app.query_one(EmbedPane).limited()
+        splits = self.app.work_splits
         if splits is None:
             self.app.say("Load data first: press 1", "warning")
             return
         self.query_one("#train-views", ContentSwitcher).current = "train-runs-box"
-        self.app.say("Fitting the TF-IDF baseline on the same split…")
+        self.app.say("Fitting the TF-IDF baseline on the same split… (Esc cancels)")
         self._baseline(splits, self._data_name())
 
     def action_toggle_runs(self) -> None:
@@ -302,9 +314,14 @@ class TrainPane(Pane):
         self.query_one("#train-sizes", Static).update(literal(message.text))
 
     def on_trained(self, message: Trained) -> None:
+        """Shown here, then bubbles on to the app, which makes it the session's result."""
         result = message.result
-        self.app.set_result(result)
+        self.trained = True
         self.query_one(ReportView).show(result.report)
+        chart = self.query_one(CvChart)
+        chart.display = result.report.cv is not None
+        if result.report.cv is not None:
+            chart.show(result.report.cv, result.report.C)
         self._show_sizes(self.app.embedding)
         test = message.test
         predicted = (result.test_proba >= 0.5).astype(np.int64)
@@ -329,7 +346,7 @@ class TrainPane(Pane):
         row = self.query_one("#train-mistakes", DataTable).cursor_row
         detail = self.query_one("#train-mistake", Static)
         if not self.mistakes or row is None or row >= len(self.mistakes):
-            detail.update(Text("no mistakes to show" if self.app.result else "", style="italic"))
+            detail.update(Text("no mistakes to show" if self.trained else "", style="italic"))
             return
         text, label, p = self.mistakes[row]
         line = Text(
@@ -369,6 +386,9 @@ class TrainPane(Pane):
 
     def on_model_saved(self, message: ModelSaved) -> None:
         self.app.say(f"Saved the model to {message.folder}")
+
+    def on_stopped(self, message: Stopped) -> None:
+        self._show_sizes(self.app.embedding)
 
     def on_worker_state_changed(self, event) -> None:
         if event.worker.group == "train" and event.worker.error is not None:

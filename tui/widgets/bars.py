@@ -1,9 +1,8 @@
-"""Text bars with eighth-block resolution, shared by the charts."""
+"""Text bars with eighth-block resolution (the report's accuracy bars)."""
 
 from __future__ import annotations
 
 EIGHTHS = " ▏▎▍▌▋▊▉█"
-LEVELS = "▁▂▃▄▅▆▇█"
 
 
 def bar(fraction: float, width: int) -> str:
@@ -12,12 +11,3 @@ def bar(fraction: float, width: int) -> str:
     eighths = round(fraction * width * 8)
     full, part = divmod(eighths, 8)
     return ("█" * full + (EIGHTHS[part] if part else "")).ljust(width)
-
-
-def spark(values: list[float]) -> str:
-    """One block character per value, scaled between the smallest and largest value."""
-    if not values:
-        return ""
-    low, high = min(values), max(values)
-    span = (high - low) or 1.0
-    return "".join(LEVELS[round((v - low) / span * (len(LEVELS) - 1))] for v in values)

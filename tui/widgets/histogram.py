@@ -1,42 +1,46 @@
-"""A horizontal-bar histogram of token lengths that scales to its width."""
+"""A histogram of token lengths, drawn with textual-plot: bars of sentence counts per length range."""
 
 from __future__ import annotations
 
 import numpy as np
-from bertsent.tui.widgets.bars import bar
-from rich.text import Text
-from textual.widget import Widget
+from textual_plot import HiResMode, PlotWidget
+
+MAX_BINS = 16
 
 
-class Histogram(Widget):
-    """Counts of integer values, one labelled bar per range: as many ranges as lines fit (up to 12)."""
+class Histogram(PlotWidget, can_focus=False, inherit_bindings=False):
+    """Counts of integer values in up to :data:`MAX_BINS` ranges (no pan or zoom: it all fits)."""
 
-    COMPONENT_CLASSES = {"histogram--bar", "histogram--label"}
+    DEFAULT_CSS = """
+    Histogram {
+        height: 1fr;
+        min-height: 5;
+    }
+    """
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+        super().__init__(id=id, allow_pan_and_zoom=False)
         self.values = np.zeros(0, dtype=np.int64)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.margin_top = 0
+        self.margin_bottom = 2
+        self.margin_left = 6
+        self.set_xlabel("token lengths appear once the tokenizer is loaded")
 
     def set_values(self, values: np.ndarray) -> None:
         self.values = np.asarray(values, dtype=np.int64)
-        self.refresh(layout=True)
-
-    def render(self) -> Text:
+        self.clear()
         if not len(self.values):
-            return Text("token lengths appear once the tokenizer is loaded", style="italic")
-        bins = min(max(self.size.height - 1, 2), 12)
-        edges = np.unique(np.linspace(self.values.min(), self.values.max() + 1, bins + 1).round().astype(int))
+            self.set_xlabel("token lengths appear once the tokenizer is loaded")
+            return
+        low, high = int(self.values.min()), int(self.values.max())
+        width = max(1, int(np.ceil((high + 1 - low) / MAX_BINS)))
+        edges = np.arange(low, high + width + 1, width)
         counts, _ = np.histogram(self.values, bins=edges)
-        labels = [f"{lo}-{hi - 1}" if hi - 1 > lo else f"{lo}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
-        label_width = max(len(label) for label in labels)
-        count_width = len(f"{counts.max():,}")
-        width = max(self.size.width - label_width - count_width - 2, 4)
-        bar_style = self.get_component_rich_style("histogram--bar")
-        label_style = self.get_component_rich_style("histogram--label")
-        text = Text("tokens per sentence\n", style=label_style, end="")
-        for label, count in zip(labels, counts, strict=True):
-            text.append(label.rjust(label_width) + " ", label_style)
-            text.append(bar(count / max(counts.max(), 1), width), bar_style)
-            text.append(f" {count:>{count_width},}\n")
-        text.rstrip()
-        return text
+        style = str(self.app.theme_variables.get("primary", "white"))
+        self.bar(edges[:-1] + width / 2, counts, width=width, bar_style=style, hires_mode=HiResMode.HALFBLOCK)
+        self.set_xlimits(float(edges[0]), float(edges[-1]))
+        self.set_ylimits(0, None)
+        self.set_xlabel("tokens per sentence")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bertsent.tui.widgets.bars import bar, spark
+from bertsent.tui.widgets.bars import bar
 from rich import box
 from rich.console import Group
 from rich.table import Table
@@ -75,11 +75,8 @@ class ReportView(Widget):
         return Group(*parts)
 
     def _cv(self, report) -> Text:
+        """The heading of the CV chart drawn below (widgets.cv_chart)."""
         cv = report.cv
-        best = max(range(len(cv.scores)), key=cv.scores.__getitem__)
-        text = Text(f"{cv.folds}-fold CV accuracy vs C (best C = {report.C:.2g})\n", end="")
-        text.append(f"C {cv.Cs[0]:.0e} ")
-        text.append(spark(cv.scores), self.get_component_rich_style("report--model"))
-        text.append(f" {cv.Cs[-1]:.0e}\n")
-        text.append(f"accuracy {min(cv.scores):.1%} – {max(cv.scores):.1%}, best {cv.scores[best]:.1%}")
+        text = Text(f"{cv.folds}-fold CV accuracy vs C (best C = {report.C:.2g}, ◆)\n", end="")
+        text.append(f"accuracy {min(cv.scores):.1%} – {max(cv.scores):.1%}")
         return text

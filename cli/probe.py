@@ -1,0 +1,94 @@
+"""``bertsent probe``: test accuracy of a classifier on each layer alone, [CLS] and mean pooling."""
+
+from __future__ import annotations
+
+import argparse
+
+from bertsent.cli.common import (
+    DATA_HELP,
+    Progress,
+    encoder_options,
+    find_data,
+    load_encoder,
+    positive_int,
+    print_json,
+    safe,
+    warn_skipped,
+)
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    probe = commands.add_parser(
+        "probe", help="which layer holds the label: logistic regression on each layer alone, [CLS] and mean"
+    )
+    probe.set_defaults(run=cmd_probe)
+    probe.add_argument("--data", help=DATA_HELP)
+    encoder_options(probe)
+    probe.add_argument("--limit", type=positive_int, help="use the first N sentences of each file")
+    probe.add_argument("--skip-bad", action="store_true", help="skip malformed rows and count them")
+    probe.add_argument(
+        "--reference",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also fit the all-layer recipe (every layer's mean, concatenated) for comparison (default: on)",
+    )
+    probe.add_argument("--json", action="store_true", help="print a list of {layer, pooling, accuracy, C}")
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    from bertsent.core.data import load_splits
+    from bertsent.core.probe import probe_layers
+
+    path = find_data(args.data)
+    splits = load_splits(path, limit=args.limit, skip_bad=args.skip_bad)
+    warn_skipped(splits.train.skipped)
+    warn_skipped(splits.test.skipped)
+    encoder = load_encoder(args)
+    with Progress("embedding every layer") as embedding, Progress("probing layers") as fitting:
+
+        def progress(update) -> None:
+            if update.stage == "embed":
+                embedding(update.embed)
+            else:
+                fitting.steps(update.done, update.total)
+
+        result = probe_layers(encoder, splits, reference=args.reference, progress=progress)
+    if args.json:
+        print_json([score.to_dict() for score in result.scores])
+    else:
+        print_probe(result)
+    return 0
+
+
+def print_probe(result) -> None:
+    from bertsent.core.probe import PROBE_POOLINGS
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = Console()
+    console.print(
+        f"encoder [bold]{escape(safe(result.encoder))}[/]: logistic regression on one layer at a time, "
+        f"{result.n_train:,} train / {result.n_test:,} test sentences",
+        highlight=False,
+    )
+    best = result.best
+    table = Table("layer", *(f"{p} acc" for p in PROBE_POOLINGS), box=None)
+    for layer in range(result.layers):
+        cells = []
+        for pooling in PROBE_POOLINGS:
+            accuracy = result.accuracy(layer, pooling)
+            mark = " *" if (layer, pooling) == (best.layer, best.pooling) else ""
+            cells.append(f"{accuracy:.2%}{mark}")
+        table.add_row("embeddings" if layer == 0 else str(layer), *cells)
+    console.print(table)
+    last_cls = result.accuracy(result.layers - 1, "cls")
+    console.print(
+        f"best: layer {best.layer} {best.pooling} {best.accuracy:.2%} (*); the tutorial's last-layer [CLS] "
+        f"{last_cls:.2%} ({(last_cls - best.accuracy) * 100:+.1f} pts)",
+        highlight=False,
+    )
+    if result.reference is not None:
+        console.print(f"all layers' mean, concatenated (the default recipe): {result.reference:.2%}", highlight=False)
+    seconds = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
+    console.print(f"time: {seconds}", highlight=False, markup=False)

@@ -1,0 +1,155 @@
+"""Look inside a model: a 2-D map of sentence vectors, and one sentence's attention weights."""
+
+from __future__ import annotations
+
+import copy
+import threading
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+from bertsent.core.data import Dataset
+from bertsent.core.embed import ProgressCallback
+from bertsent.core.encoder import Encoder
+from bertsent.core.errors import DataError
+from bertsent.core.model import SentimentModel
+
+PROJECTIONS = ("pca", "tsne")
+
+
+@dataclass(frozen=True)
+class SentenceMap:
+    """Test sentences projected to 2-D, with their true and predicted labels."""
+
+    method: str
+    xy: np.ndarray  # (n, 2)
+    texts: list[str]
+    labels: np.ndarray  # true labels, values from ``classes``
+    predicted: np.ndarray
+    confidence: np.ndarray  # probability of the predicted class
+    classes: list[int]  # the model's classes_, in its order
+    class_names: list[str]
+
+    @property
+    def mistakes(self) -> np.ndarray:
+        return self.labels != self.predicted
+
+    def to_rows(self) -> list[dict]:
+        return [
+            {
+                "x": float(x),
+                "y": float(y),
+                "label": int(label),
+                "predicted": int(predicted),
+                "confidence": float(confidence),
+                "text": text,
+            }
+            for (x, y), label, predicted, confidence, text in zip(
+                self.xy, self.labels, self.predicted, self.confidence, self.texts, strict=True
+            )
+        ]
+
+
+def sentence_map(
+    model: SentimentModel,
+    dataset: Dataset,
+    *,
+    method: str = "pca",
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> SentenceMap:
+    """Embed ``dataset`` with the model's embedder (cached), predict, and project the vectors the
+    classifier sees (standardized) to 2-D: PCA, or t-SNE (on the first 50 principal components)."""
+    if method not in PROJECTIONS:
+        raise DataError(f"unknown projection {method!r}; choose from {', '.join(PROJECTIONS)}")
+    if len(dataset) < 3:
+        raise DataError("a sentence map needs at least 3 sentences")
+    from sklearn.decomposition import PCA
+
+    vectors = model.embedder.embed(dataset.texts, progress, cancel)
+    classifier = model.classifier
+    proba = classifier.predict_proba(vectors)
+    classes = np.asarray(classifier.classes_)
+    predicted = classes[np.argmax(proba, axis=1)]
+    Z = classifier.scaler_.transform(vectors)
+    if method == "pca":
+        xy = PCA(n_components=2, random_state=0).fit_transform(Z)
+    else:
+        from sklearn.manifold import TSNE
+
+        reduced = PCA(n_components=min(50, *Z.shape), random_state=0).fit_transform(Z)
+        perplexity = float(min(30, max(2, (len(Z) - 1) // 3)))
+        xy = TSNE(n_components=2, init="pca", perplexity=perplexity, random_state=0).fit_transform(reduced)
+    names = dataset_names(dataset, classes)
+    return SentenceMap(
+        method,
+        np.asarray(xy, dtype=np.float64),
+        list(dataset.texts),
+        np.asarray(dataset.labels),
+        predicted,
+        proba.max(axis=1),
+        classes.tolist(),
+        names,
+    )
+
+
+def dataset_names(dataset: Dataset, classes: np.ndarray) -> list[str]:
+    """Names of ``classes`` from the data's label names where it has them, else the numbers."""
+    from bertsent.core.data import LABEL_NAMES
+
+    names = getattr(dataset, "label_names", None) or LABEL_NAMES
+    return [str(names[c]) if 0 <= c < len(names) else str(c) for c in classes.tolist()]
+
+
+@dataclass(frozen=True)
+class Attention:
+    """Attention weights of one sentence: ``weights[layer, head, query, key]``, rows sum to 1."""
+
+    tokens: list[str]  # [CLS] first, [SEP] last
+    weights: np.ndarray  # (layers, heads, n, n)
+    truncated: bool
+
+    @property
+    def layers(self) -> int:
+        return self.weights.shape[0]
+
+    @property
+    def heads(self) -> int:
+        return self.weights.shape[1]
+
+    def grid(self, layer: int, head: int | None) -> np.ndarray:
+        """The (n, n) weights of one head, or their average over heads when ``head`` is None."""
+        weights = self.weights[layer]
+        return weights.mean(axis=0) if head is None else weights[head]
+
+
+_eager_models: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_eager_lock = threading.Lock()
+
+
+def _eager_model(encoder: Encoder):
+    """A copy of the encoder's model that returns attention weights (fast kernels do not).
+
+    A copy, so embedding in another thread keeps its fast kernels; made once per encoder.
+    """
+    with _eager_lock:
+        model = _eager_models.get(encoder)
+        if model is None:
+            model = copy.deepcopy(encoder.model)
+            model.set_attn_implementation("eager")
+            _eager_models[encoder] = model
+        return model
+
+
+def attention(encoder: Encoder, text: str) -> Attention:
+    """Every layer's and head's attention weights for ``text`` (truncated to the encoder's limit)."""
+    import torch
+
+    if not text.strip():
+        raise DataError("cannot show attention for an empty sentence")
+    tokens = encoder.tokenize(text)
+    inputs = encoder.batch_tensors([tokens.ids])
+    with torch.inference_mode():
+        output = _eager_model(encoder)(**inputs, output_attentions=True)
+    weights = torch.stack([a[0] for a in output.attentions]).float().cpu().numpy()
+    return Attention(tokens.tokens, weights, tokens.truncated)

@@ -1,0 +1,153 @@
+"""Layer probe: which layer of the encoder holds the label? A classifier on each layer alone.
+
+For every layer (the embedding output and each transformer layer) and each pooling ([CLS],
+mean), logistic regression on that layer's vectors alone, C by cross-validation on the train
+split, accuracy on the test split. One forward pass per sentence gives every layer's vectors
+(the ``hidden`` pooling, cached like any embedding), so a second probe computes nothing again.
+The all-layer recipe (every layer's mean, concatenated: the default pooling) is the reference.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from bertsent.core.classifier import SentimentClassifier
+from bertsent.core.data import Splits
+from bertsent.core.embed import HIDDEN, Embedder, EmbedProgress
+from bertsent.core.encoder import Encoder
+from bertsent.core.errors import DataError
+from bertsent.core.train import Embedded, embed_splits
+
+PROBE_POOLINGS = ("cls", "mean")  # the order of the two vectors per layer in HIDDEN rows
+PROBE_CS = tuple(float(c) for c in np.logspace(-4, 0, 5))  # 5 folds x 5 Cs per probe
+
+
+@dataclass(frozen=True)
+class ProbeScore:
+    """Test accuracy of a classifier on one layer's vectors under one pooling."""
+
+    layer: int  # 0 is the embedding output, n the n-th transformer layer
+    pooling: str
+    accuracy: float
+    C: float
+
+    def to_dict(self) -> dict:
+        return {"layer": self.layer, "pooling": self.pooling, "accuracy": self.accuracy, "C": self.C}
+
+
+@dataclass(frozen=True)
+class LayerProbe:
+    encoder: str
+    scores: list[ProbeScore]  # layer by layer, [CLS] then mean
+    reference: float | None  # test accuracy of the all-layer recipe on the same split
+    n_train: int
+    n_test: int
+    seconds: dict[str, float]
+
+    @property
+    def layers(self) -> int:
+        return max(score.layer for score in self.scores) + 1
+
+    @property
+    def best(self) -> ProbeScore:
+        """The most accurate probe (the earliest layer on a tie)."""
+        return max(self.scores, key=lambda score: (score.accuracy, -score.layer))
+
+    def accuracy(self, layer: int, pooling: str) -> float:
+        return next(s.accuracy for s in self.scores if s.layer == layer and s.pooling == pooling)
+
+    def curve(self, pooling: str) -> list[float]:
+        """Accuracy per layer, layer 0 first."""
+        return [s.accuracy for s in sorted(self.scores, key=lambda s: s.layer) if s.pooling == pooling]
+
+
+@dataclass(frozen=True)
+class ProbeProgress:
+    """``stage`` is ``embed`` (``embed`` set) or ``fit`` (``done`` of ``total`` fits)."""
+
+    stage: str
+    done: int
+    total: int
+    embed: EmbedProgress | None = None
+
+
+ProbeCallback = Callable[[ProbeProgress], None]
+
+
+def hidden_features(
+    encoder: Encoder,
+    splits: Splits,
+    *,
+    progress: ProbeCallback | None = None,
+    cancel: threading.Event | None = None,
+    cache: bool = True,
+) -> Embedded:
+    """Every layer's [CLS] and mean vectors of both splits; rows shaped ``(layers, 2, hidden)``."""
+
+    def embedding(update: EmbedProgress) -> None:
+        if progress:
+            progress(ProbeProgress("embed", update.done, update.total, update))
+
+    embedded = embed_splits(Embedder(encoder, HIDDEN, cache=cache), splits, embedding, cancel)
+    shape = (encoder.num_layers + 1, len(PROBE_POOLINGS), encoder.hidden_size)
+    return Embedded(
+        embedded.train.reshape(-1, *shape),
+        embedded.test.reshape(-1, *shape),
+        embedded.seconds,
+        embedded.truncated,
+    )
+
+
+def probe_layers(
+    encoder: Encoder,
+    splits: Splits,
+    *,
+    reference: bool = True,
+    progress: ProbeCallback | None = None,
+    cancel: threading.Event | None = None,
+    cache: bool = True,
+) -> LayerProbe:
+    """Fit and score one classifier per (layer, pooling); ``cancel`` stops between fits."""
+    from threadpoolctl import threadpool_limits
+
+    features = hidden_features(encoder, splits, progress=progress, cancel=cancel, cache=cache)
+    start = time.perf_counter()
+    y_train, y_test = splits.train.labels, splits.test.labels
+    jobs = [(layer, p) for layer in range(features.train.shape[1]) for p in range(len(PROBE_POOLINGS))]
+    per_probe = 5 * len(PROBE_CS) + 1
+    total = len(jobs) * per_probe + (1 if reference else 0)
+    finished = 0
+
+    def fits(done: int, _total: int) -> None:
+        if progress:
+            progress(ProbeProgress("fit", finished + done, total))
+
+    scores, recipe = [], None
+    # Small problems: one BLAS thread each is faster than threads waiting on a busy machine.
+    with threadpool_limits(limits=1, user_api="blas"):
+        for layer, p in jobs:
+            probe = SentimentClassifier(Cs=PROBE_CS)
+            classifier = _fit(probe, features.train[:, layer, p], y_train, splits, fits, cancel)
+            accuracy = float(np.mean(classifier.predict(features.test[:, layer, p]) == y_test))
+            scores.append(ProbeScore(layer, PROBE_POOLINGS[p], accuracy, classifier.C_))
+            finished += per_probe
+        if reference:
+            # The default recipe with its own C search, on the same rows (every layer's mean, concatenated).
+            mean = PROBE_POOLINGS.index("mean")
+            concat = features.train[:, :, mean].reshape(len(y_train), -1)
+            classifier = _fit(SentimentClassifier(), concat, y_train, splits, None, cancel)
+            recipe = float(np.mean(classifier.predict(features.test[:, :, mean].reshape(len(y_test), -1)) == y_test))
+            fits(1, total)
+    seconds = {"embed": round(features.seconds, 3), "fit": round(time.perf_counter() - start, 3)}
+    return LayerProbe(encoder.name, scores, recipe, len(y_train), len(y_test), seconds)
+
+
+def _fit(classifier: SentimentClassifier, X, y, splits: Splits, progress, cancel) -> SentimentClassifier:
+    try:
+        return classifier.fit(X, y, progress=progress, cancel=cancel)
+    except ValueError as exc:
+        raise DataError(f"cannot probe on {splits.train.source or 'these sentences'}: {exc}") from None
