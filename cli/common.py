@@ -30,6 +30,16 @@ def encoder_options(sub: argparse.ArgumentParser) -> None:
     )
 
 
+def column_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--text-column", help="column with the sentences (default: text, sentence, review or content)")
+    sub.add_argument("--label-column", help="column with the labels (default: label, sentiment, class or target)")
+
+
+def columns(args: argparse.Namespace) -> dict:
+    """The labelled-data options of ``args`` as keyword arguments of ``load_splits``/``load_dataset``."""
+    return {"skip_bad": args.skip_bad, "text_column": args.text_column, "label_column": args.label_column}
+
+
 def positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:

@@ -7,6 +7,8 @@ import argparse
 from bertsent.cli.common import (
     DATA_HELP,
     Progress,
+    column_options,
+    columns,
     encoder_options,
     fail,
     find_data,
@@ -44,6 +46,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     train.add_argument("--C", type=positive_float, dest="C", help="fixed regularization C (turns --cv off)")
     train.add_argument("--skip-bad", action="store_true", help="skip malformed rows and count them")
+    column_options(train)
     train.add_argument("--no-cache", action="store_true", help="neither read nor write the embedding cache")
     train.add_argument("--out", required=True, help="model folder to write")
     train.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -69,11 +72,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     baseline.add_argument("--data", help=DATA_HELP)
     baseline.add_argument("--limit", type=positive_int, help="use the first N sentences of each file")
     baseline.add_argument("--skip-bad", action="store_true", help="skip malformed rows and count them")
+    column_options(baseline)
     baseline.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from bertsent.core.data import load_splits
+    from bertsent.core.data import cv_folds, load_splits
     from bertsent.core.embed import DEFAULT_POOLING, Embedder
     from bertsent.core.errors import BertsentError
     from bertsent.core.persist import save_model
@@ -85,15 +89,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.finetune and args.precision not in ("auto", "fp32"):
         raise BertsentError("--finetune trains in fp32 (mixed precision on CUDA): --precision does not apply")
     path = find_data(args.data)
-    splits = load_splits(path, limit=args.limit, skip_bad=args.skip_bad)
+    splits = load_splits(path, limit=args.limit, **columns(args))
     warn_skipped(splits.train.skipped)
     warn_skipped(splits.test.skipped)
+    C = args.C if args.C is not None or args.cv else 1.0
+    if not args.finetune and C is None:
+        cv_folds(splits.train.labels, 5)  # too few sentences per class: say so before embedding
     if args.finetune:
         result = _finetune(args, splits, finetune)
     else:
         encoder = load_encoder(args)
         embedder = Embedder(encoder, args.pooling, cache=not args.no_cache)
-        C = args.C if args.C is not None or args.cv else 1.0
         with Progress("embedding") as progress:
             embedded = embed_splits(embedder, splits, progress)
         with Progress("choosing C" if C is None else "fitting") as progress:
@@ -133,7 +139,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     from bertsent.core.runs import Run, RunHistory
 
     path = find_data(args.data)
-    splits = load_splits(path, limit=args.limit, skip_bad=args.skip_bad)
+    splits = load_splits(path, limit=args.limit, **columns(args))
     warn_skipped(splits.train.skipped)
     warn_skipped(splits.test.skipped)
     report = tfidf_report(splits)
@@ -149,6 +155,7 @@ def print_report(report, out: str | None) -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     console = Console()
     cv = f" (cross-validated over {len(report.cv.Cs)} values, {report.cv.folds} folds)" if report.cv else ""
@@ -161,18 +168,23 @@ def print_report(report, out: str | None) -> None:
             what += f", fine-tuned {s['epochs']} epoch(s), lr {s['lr']:g}, batch {s['batch_size']}"
     console.print(f"{what}, {report.n_train:,} train / {report.n_test:,} test sentences", highlight=False)
     console.print(
-        f"test accuracy [bold]{report.accuracy:.2%}[/]  (most-frequent-class baseline "
-        f"{report.baseline_accuracy:.2%}, train accuracy {report.train_accuracy:.2%})",
+        f"test accuracy [bold]{report.accuracy:.2%}[/], macro F1 {report.macro_f1:.3f}  (most-frequent-class "
+        f"baseline {report.baseline_accuracy:.2%}, train accuracy {report.train_accuracy:.2%})",
         highlight=False,
     )
     if report.C is not None:
         console.print(f"C = {report.C:.4g}{cv}", highlight=False)
     table = Table("class", "precision", "recall", "F1", "support", box=None)
     for name, m in report.per_class.items():
-        table.add_row(name, f"{m.precision:.3f}", f"{m.recall:.3f}", f"{m.f1:.3f}", str(m.support))
+        table.add_row(Text(safe(name)), f"{m.precision:.3f}", f"{m.recall:.3f}", f"{m.f1:.3f}", str(m.support))
     console.print(table)
-    (tn, fp), (fn, tp) = report.confusion
-    console.print(f"confusion (rows true, columns predicted): neg→neg {tn}  neg→pos {fp}  pos→neg {fn}  pos→pos {tp}")
+    confusion = Table("true \\ predicted", box=None)
+    for name in report.names:
+        confusion.add_column(Text(safe(name)), justify="right")
+    for name, row in zip(report.names, report.confusion, strict=True):
+        confusion.add_row(Text(safe(name)), *(f"{count:,}" for count in row))
+    console.print("confusion matrix (rows: true class, columns: predicted)", highlight=False)
+    console.print(confusion)
     seconds = ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items())
     saved = f"; model saved to {safe(out)}" if out else ""
     console.print(f"time: {seconds}{saved}", highlight=False, markup=False)

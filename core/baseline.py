@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from bertsent.core.data import Splits
+from bertsent.core.classifier import decide
+from bertsent.core.data import Splits, cv_folds
 from bertsent.core.errors import DataError
 from bertsent.core.report import Report, build_report
 
@@ -22,9 +23,10 @@ class TfidfBaseline:
 
         if len(np.unique(labels)) < 2:
             raise DataError("cannot fit the TF-IDF baseline: the training data has one class only")
+        folds = cv_folds(labels, 5, remedy="use more data")
         self.vectorizer_ = TfidfVectorizer(sublinear_tf=True)
         features = self.vectorizer_.fit_transform(texts)
-        search = GridSearchCV(LogisticRegression(max_iter=2000), {"C": list(CS)}, cv=5, scoring="accuracy")
+        search = GridSearchCV(LogisticRegression(max_iter=2000), {"C": list(CS)}, cv=folds, scoring="accuracy")
         self.model_ = search.fit(features, labels).best_estimator_
         self.C_ = float(search.best_params_["C"])
         return self
@@ -33,7 +35,7 @@ class TfidfBaseline:
         return self.model_.predict_proba(self.vectorizer_.transform(texts))
 
     def predict(self, texts: list[str]) -> np.ndarray:
-        return self.model_.predict(self.vectorizer_.transform(texts))
+        return self.model_.classes_[decide(self.predict_proba(texts))]
 
 
 def tfidf_report(splits: Splits) -> Report:
@@ -45,6 +47,7 @@ def tfidf_report(splits: Splits) -> Report:
         baseline.predict(splits.train.texts),
         splits.test.labels,
         baseline.predict(splits.test.texts),
+        classes=baseline.model_.classes_,
         C=baseline.C_,
         encoder="",
         pooling="",

@@ -1,4 +1,8 @@
-"""Logistic regression on sentence embeddings, scikit-learn style, with optional CV over C."""
+"""Logistic regression on sentence embeddings, a scikit-learn estimator, with optional CV over C.
+
+Two or more classes: scikit-learn's ``classes_`` (sorted labels, as given) is the one source of
+the class order, and :func:`decide` (argmax) the one decision rule.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from bertsent.core.data import cv_folds
 from bertsent.core.errors import Cancelled
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 DEFAULT_CS = tuple(float(c) for c in np.logspace(-4, 0, 9))
 
@@ -21,10 +27,16 @@ class CVResult:
     folds: int
 
 
-class SentimentClassifier:
-    """Standardize, then logistic regression.
+def decide(proba: np.ndarray) -> np.ndarray:
+    """The decision rule: the column of the most probable class in each row (the first on ties)."""
+    return np.argmax(proba, axis=-1)
 
-    ``C=None`` picks C by stratified k-fold cross-validation on the training data only.
+
+class SentimentClassifier(ClassifierMixin, BaseEstimator):
+    """Standardize, then (multinomial for 3+ classes) logistic regression.
+
+    ``C=None`` picks C by stratified k-fold cross-validation on the training data only. Works in
+    scikit-learn's ``Pipeline``, ``cross_val_score``, ``GridSearchCV`` and ``clone``.
     """
 
     def __init__(
@@ -53,9 +65,10 @@ class SentimentClassifier:
         from sklearn.preprocessing import StandardScaler
 
         y = np.asarray(y)
-        classes = np.unique(y)
-        if len(classes) < 2:
-            raise ValueError(f"training data has one class only ({classes.tolist()}); need both 0 and 1")
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise ValueError(f"training data has one class only ({self.classes_.tolist()}); need at least 2")
+        self.n_features_in_ = X.shape[1]
         self.scaler_ = StandardScaler().fit(X)
         Z = self.scaler_.transform(X)
         self.cv_ = None
@@ -76,9 +89,7 @@ class SentimentClassifier:
         from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import StratifiedKFold
 
-        folds = int(min(self.folds, np.bincount(y).min()))
-        if folds < 2:
-            raise ValueError("too few sentences of one label to cross-validate C; pass a fixed C")
+        folds = cv_folds(y, self.folds)
         Cs = sorted(self.Cs)
         scores = np.zeros((folds, len(Cs)))
         total = folds * len(Cs) + 1
@@ -93,18 +104,15 @@ class SentimentClassifier:
                     progress(fold * len(Cs) + column + 1, total)
         return CVResult(Cs, scores.mean(axis=0).tolist(), folds)
 
-    @property
-    def classes_(self) -> np.ndarray:
-        return self.model_.classes_
-
     def decision_function(self, X: np.ndarray) -> np.ndarray:
         return self.model_.decision_function(self.scaler_.transform(X))
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities, one column per entry of ``classes_``."""
         return self.model_.predict_proba(self.scaler_.transform(X))
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.model_.predict(self.scaler_.transform(X))
+        return self.classes_[decide(self.predict_proba(X))]
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The fitted state as plain arrays (saved without pickle)."""
@@ -113,22 +121,25 @@ class SentimentClassifier:
             "scale": self.scaler_.scale_,
             "coef": self.model_.coef_,
             "intercept": self.model_.intercept_,
-            "classes": self.model_.classes_,
+            # Text labels as a fixed-width string array: saved and loaded without pickle.
+            "classes": self.classes_.astype(str) if self.classes_.dtype.kind == "O" else self.classes_,
             **({"C": np.asarray([self.C_])} if self.C_ is not None else {}),
         }
 
     @classmethod
-    def from_linear(cls, weight: np.ndarray, bias: np.ndarray) -> SentimentClassifier:
-        """A classifier computing ``sigmoid(x @ weight.T + bias)``: a fine-tuned model's head."""
+    def from_linear(cls, weight: np.ndarray, bias: np.ndarray, classes: np.ndarray) -> SentimentClassifier:
+        """A classifier computing ``softmax(x @ weight.T + bias)``: a fine-tuned model's head.
+
+        Two classes are stored as scikit-learn stores them, one row ``w1 - w0`` through a sigmoid,
+        which gives exactly the softmax of the two rows.
+        """
+        weight = np.asarray(weight, dtype=np.float64)
+        bias = np.asarray(bias, dtype=np.float64)
+        if len(weight) == 2:
+            weight, bias = weight[1:] - weight[:1], bias[1:] - bias[:1]
         dim = weight.shape[1]
         return cls.from_arrays(
-            {
-                "mean": np.zeros(dim),
-                "scale": np.ones(dim),
-                "coef": np.asarray(weight, dtype=np.float64).reshape(1, dim),
-                "intercept": np.asarray(bias, dtype=np.float64).reshape(1),
-                "classes": np.array([0, 1]),
-            }
+            {"mean": np.zeros(dim), "scale": np.ones(dim), "coef": weight, "intercept": bias, "classes": classes}
         )
 
     @classmethod
@@ -148,8 +159,8 @@ class SentimentClassifier:
         self.model_ = LogisticRegression(C=C or 1.0)
         self.model_.coef_ = arrays["coef"]
         self.model_.intercept_ = arrays["intercept"]
-        self.model_.classes_ = arrays["classes"]
-        self.model_.n_features_in_ = arrays["coef"].shape[1]
+        self.model_.classes_ = self.classes_ = np.asarray(arrays["classes"])
+        self.n_features_in_ = self.model_.n_features_in_ = arrays["coef"].shape[1]
         return self
 
 

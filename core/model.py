@@ -1,4 +1,4 @@
-"""A trained sentiment model: a frozen encoder's embeddings fed to a logistic regression."""
+"""A trained sentence classifier: an encoder's embeddings fed to a linear classifier, 2 to N classes."""
 
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ import threading
 from collections.abc import Iterable, Iterator
 
 import numpy as np
-from bertsent.core.classifier import SentimentClassifier
-from bertsent.core.data import LABEL_NAMES
+from bertsent.core.classifier import SentimentClassifier, decide
+from bertsent.core.data import label_names
 from bertsent.core.embed import Embedder, ProgressCallback
 from bertsent.core.errors import DataError
 from bertsent.core.explain import Prediction, occlude
 
 
 class SentimentModel:
-    """Predict labels, P(positive) and token scores for raw sentences."""
+    """Predict labels, class probabilities and token scores for raw sentences."""
 
     def __init__(self, embedder: Embedder, classifier: SentimentClassifier) -> None:
         self.embedder = embedder
@@ -25,50 +25,75 @@ class SentimentModel:
     def encoder(self):
         return self.embedder.encoder
 
+    @property
+    def classes(self) -> np.ndarray:
+        """The labels as given in the training data, sorted: the order of every probability column."""
+        return self.classifier.classes_
+
+    @property
+    def names(self) -> list[str]:
+        return label_names(self.classes)
+
+    def class_of(self, wanted: str) -> int | str:
+        """The class a user names, by its label or its shown name (``1`` or ``positive``)."""
+        for label, name in zip(self.classes.tolist(), self.names, strict=True):
+            if wanted.strip() in (str(label), name):
+                return label
+        known = ", ".join(repr(name) for name in self.names)
+        raise DataError(f"no class {wanted!r} in this model; its classes are {known}")
+
     def predict_proba(
         self, texts: list[str], progress: ProgressCallback | None = None, cancel: threading.Event | None = None
     ) -> np.ndarray:
-        """Class probabilities, shape ``(len(texts), 2)``: columns are labels 0 and 1."""
+        """Class probabilities, shape ``(len(texts), len(classes))``, columns in ``classes`` order."""
         return self.classifier.predict_proba(self.embedder.embed(texts, progress, cancel))
 
-    def predict(self, texts: list[str]) -> np.ndarray:
-        return self.classifier.predict(self.embedder.embed(texts))
+    def predict(
+        self, texts: list[str], progress: ProgressCallback | None = None, cancel: threading.Event | None = None
+    ) -> np.ndarray:
+        return self.classes[decide(self.predict_proba(texts, progress, cancel))]
 
-    def positive_proba_ids(self, batch_ids: list[list[int]]) -> np.ndarray:
-        """P(positive) for already tokenized sentences (no cache: used for occlusion)."""
-        proba = np.empty(len(batch_ids))
+    def proba_ids(self, batch_ids: list[list[int]]) -> np.ndarray:
+        """Class probabilities of already tokenized sentences (no cache: used for occlusion)."""
+        proba = np.empty((len(batch_ids), len(self.classes)))
         for batch in self.embedder.batches_of(batch_ids):
             vectors = self.embedder.forward([batch_ids[i] for i in batch])
-            proba[batch] = self.classifier.predict_proba(vectors)[:, 1]
+            proba[batch] = self.classifier.predict_proba(vectors)
         return proba
 
-    def explain(self, text: str) -> Prediction:
-        """Label, P(positive) and occlusion scores per WordPiece token and per word."""
-        result = next(self.explain_many([text]))
+    def explain(self, text: str, *, scored: int | str | None = None) -> Prediction:
+        """Label, probabilities and occlusion scores per WordPiece token and per word.
+
+        Token scores refer to the predicted class, or to ``scored`` (a class label) when given.
+        """
+        result = next(self.explain_many([text], scored=scored))
         if isinstance(result, DataError):
             raise result
         return result
 
     def explain_many(
-        self, texts: Iterable[str], *, scores: bool = True, chunk: int = 64
+        self, texts: Iterable[str], *, scores: bool = True, chunk: int = 64, scored: int | str | None = None
     ) -> Iterator[Prediction | DataError]:
         """Stream predictions in input order, ``chunk`` sentences at a time (bounded memory).
 
         An empty line yields a DataError instead of stopping the stream. ``scores=False`` skips
         the token scores (one forward pass per sentence instead of one per token).
         """
+        classes = self.classes.tolist()
+        column = None if scored is None else classes.index(scored)
         iterator = iter(texts)
         while block := list(itertools.islice(iterator, chunk)):
-            yield from self._explain_block(block, scores)
+            yield from self._explain_block(block, scores, column)
 
-    def _explain_block(self, block: list[str], scores: bool) -> Iterator[Prediction | DataError]:
+    def _explain_block(self, block: list[str], scores: bool, column: int | None) -> Iterator[Prediction | DataError]:
+        classes, names = tuple(self.classes.tolist()), tuple(self.names)
         good = [text for text in block if text.strip()]
         ids, lengths = self.encoder.encode_ids(good)
         occlusions = [
             occlude(seq, self.encoder.tokenizer.convert_ids_to_tokens(seq)) if scores else None for seq in ids
         ]
         variants = [v for o in occlusions for v in o.variants] if scores else ids
-        proba = self.positive_proba_ids(variants) if variants else np.zeros(0)
+        proba = self.proba_ids(variants) if variants else np.zeros((0, len(classes)))
         start = 0
         results = iter(range(len(good)))
         for text in block:
@@ -76,13 +101,24 @@ class SentimentModel:
                 yield DataError("cannot predict an empty sentence")
                 continue
             row = next(results)
-            if scores:
-                occlusion = occlusions[row]
-                count = len(occlusion.variants)
-                probability, token_scores, word_scores = occlusion.scores(proba[start : start + count])
-                start += count
+            if scores:  # the sentence and its occluded variants
+                count = len(occlusions[row].variants)
+                variants_proba, start = proba[start : start + count], start + count
             else:
-                probability, token_scores, word_scores = float(proba[row]), [], []
-            label = int(probability >= 0.5)
-            truncated = bool(lengths[row] > len(ids[row]))
-            yield Prediction(text, label, LABEL_NAMES[label], probability, token_scores, word_scores, truncated)
+                variants_proba = proba[row : row + 1]
+            chosen = int(decide(variants_proba[0]))
+            target = chosen if column is None else column
+            token_scores, word_scores = occlusions[row].scores(variants_proba[:, target]) if scores else ([], [])
+            yield Prediction(
+                text,
+                classes[chosen],
+                names[chosen],
+                float(variants_proba[0, chosen]),
+                token_scores,
+                word_scores,
+                truncated=bool(lengths[row] > len(ids[row])),
+                classes=classes,
+                names=names,
+                probabilities=tuple(variants_proba[0].tolist()),
+                scored=classes[target] if scores else None,
+            )

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from bertsent.core import __version__
 from bertsent.core.classifier import SentimentClassifier
-from bertsent.core.data import LABEL_NAMES
+from bertsent.core.data import label_names
 from bertsent.core.embed import Embedder
 from bertsent.core.encoder import Encoder, pick_device, runnable_precision
 from bertsent.core.errors import ModelFileError
@@ -29,7 +29,9 @@ from bertsent.core.files import atomic_write_bytes, atomic_write_text, sha256_fi
 from bertsent.core.model import SentimentModel
 from bertsent.core.report import Report
 
-FORMAT = 2
+FORMAT = 3
+# Format 2 (before labels were data) had two classes, 0 and 1, stored the same way: it still loads.
+READABLE_FORMATS = (2, 3)
 META = "model.json"
 
 
@@ -73,7 +75,8 @@ def save_model(model: SentimentModel, folder: str | Path, *, report: Report | No
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "encoder": encoder_spec,
         "pooling": model.embedder.pooling,
-        "labels": {str(k): v for k, v in LABEL_NAMES.items()},
+        "classes": model.classes.tolist(),
+        "label_names": label_names(model.classes),
         "data_sha256": data_hash,
         "report": report.to_dict() if report else None,
         "versions": _versions(),
@@ -127,7 +130,7 @@ def read_meta(folder: str | Path) -> dict:
         raise ModelFileError(f"{folder / META}: damaged: {exc}") from None
     if not isinstance(meta, dict) or not isinstance(meta.get("files"), dict):
         raise ModelFileError(f"{folder / META}: damaged: not a bertsent model description")
-    if meta.get("format") != FORMAT:
+    if meta.get("format") not in READABLE_FORMATS:
         raise ModelFileError(
             f"{folder}: model format {meta.get('format')!r} (bertsent {meta.get('bertsent', '?')}) "
             f"cannot be read by bertsent {__version__} (format {FORMAT}); train it again"
@@ -155,6 +158,9 @@ def load_model(folder: str | Path, *, encoder: Encoder | None = None, device: st
         with np.load(folder / classifier_file, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
         classifier = SentimentClassifier.from_arrays(arrays)
+        saved_classes = meta.get("classes", [0, 1])  # format 2 had no list: its classes were 0 and 1
+        if classifier.classes_.tolist() != saved_classes:
+            raise ValueError(f"classes {classifier.classes_.tolist()} differ from model.json's {saved_classes}")
         spec = meta["encoder"]
         pooling = meta["pooling"]
         encoder_folder = spec.get("folder")  # set for a fine-tuned encoder saved in the model folder
