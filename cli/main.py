@@ -6,10 +6,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bertsent.cli import data, predict, runs, tokenize, train
+from bertsent.cli import data, export, predict, runs, tokenize, train
 from bertsent.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, fail
 
-COMMAND_MODULES = (tokenize, data, train, runs, predict)
+COMMAND_MODULES = (tokenize, data, train, runs, predict, export)
 
 
 def build_parser() -> argparse.ArgumentParser:
