@@ -62,16 +62,14 @@ class ReportView(Widget):
                 f"{metrics.support:,}",
             )
         classes.add_row("macro F1", "", "", f"{report.macro_f1:.3f}", "", style="italic")
-        return Group(accuracy, classes, Text(""), self._confusion(report), *self._method(report))
+        title = Text("confusion (rows true, cols predicted)", style="italic")  # as wide as the column
+        return Group(accuracy, classes, Text(""), title, self._confusion(report), *self._method(report))
 
     def _confusion(self, report) -> Table:
         """Rows: true class, columns: predicted class, each named by a label cut to fit."""
         # Columns are a label (or count) and a space: six classes fit 40 cells with 4-cell labels.
         short = short_labels([clean(name) for name in report.names], 5 if len(report.names) < FITS else 4)
         confusion = Table(
-            title="confusion (rows true, cols predicted)",
-            title_justify="left",
-            title_style="italic",
             box=box.SIMPLE_HEAD,
             pad_edge=False,
             padding=(0, 0),
