@@ -16,7 +16,6 @@ import numpy as np
 from bertsent.core.embed import DEFAULT_POOLING, Embedder
 from bertsent.core.encoder import DEFAULT_ENCODER, Encoder
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 
@@ -96,6 +95,8 @@ def _encoder_files(encoder: Encoder) -> dict[str, bytes]:
         return {path.name: path.read_bytes() for path in Path(folder).iterdir() if path.is_file()}
 
 
-def to_pipeline(model) -> Pipeline:
+def to_pipeline(model):
     """A saved model (``core.model.SentimentModel``) as a fitted ``Pipeline(embed, classify)``."""
+    from sklearn.pipeline import Pipeline  # imported here: it loads Rich, which core itself never needs
+
     return Pipeline([("embed", SentenceEmbedder.fitted(model.embedder)), ("classify", model.classifier)])
