@@ -207,21 +207,48 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--precision", default="auto", help="precision of 'ours' (default: auto)")
     parser.add_argument("--distilbert-n", type=int, default=1000, help="sentences for the DistilBERT row")
     parser.add_argument("--quick", action="store_true", help="skip the DistilBERT row and the accuracy runs")
+    parser.add_argument(
+        "--speed-only", action="store_true", help="only the sentences/s rows (MiniLM, DistilBERT architecture)"
+    )
     parser.add_argument("--memory", type=int, metavar="COPIES", help="also embed SST2 train COPIES times (10: 69,200)")
     parser.add_argument("--tui", action="store_true", help="also measure key latency of the TUI under load")
     parser.add_argument("--finetune", action="store_true", help="also fine-tune on all of SST2 train (minutes)")
+    parser.add_argument(
+        "--label", type=int, metavar="N", help="only bulk labelling: N CSV rows, rows/s, peak RSS, kill and resume"
+    )
+    parser.add_argument("--paths", action="store_true", help="only the precision paths side by side (fp32, bf16, int8)")
+    parser.add_argument("--paths-train", type=int, default=2000, help="train sentences for --paths' classifier")
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args(argv)
+    if args.paths:
+        from bench.paths import paths_run, print_paths
+
+        result = paths_run(SST2, args.n, args.paths_train, args.device)
+        print(json.dumps(result, indent=2)) if args.json else print_paths(result)
+        return 0
+    if args.label:
+        from bench.label_run import label_run, print_label
+
+        result = label_run(SST2, args.label, args.device, args.precision)
+        print(json.dumps(result, indent=2)) if args.json else print_label(result)
+        return 0
     from bertsent.core.data import load_dataset
     from bertsent.core.encoder import Encoder
 
-    texts = load_dataset(SST2 / "train.tsv").texts[: args.n]
+    base = load_dataset(SST2 / "train.tsv").texts
+    # More than SST2 train holds (a GPU run): repeats made distinct, since repeated sentences are embedded once.
+    texts = [base[i % len(base)] + (f" ({i // len(base)})" if i >= len(base) else "") for i in range(args.n)]
     result: dict = {"n": len(texts), "torch_threads": __import__("torch").get_num_threads()}
     minilm = compare("minilm", "minilm", texts, args.device, args.precision)
     rows = [minilm]
     if not args.quick:
         folder = distilbert_folder(Encoder.load(device="cpu").tokenizer)
         rows.append(compare("distilbert-arch", folder, texts[: args.distilbert_n], args.device, args.precision))
+    if args.speed_only:
+        result["rows"] = rows
+        print(json.dumps(result, indent=2)) if args.json else print_speed(result)
+        return 0
+    if not args.quick:
         result.update(accuracy_and_cache(args.device, args.precision))
     result.update(predict_latency(args.device, args.precision))
     result.update(startup_times())
@@ -244,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def print_table(result: dict) -> None:
+def print_speed(result: dict) -> None:
     print(f"SST2 train sentences, torch threads {result['torch_threads']}; sentences/s:")
     header = ("model", "n", "prec", "ours", "ours fp32", "tutorial", "sent-tr", "÷tut", "÷st")
     print("{:16s} {:>5s} {:5s} {:>8s} {:>10s} {:>9s} {:>8s} {:>6s} {:>6s}".format(*header))
@@ -255,6 +282,10 @@ def print_table(result: dict) -> None:
             f"{r['sentence_transformers']:8.0f} {r['ratio_vs_tutorial']:6.2f} "
             f"{r['ratio_vs_sentence_transformers']:6.2f}"
         )
+
+
+def print_table(result: dict) -> None:
+    print_speed(result)
     if "accuracy" in result:
         print(
             f"SST2 test accuracy: ours {result['accuracy']:.2%}, fp32 {result['accuracy_fp32']:.2%}; "

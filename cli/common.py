@@ -26,7 +26,8 @@ def encoder_options(sub: argparse.ArgumentParser) -> None:
         "--precision",
         choices=PRECISIONS,
         default="auto",
-        help="auto: fp32 on CPU, bf16/fp16 on CUDA; int8: quantized Linear layers, CPU only (default: auto)",
+        help="auto: fp32 on CPU, bf16/fp16 on CUDA; bf16 on a CPU is fast only with bf16 instructions; "
+        "int8: quantized Linear layers, CPU only (default: auto)",
     )
 
 
@@ -127,6 +128,13 @@ class Progress:
         rate = f"loss {p.loss:.3f}, {p.rate:,.0f} sent/s"
         self.bar.update(self.task, completed=p.step, total=p.total, rate=rate)
 
+    def rows(self, p) -> None:
+        eta = f", ETA {_clock(p.eta)}" if p.eta is not None else ""
+        resumed = f", {p.resumed:,} resumed" if p.resumed else ""
+        bad = f", {p.bad:,} bad" if p.bad else ""
+        rate = f"{p.rate:,.0f} rows/s{eta}{resumed}{bad}"
+        self.bar.update(self.task, completed=p.done, total=max(p.total, p.done) if p.total else None, rate=rate)
+
     def steps(self, done: int, total: int) -> None:
         self.bar.update(self.task, completed=done, total=total, rate="")
 
@@ -139,3 +147,8 @@ class Progress:
 
     def __exit__(self, *exc: object) -> None:
         self.bar.stop()
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"

@@ -80,6 +80,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from bertsent.core.data import cv_folds, load_splits
     from bertsent.core.embed import DEFAULT_POOLING, Embedder
     from bertsent.core.errors import BertsentError
+    from bertsent.core.fastpath import check_fast_path
     from bertsent.core.persist import save_model
     from bertsent.core.runs import Run, RunHistory
     from bertsent.core.train import embed_splits, finetune, fit
@@ -107,13 +108,32 @@ def cmd_train(args: argparse.Namespace) -> int:
     if result.report.truncated:
         limit = result.model.encoder.max_length
         fail(f"note: {result.report.truncated} sentences were longer than {limit} tokens and were truncated")
-    save_model(result.model, args.out, report=result.report, data_hash=result.data_hash)
+    with Progress("checking bf16 against fp32") as progress:
+        fast = check_fast_path(result.model, splits.test.texts, splits.test.labels)
+    save_model(
+        result.model, args.out, report=result.report, data_hash=result.data_hash, fast_path=fast and fast.to_dict()
+    )
     RunHistory().add(Run.from_report(result.report, data=str(path), data_sha256=result.data_hash, model=args.out))
     if args.json:
-        print_json({**result.report.to_dict(), "model": args.out})
+        print_json({**result.report.to_dict(), "model": args.out, "fast_path": fast and fast.to_dict()})
     else:
         print_report(result.report, args.out)
+        print_fast_path(fast)
     return 0
+
+
+def print_fast_path(fast) -> None:
+    """Which precision the saved model runs in by default, and why."""
+    from bertsent.core.fastpath import machine_choice
+
+    if fast is None:
+        return
+    if not fast.allowed:
+        print(f"default precision fp32: {fast.reason}")
+        return
+    machine = machine_choice()
+    where = "used by default on this machine" if machine.precision == fast.precision else "not used on this machine"
+    print(f"default precision {machine.precision}: {fast.reason}; {where} ({machine.reason})")
 
 
 def _finetune(args: argparse.Namespace, splits, finetune):

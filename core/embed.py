@@ -54,8 +54,8 @@ class Embedder:
         encoder: Encoder,
         pooling: str = DEFAULT_POOLING,
         *,
-        batch_tokens: int = 2048,
-        max_batch: int = 32,
+        batch_tokens: int | None = None,
+        max_batch: int | None = None,
         cache: EmbeddingCache | bool = True,
         flush_every: int = 1024,
     ) -> None:
@@ -63,8 +63,10 @@ class Embedder:
             raise ValueError(f"unknown pooling {pooling!r}; choose from {', '.join(POOLINGS)}")
         self.encoder = encoder
         self.pooling = pooling
-        self.batch_tokens = batch_tokens
-        self.max_batch = max_batch
+        # CPU: small batches stay in the caches (measured, see README); a GPU needs large ones to be busy.
+        on_cuda = encoder.device.startswith("cuda")
+        self.batch_tokens = batch_tokens or (65536 if on_cuda else 2048)
+        self.max_batch = max_batch or (1024 if on_cuda else 32)
         self.flush_every = flush_every
         if cache is True:
             cache = EmbeddingCache(cache_dir() / "embeddings", self.cache_key)

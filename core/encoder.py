@@ -99,7 +99,8 @@ class Encoder:
         """Load through ``AutoTokenizer``/``AutoModel``: local files first, then the hub if reachable.
 
         ``precision``: ``auto`` is exact fp32 on CPU and bf16 (or fp16) on CUDA; ``int8`` is dynamic
-        quantization of the Linear layers, per output channel (CPU only, faster, slightly less exact).
+        quantization of the Linear layers, per output channel (CPU only, faster, slightly less exact);
+        ``bf16`` on a CPU is fast only with bf16 instructions (see ``core.fastpath``).
         """
         if precision not in PRECISIONS:
             raise EncoderError(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
@@ -217,15 +218,15 @@ def resolve_precision(precision: str, device: str) -> str:
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
     if precision == "int8" and on_cuda:
         raise EncoderError("int8 precision runs on the CPU only; use bf16 or fp16 on CUDA")
-    if precision in ("fp16", "bf16") and not on_cuda:
-        raise EncoderError(f"{precision} precision needs CUDA; use int8 or fp32 on the CPU")
+    if precision == "fp16" and not on_cuda:
+        raise EncoderError("fp16 precision needs CUDA; use bf16, int8 or fp32 on the CPU")
     return precision
 
 
 def runnable_precision(precision: str, device: str) -> str:
     """``precision`` if it runs on ``device``, else ``auto`` (a saved GPU model loaded on a CPU)."""
     on_cuda = device.startswith("cuda")
-    if (precision == "int8" and on_cuda) or (precision in ("fp16", "bf16") and not on_cuda):
+    if (precision == "int8" and on_cuda) or (precision == "fp16" and not on_cuda):
         return "auto"
     return precision
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 from bertsent.core.classifier import SentimentClassifier, decide
@@ -53,12 +53,15 @@ class SentimentModel:
     ) -> np.ndarray:
         return self.classes[decide(self.predict_proba(texts, progress, cancel))]
 
-    def proba_ids(self, batch_ids: list[list[int]]) -> np.ndarray:
-        """Class probabilities of already tokenized sentences (no cache: used for occlusion)."""
+    def proba_ids(self, batch_ids: list[list[int]], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Class probabilities (columns in ``classes`` order) for already tokenized sentences, in
+        length-sorted batches and without the cache; ``progress(n)`` after each batch."""
         proba = np.empty((len(batch_ids), len(self.classes)))
         for batch in self.embedder.batches_of(batch_ids):
             vectors = self.embedder.forward([batch_ids[i] for i in batch])
             proba[batch] = self.classifier.predict_proba(vectors)
+            if progress:
+                progress(len(batch))
         return proba
 
     def explain(self, text: str, *, scored: int | str | None = None) -> Prediction:

@@ -25,6 +25,7 @@ from bertsent.core.data import label_names
 from bertsent.core.embed import Embedder
 from bertsent.core.encoder import Encoder, pick_device, runnable_precision
 from bertsent.core.errors import ModelFileError
+from bertsent.core.fastpath import load_precision
 from bertsent.core.files import atomic_write_bytes, atomic_write_text, sha256_file
 from bertsent.core.model import SentimentModel
 from bertsent.core.report import Report
@@ -42,7 +43,14 @@ class SavedModel:
     meta: dict
 
 
-def save_model(model: SentimentModel, folder: str | Path, *, report: Report | None = None, data_hash: str = "") -> Path:
+def save_model(
+    model: SentimentModel,
+    folder: str | Path,
+    *,
+    report: Report | None = None,
+    data_hash: str = "",
+    fast_path: dict | None = None,
+) -> Path:
     """Write the model folder so that a crash at any moment leaves the old model or the new one.
 
     Data files are named by their content hash and written first; ``model.json``, which names
@@ -79,6 +87,7 @@ def save_model(model: SentimentModel, folder: str | Path, *, report: Report | No
         "label_names": label_names(model.classes),
         "data_sha256": data_hash,
         "report": report.to_dict() if report else None,
+        "fast_path": fast_path,  # core.fastpath: bf16 against fp32 on the held-out split, or None
         "versions": _versions(),
         "classifier": classifier_file,
         "files": files,
@@ -180,7 +189,7 @@ def load_model(folder: str | Path, *, encoder: Encoder | None = None, device: st
             str(folder / encoder_folder) if encoder_folder else spec["name"],
             device=device,
             max_length=int(spec["max_length"]),
-            precision=runnable_precision(spec.get("precision", "auto"), device),
+            precision=load_precision(meta, device) or runnable_precision(spec.get("precision", "auto"), device),
         )
         encoder.name, encoder.finetuned = spec["name"], encoder_folder is not None
     if encoder.fingerprint != spec["fingerprint"]:

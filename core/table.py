@@ -46,12 +46,20 @@ class Table:
     _lines: Iterator[str]
     _delimiter: str = ","
 
-    def rows(self) -> Iterator[tuple[int, Row]]:
-        """(line number, row) for every non-blank row after the header, in file order."""
+    @property
+    def delimiter(self) -> str:
+        return self._delimiter
+
+    def rows(self, *, typed: bool = False) -> Iterator[tuple[int, Row]]:
+        """(line number, row) for every non-blank row after the header, in file order.
+
+        ``typed=True`` keeps a JSONL object's values as parsed (numbers, lists, null) instead of
+        their JSON text, so a copy written back out keeps its types.
+        """
         if self.format in ("csv", "tsv"):
             yield from self._delimited_rows()
         elif self.format == "jsonl":
-            yield from self._jsonl_rows()
+            yield from self._jsonl_rows(typed)
         else:
             yield from self._plain_rows()
 
@@ -87,7 +95,7 @@ class Table:
             else:
                 yield lineno, dict(zip(self.columns, fields, strict=True))
 
-    def _jsonl_rows(self) -> Iterator[tuple[int, Row]]:
+    def _jsonl_rows(self, typed: bool) -> Iterator[tuple[int, Row]]:
         for lineno, line in _numbered(self._lines):
             if not line.strip():
                 continue
@@ -105,7 +113,7 @@ class Table:
             if not isinstance(obj, dict):
                 yield lineno, "bad JSON: expected an object per line"
                 continue
-            yield lineno, {str(key): _field(value) for key, value in obj.items()}
+            yield lineno, obj if typed else {str(key): _field(value) for key, value in obj.items()}
 
     def _plain_rows(self) -> Iterator[tuple[int, Row]]:
         for lineno, line in _numbered(self._lines):
