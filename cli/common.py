@@ -60,6 +60,16 @@ def number(kind: type, low: float, high: float) -> Callable[[str], float]:
     return parse
 
 
+def column_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--text-column", help="column with the sentences (default: text, sentence, review or content)")
+    sub.add_argument("--label-column", help="column with the labels (default: label, sentiment, class or target)")
+
+
+def columns(args: argparse.Namespace) -> dict:
+    """The labelled-data options of ``args`` as keyword arguments of ``load_splits``/``load_dataset``."""
+    return {"skip_bad": args.skip_bad, "text_column": args.text_column, "label_column": args.label_column}
+
+
 positive_int = number(int, 1, 10**9)
 
 

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-from bertsent.cli.common import DATA_HELP, encoder_options, find_data, load_encoder, print_json, safe, warn_skipped
+from bertsent.cli.common import (
+    DATA_HELP,
+    column_options,
+    columns,
+    encoder_options,
+    find_data,
+    load_encoder,
+    print_json,
+    safe,
+    warn_skipped,
+)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -12,22 +22,25 @@ def register(commands: argparse._SubParsersAction) -> None:
     data.set_defaults(run=cmd_data)
     data.add_argument("--data", help=DATA_HELP)
     data.add_argument("--skip-bad", action="store_true", help="skip malformed rows and count them")
+    column_options(data)
     data.add_argument("--json", action="store_true", help="print JSON")
     encoder_options(data)
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from bertsent.core.data import LABEL_NAMES, load_splits, summarize
+    from bertsent.core.data import label_names, load_splits, summarize
 
     path = find_data(args.data)
-    splits = load_splits(path, skip_bad=args.skip_bad)
+    splits = load_splits(path, **columns(args))
     encoder = load_encoder(args)
-    out = {"path": str(path), "given_split": splits.given}
+    classes = splits.classes
+    names = dict(zip(classes.tolist(), label_names(classes), strict=True))
+    out = {"path": str(path), "given_split": splits.given, "classes": classes.tolist()}
     for name, dataset in (("train", splits.train), ("test", splits.test)):
-        summary = summarize(dataset, encoder.token_lengths(dataset.texts))
+        summary = summarize(dataset, encoder.token_lengths(dataset.texts), classes)
         out[name] = {
             "n": summary.n,
-            "per_label": {LABEL_NAMES[k]: v for k, v in summary.per_label.items()},
+            "per_label": {names[k]: v for k, v in summary.per_label.items()},
             "duplicates": summary.duplicates,
             "tokens": summary.length_stats,
             "skipped": dataset.skipped,

@@ -5,7 +5,17 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from bertsent.cli.common import Progress, fail, print_json, safe, stdin_lines, stdout_console, warn_skipped
+from bertsent.cli.common import (
+    Progress,
+    column_options,
+    columns,
+    fail,
+    print_json,
+    safe,
+    stdin_lines,
+    stdout_console,
+    warn_skipped,
+)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -14,6 +24,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--model", required=True, help="model folder from 'bertsent train'")
     evaluate.add_argument("--data", required=True, help="file, or folder (its test split is used)")
     evaluate.add_argument("--skip-bad", action="store_true", help="skip malformed rows and count them")
+    column_options(evaluate)
     evaluate.add_argument("--json", action="store_true", help="print JSON")
 
     predict = commands.add_parser("predict", help="label sentences and show which tokens pushed them")
@@ -24,30 +35,40 @@ def register(commands: argparse._SubParsersAction) -> None:
     predict.add_argument(
         "--no-scores", action="store_true", help="label and probability only (about 20x faster for bulk input)"
     )
+    predict.add_argument(
+        "--score-class",
+        metavar="LABEL",
+        help="token scores towards this class (a label or its name) instead of the predicted one",
+    )
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from bertsent.core.data import load_dataset, load_splits
+    from bertsent.core.data import align_labels, load_dataset, load_splits
     from bertsent.core.persist import load_model
+    from sklearn.metrics import f1_score
 
     saved = load_model(args.model)
     for note in saved.notes:
         fail(f"note: {note}")
     path = Path(args.data)
     if path.is_dir():
-        dataset = load_splits(path, skip_bad=args.skip_bad).test
+        dataset = load_splits(path, **columns(args)).test
     else:
-        dataset = load_dataset(path, skip_bad=args.skip_bad)
+        dataset = load_dataset(path, **columns(args))
+    model = saved.model
+    dataset = align_labels(dataset, model.classes)
     warn_skipped(dataset.skipped)
     with Progress("embedding") as progress:
-        proba = saved.model.predict_proba(dataset.texts, progress)[:, 1]
-    accuracy = float(((proba >= 0.5).astype(int) == dataset.labels).mean())
+        predicted = model.predict(dataset.texts, progress)
+    accuracy = float((predicted == dataset.labels).mean())
+    macro_f1 = float(f1_score(dataset.labels, predicted, labels=model.classes, average="macro", zero_division=0))
     if args.json:
-        print_json({"accuracy": accuracy, "n": len(dataset), "model": args.model, "data": str(path)})
+        out = {"accuracy": accuracy, "macro_f1": macro_f1, "n": len(dataset), "model": args.model, "data": str(path)}
+        print_json(out)
     else:
-        print(f"accuracy {accuracy:.2%} on {len(dataset):,} sentences of {safe(str(path))}")
+        print(f"accuracy {accuracy:.2%}, macro F1 {macro_f1:.3f} on {len(dataset):,} sentences of {safe(str(path))}")
     return 0
 
 
@@ -59,10 +80,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
     for note in saved.notes:
         fail(f"note: {note}")
     model = saved.model
+    scored = None if args.score_class is None else model.class_of(args.score_class)
     lines = args.text or stdin_lines()
     render = None if args.json else token_renderer()
     bad = 0
-    for number, item in enumerate(model.explain_many(lines, scores=not args.no_scores), start=1):
+    for number, item in enumerate(model.explain_many(lines, scores=not args.no_scores, scored=scored), start=1):
         if isinstance(item, DataError):
             bad += 1
             fail(f"line {number}: {item}")
@@ -70,7 +92,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         if render is None:
             data = item.to_dict()
             if args.no_scores:
-                del data["tokens"], data["words"]
+                del data["tokens"], data["words"], data["scored"]
             print_json(data, one_line=True)
         else:
             render(item)
@@ -80,6 +102,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def token_renderer() -> Callable:
+    from bertsent.core.explain import display_axis
     from rich.text import Text
 
     console = stdout_console(highlight=False)
@@ -87,17 +110,20 @@ def token_renderer() -> Callable:
 
     def render(prediction) -> None:
         line = Text()
-        line.append(f"{prediction.label_name:8s} ", style="bold green" if prediction.label else "bold red")
-        line.append(f"P(positive)={prediction.probability:.3f}  ")
+        line.append(f"{safe(prediction.label_name):8s} ", style="bold")
+        line.append(f"p={prediction.probability:.3f}  ")
+        if prediction.scored is not None and prediction.scored != prediction.label:
+            line.append(f"(scores towards {safe(prediction.scored_name)}) ", style="italic")
         if not prediction.tokens:
             line.append(safe(prediction.text))
+        sign = display_axis(prediction)[0] if prediction.tokens else 1
         for token in prediction.tokens:
-            text = safe(token.token)
+            text, score = safe(token.token), sign * token.score
             if plain:
-                mark = "+" if token.score > 0.01 else "-" if token.score < -0.01 else ""
+                mark = "+" if score > 0.01 else "-" if score < -0.01 else ""
                 line.append(f"{text}{mark} ")
             else:
-                line.append(text, style=score_style(token.score))
+                line.append(text, style=score_style(score))
                 line.append(" ")
         console.print(line, soft_wrap=True)
 

@@ -9,6 +9,8 @@ from bertsent.cli.common import (
     DATA_HELP,
     EXIT_ERROR,
     Progress,
+    column_options,
+    columns,
     encoder_options,
     fail,
     find_data,
@@ -54,6 +56,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         help=f"fixed regularization C, {C_RANGE[0]:g} to {C_RANGE[1]:g} (turns --cv off)",
     )
     train.add_argument("--skip-bad", action="store_true", help="skip malformed rows and count them")
+    column_options(train)
     train.add_argument("--no-cache", action="store_true", help="neither read nor write the embedding cache")
     train.add_argument("--out", required=True, help="model folder to write")
     train.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -86,11 +89,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     baseline.add_argument("--data", help=DATA_HELP)
     baseline.add_argument("--limit", type=positive_int, help="use the first N sentences of each file")
     baseline.add_argument("--skip-bad", action="store_true", help="skip malformed rows and count them")
+    column_options(baseline)
     baseline.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from bertsent.core.data import load_splits
+    from bertsent.core.data import cv_folds, load_splits
     from bertsent.core.embed import DEFAULT_POOLING, Embedder
     from bertsent.core.errors import BertsentError
     from bertsent.core.fastpath import check_fast_path
@@ -105,15 +109,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     check_model_folder(args.out)  # before any work: a bad --out must not cost a whole run
     check_writable(cache=not args.no_cache or args.finetune)
     path = find_data(args.data)
-    splits = load_splits(path, limit=args.limit, skip_bad=args.skip_bad)
+    splits = load_splits(path, limit=args.limit, **columns(args))
     warn_skipped(splits.train.skipped)
     warn_skipped(splits.test.skipped)
+    C = args.C if args.C is not None or args.cv else 1.0
+    if not args.finetune and C is None:
+        cv_folds(splits.train.labels, 5)  # too few sentences per class: say so before embedding
     if args.finetune:
         result = _finetune(args, splits, finetune)
     else:
         encoder = load_encoder(args)
         embedder = Embedder(encoder, args.pooling, cache=not args.no_cache)
-        C = args.C if args.C is not None or args.cv else 1.0
         with Progress("embedding") as progress:
             embedded = embed_splits(embedder, splits, progress)
         with Progress("choosing C" if C is None else "fitting") as progress, warnings_as_notes():
@@ -223,7 +229,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 
     check_writable(cache=False)
     path = find_data(args.data)
-    splits = load_splits(path, limit=args.limit, skip_bad=args.skip_bad)
+    splits = load_splits(path, limit=args.limit, **columns(args))
     warn_skipped(splits.train.skipped)
     warn_skipped(splits.test.skipped)
     report = tfidf_report(splits)
@@ -238,6 +244,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 def print_report(report, out: str | None) -> None:
     from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     console = stdout_console()
     cv = f" (cross-validated over {len(report.cv.Cs)} values, {report.cv.folds} folds)" if report.cv else ""
@@ -250,18 +257,23 @@ def print_report(report, out: str | None) -> None:
             what += f", fine-tuned {s['epochs']} epoch(s), lr {s['lr']:g}, batch {s['batch_size']}"
     console.print(f"{what}, {report.n_train:,} train / {report.n_test:,} test sentences", highlight=False)
     console.print(
-        f"test accuracy [bold]{report.accuracy:.2%}[/]  (most-frequent-class baseline "
-        f"{report.baseline_accuracy:.2%}, train accuracy {report.train_accuracy:.2%})",
+        f"test accuracy [bold]{report.accuracy:.2%}[/], macro F1 {report.macro_f1:.3f}  (most-frequent-class "
+        f"baseline {report.baseline_accuracy:.2%}, train accuracy {report.train_accuracy:.2%})",
         highlight=False,
     )
     if report.C is not None:
         console.print(f"C = {report.C:.4g}{cv}", highlight=False)
     table = Table("class", "precision", "recall", "F1", "support", box=None)
     for name, m in report.per_class.items():
-        table.add_row(name, f"{m.precision:.3f}", f"{m.recall:.3f}", f"{m.f1:.3f}", str(m.support))
+        table.add_row(Text(safe(name)), f"{m.precision:.3f}", f"{m.recall:.3f}", f"{m.f1:.3f}", str(m.support))
     console.print(table)
-    (tn, fp), (fn, tp) = report.confusion
-    console.print(f"confusion (rows true, columns predicted): neg→neg {tn}  neg→pos {fp}  pos→neg {fn}  pos→pos {tp}")
+    confusion = Table("true \\ predicted", box=None)
+    for name in report.names:
+        confusion.add_column(Text(safe(name)), justify="right")
+    for name, row in zip(report.names, report.confusion, strict=True):
+        confusion.add_row(Text(safe(name)), *(f"{count:,}" for count in row))
+    console.print("confusion matrix (rows: true class, columns: predicted)", highlight=False)
+    console.print(confusion)
     seconds = ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items())
     saved = f"; model saved to {safe(out)}" if out else ""
     console.print(f"time: {seconds}{saved}", highlight=False, markup=False)

@@ -6,7 +6,8 @@ import threading
 import time
 
 import numpy as np
-from bertsent.core.data import Splits
+from bertsent.core.classifier import decide
+from bertsent.core.data import Splits, cv_folds
 from bertsent.core.errors import Cancelled, DataError
 from bertsent.core.report import Report, build_report
 
@@ -24,6 +25,7 @@ class TfidfBaseline:
 
         if len(np.unique(labels)) < 2:
             raise DataError("cannot fit the TF-IDF baseline: the training data has one class only")
+        folds = cv_folds(labels, 5, remedy="use more data")
         self.vectorizer_ = TfidfVectorizer(sublinear_tf=True)
         features = self.vectorizer_.fit_transform(texts)
         scores = []
@@ -31,7 +33,7 @@ class TfidfBaseline:
             if cancel is not None and cancel.is_set():
                 raise Cancelled("TF-IDF baseline cancelled; nothing was recorded")
             model = LogisticRegression(C=C, max_iter=2000)
-            scores.append(cross_val_score(model, features, labels, cv=5, scoring="accuracy").mean())
+            scores.append(cross_val_score(model, features, labels, cv=folds, scoring="accuracy").mean())
         self.C_ = float(CS[int(np.argmax(scores))])
         self.model_ = LogisticRegression(C=self.C_, max_iter=2000).fit(features, labels)
         return self
@@ -40,7 +42,7 @@ class TfidfBaseline:
         return self.model_.predict_proba(self.vectorizer_.transform(texts))
 
     def predict(self, texts: list[str]) -> np.ndarray:
-        return self.model_.predict(self.vectorizer_.transform(texts))
+        return self.model_.classes_[decide(self.predict_proba(texts))]
 
 
 def tfidf_report(splits: Splits, cancel: threading.Event | None = None) -> Report:
@@ -52,6 +54,7 @@ def tfidf_report(splits: Splits, cancel: threading.Event | None = None) -> Repor
         baseline.predict(splits.train.texts),
         splits.test.labels,
         baseline.predict(splits.test.texts),
+        classes=baseline.model_.classes_,
         C=baseline.C_,
         encoder="",
         pooling="",

@@ -1,13 +1,20 @@
-"""Logistic regression on sentence embeddings, scikit-learn style, with optional CV over C."""
+"""Logistic regression on sentence embeddings, a scikit-learn estimator, with optional CV over C.
+
+Two or more classes: scikit-learn's ``classes_`` (sorted labels, as given) is the one source of
+the class order, and :func:`decide` (argmax) the one decision rule.
+"""
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from bertsent.core.data import cv_folds
 from bertsent.core.errors import Cancelled
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 DEFAULT_CS = tuple(float(c) for c in np.logspace(-4, 0, 9))
 # Bounds on saved arrays that keep every standardized value and product finite in float64 (in
@@ -27,10 +34,16 @@ class CVResult:
     folds: int
 
 
-class SentimentClassifier:
-    """Standardize, then logistic regression.
+def decide(proba: np.ndarray) -> np.ndarray:
+    """The decision rule: the column of the most probable class in each row (the first on ties)."""
+    return np.argmax(proba, axis=-1)
 
-    ``C=None`` picks C by stratified k-fold cross-validation on the training data only.
+
+class SentimentClassifier(ClassifierMixin, BaseEstimator):
+    """Standardize, then (multinomial for 3+ classes) logistic regression.
+
+    ``C=None`` picks C by stratified k-fold cross-validation on the training data only. Works in
+    scikit-learn's ``Pipeline``, ``cross_val_score``, ``GridSearchCV`` and ``clone``.
     """
 
     def __init__(
@@ -59,9 +72,10 @@ class SentimentClassifier:
         from sklearn.preprocessing import StandardScaler
 
         y = np.asarray(y)
-        classes = np.unique(y)
-        if len(classes) < 2:
-            raise ValueError(f"training data has one class only ({classes.tolist()}); need both 0 and 1")
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise ValueError(f"training data has one class only ({self.classes_.tolist()}); need at least 2")
+        self.n_features_in_ = X.shape[1]
         self.scaler_ = StandardScaler().fit(X)
         Z = self.scaler_.transform(X)
         self.cv_ = None
@@ -82,9 +96,7 @@ class SentimentClassifier:
         from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import StratifiedKFold
 
-        folds = int(min(self.folds, np.bincount(y).min()))
-        if folds < 2:
-            raise ValueError("too few sentences of one label to cross-validate C; pass a fixed C")
+        folds = cv_folds(y, self.folds)
         Cs = sorted(self.Cs)
         scores = np.zeros((folds, len(Cs)))
         total = folds * len(Cs) + 1
@@ -99,22 +111,19 @@ class SentimentClassifier:
                     progress(fold * len(Cs) + column + 1, total)
         return CVResult(Cs, scores.mean(axis=0).tolist(), folds)
 
-    @property
-    def classes_(self) -> np.ndarray:
-        return self.model_.classes_
-
-    def _standardized(self, X: np.ndarray) -> np.ndarray:
+    def standardize(self, X: np.ndarray) -> np.ndarray:
         """Standardized features in float64, so even extreme saved arrays cannot overflow."""
         return self.scaler_.transform(np.asarray(X, dtype=np.float64))
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
-        return self.model_.decision_function(self._standardized(X))
+        return self.model_.decision_function(self.standardize(X))
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        return self.model_.predict_proba(self._standardized(X))
+        """Class probabilities, one column per entry of ``classes_``."""
+        return self.model_.predict_proba(self.standardize(X))
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.model_.predict(self._standardized(X))
+        return self.classes_[decide(self.predict_proba(X))]
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The fitted state as plain arrays (saved without pickle)."""
@@ -123,22 +132,25 @@ class SentimentClassifier:
             "scale": self.scaler_.scale_,
             "coef": self.model_.coef_,
             "intercept": self.model_.intercept_,
-            "classes": self.model_.classes_,
+            # Text labels as a fixed-width string array: saved and loaded without pickle.
+            "classes": self.classes_.astype(str) if self.classes_.dtype.kind == "O" else self.classes_,
             **({"C": np.asarray([self.C_])} if self.C_ is not None else {}),
         }
 
     @classmethod
-    def from_linear(cls, weight: np.ndarray, bias: np.ndarray) -> SentimentClassifier:
-        """A classifier computing ``sigmoid(x @ weight.T + bias)``: a fine-tuned model's head."""
+    def from_linear(cls, weight: np.ndarray, bias: np.ndarray, classes: np.ndarray) -> SentimentClassifier:
+        """A classifier computing ``softmax(x @ weight.T + bias)``: a fine-tuned model's head.
+
+        Two classes are stored as scikit-learn stores them, one row ``w1 - w0`` through a sigmoid,
+        which gives exactly the softmax of the two rows.
+        """
+        weight = np.asarray(weight, dtype=np.float64)
+        bias = np.asarray(bias, dtype=np.float64)
+        if len(weight) == 2:
+            weight, bias = weight[1:] - weight[:1], bias[1:] - bias[:1]
         dim = weight.shape[1]
         return cls.from_arrays(
-            {
-                "mean": np.zeros(dim),
-                "scale": np.ones(dim),
-                "coef": np.asarray(weight, dtype=np.float64).reshape(1, dim),
-                "intercept": np.asarray(bias, dtype=np.float64).reshape(1),
-                "classes": np.array([0, 1]),
-            }
+            {"mean": np.zeros(dim), "scale": np.ones(dim), "coef": weight, "intercept": bias, "classes": classes}
         )
 
     @classmethod
@@ -160,8 +172,8 @@ class SentimentClassifier:
         self.model_ = LogisticRegression(C=C or 1.0)
         self.model_.coef_ = arrays["coef"]
         self.model_.intercept_ = arrays["intercept"]
-        self.model_.classes_ = arrays["classes"]
-        self.model_.n_features_in_ = arrays["coef"].shape[1]
+        self.model_.classes_ = self.classes_ = np.asarray(arrays["classes"])
+        self.n_features_in_ = self.model_.n_features_in_ = arrays["coef"].shape[1]
         return self
 
 
@@ -171,13 +183,14 @@ def _check_arrays(arrays: dict[str, np.ndarray]) -> None:
     if not required <= set(arrays) <= required | {"C"}:
         raise ValueError(f"arrays {sorted(arrays)} are not {sorted(required)} (and optionally C)")
     for name, array in arrays.items():
-        kind = "iu" if name == "classes" else "f"
+        kind = "iuU" if name == "classes" else "f"  # classes: whole numbers or text labels
         if array.dtype.kind not in kind or array.dtype.hasobject:
             raise ValueError(f"{name} has dtype {array.dtype}")
-        if not np.isfinite(array).all():
+        if array.dtype.kind != "U" and not np.isfinite(array).all():
             raise ValueError(f"{name} has values that are not finite")
     classes, mean = arrays["classes"], arrays["mean"]
-    if classes.ndim != 1 or len(classes) < 2 or not (np.diff(classes) > 0).all():
+    labels = classes.tolist() if classes.ndim == 1 else []
+    if len(labels) < 2 or any(a >= b for a, b in itertools.pairwise(labels)):
         raise ValueError(f"classes {classes.tolist()[:10]} are not at least two increasing labels")
     if mean.ndim != 1 or not len(mean):
         raise ValueError(f"mean has shape {mean.shape}")

@@ -1,29 +1,48 @@
-"""Load and validate labelled sentences (SST2-style .tsv, GLUE .tsv, .csv, .jsonl) and split them."""
+"""Load and validate labelled sentences (CSV, TSV, JSONL through ``core.table``) and split them.
+
+Labels are data: integers when every label in a file is one, strings otherwise. The class set
+and its order come from the data (sorted, as scikit-learn's ``classes_``); ``label_names`` is the
+one rule for showing them (0/1 are SST2's negative/positive, anything else as given).
+"""
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
+import math
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from bertsent.core import jsonio
 from bertsent.core.errors import DataError
+from bertsent.core.table import find_column, open_table
 
 SUFFIXES = (".tsv", ".csv", ".jsonl")
-LABELS = (0, 1)
-LABEL_NAMES = {0: "negative", 1: "positive"}
-TEXT_KEYS = ("sentence", "text")
+BINARY_NAMES = ("negative", "positive")  # the SST2 convention for labels 0 and 1
+MAX_CLASSES = 100  # more distinct labels than this is almost surely the wrong column
+_INTEGER = re.compile(r"[+-]?\d+")
+
+
+def label_names(classes: Sequence | np.ndarray) -> list[str]:
+    """How to show each class: labels exactly 0 and 1 read negative/positive, others as given."""
+    values = list(np.asarray(classes).tolist())
+    if values == [0, 1]:
+        return list(BINARY_NAMES)
+    return [str(value) for value in values]
+
+
+def as_labels(values: Sequence[str]) -> np.ndarray:
+    """Labels as given: an int64 array when every value is an integer, else a string array."""
+    if values and all(_INTEGER.fullmatch(value) for value in values):
+        return np.asarray([int(value) for value in values], dtype=np.int64)
+    return np.asarray(list(values), dtype=str)
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """Sentences with 0/1 labels, in file order."""
+    """Sentences with their labels (int64 or str array), in file order."""
 
     texts: list[str]
     labels: np.ndarray
@@ -55,13 +74,18 @@ class Splits:
     test: Dataset
     given: bool
 
+    @property
+    def classes(self) -> np.ndarray:
+        """Every label of either split, sorted."""
+        return np.unique(np.concatenate([self.train.labels, self.test.labels]))
+
 
 @dataclass(frozen=True)
 class Summary:
-    """Counts per label and token-length statistics of one dataset."""
+    """Counts per label (in class order) and token-length statistics of one dataset."""
 
     n: int
-    per_label: dict[int, int]
+    per_label: dict
     duplicates: int
     lengths: np.ndarray
 
@@ -79,30 +103,51 @@ class Summary:
         }
 
 
-def summarize(dataset: Dataset, lengths: Sequence[int] | np.ndarray = ()) -> Summary:
-    """Summarize ``dataset``; ``lengths`` are its token counts (from ``Encoder.token_lengths``)."""
-    counts = Counter(int(label) for label in dataset.labels)
+def summarize(
+    dataset: Dataset, lengths: Sequence[int] | np.ndarray = (), classes: Sequence | np.ndarray | None = None
+) -> Summary:
+    """Summarize ``dataset``; ``lengths`` are its token counts (from ``Encoder.token_lengths``).
+
+    ``classes`` (default: the dataset's own) lists every label counted, so splits line up.
+    """
+    classes = np.unique(dataset.labels) if classes is None else classes
+    counts = Counter(dataset.labels.tolist())
     return Summary(
         n=len(dataset),
-        per_label={label: counts.get(label, 0) for label in LABELS},
+        per_label={label: counts.get(label, 0) for label in np.asarray(classes).tolist()},
         duplicates=len(dataset.texts) - len(set(dataset.texts)),
         lengths=np.asarray(lengths, dtype=np.int64),
     )
 
 
-def load_dataset(path: str | Path, *, skip_bad: bool = False) -> Dataset:
-    """Read one file. Bad rows raise DataError naming file and line, or are counted when skipped."""
+def load_dataset(
+    path: str | Path,
+    *,
+    skip_bad: bool = False,
+    text_column: str | None = None,
+    label_column: str | None = None,
+) -> Dataset:
+    """Read one labelled file. Bad rows raise DataError naming file and line, or are counted when skipped.
+
+    Columns are found by name (``text_column``/``label_column``, else the common names); a file
+    without a header has the text first and the label second.
+    """
     path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder, not a file")
     if path.suffix.lower() not in SUFFIXES:
         raise DataError(f"{path}: unsupported file type {path.suffix or '(none)'!r}; use .tsv, .csv or .jsonl")
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    table = open_table(path, known_columns=[name for name in (text_column, label_column) if name])
+    # A JSON object names its own fields, so JSONL columns are found row by row unless named.
+    per_row = table.format == "jsonl"
+    text_key = text_column if per_row else find_column(table.columns, text_column, "text", table.source)
+    label_key = label_column if per_row else find_column(table.columns, label_column, "label", table.source)
     texts: list[str] = []
-    labels: list[int] = []
+    labels: list[str] = []
     skipped: Counter[str] = Counter()
-    for lineno, row in _rows(path, raw):
+    for lineno, row in table.rows():
+        if not isinstance(row, str):
+            row = _labelled(row, text_key, label_key)
         if isinstance(row, str):
             if not skip_bad:
                 raise DataError(f"{path}:{lineno}: {row}")
@@ -113,7 +158,38 @@ def load_dataset(path: str | Path, *, skip_bad: bool = False) -> Dataset:
     if not texts:
         detail = f" ({sum(skipped.values())} bad rows skipped)" if skipped else ""
         raise DataError(f"{path}: no sentences found{detail}")
-    return Dataset(texts, np.asarray(labels, dtype=np.int64), str(path), dict(skipped))
+    distinct = set(labels)
+    if len(distinct) > MAX_CLASSES:
+        examples = ", ".join(repr(_short(label)) for label in sorted(distinct)[:3])
+        raise DataError(
+            f"{path}: the label column {label_key or 'label'!r} has {len(distinct):,} distinct values "
+            f"({examples}, ...), more than {MAX_CLASSES} classes: probably the wrong column; "
+            "choose one with --label-column"
+        )
+    return Dataset(texts, as_labels(labels), str(path), dict(skipped))
+
+
+def _labelled(row: dict[str, str], text_key: str | None, label_key: str | None) -> tuple[str, str] | str:
+    """(text, label) of a row, or the reason it is bad; a key of None is looked up by the common names."""
+    try:
+        text_key = text_key or find_column(tuple(row), None, "text")
+        label_key = label_key or find_column(tuple(row), None, "label")
+    except DataError as exc:
+        return f"missing field: {exc}"
+    text, label = row.get(text_key), row.get(label_key)
+    if text is None or label is None:
+        return f"missing field: expected {text_key!r} and {label_key!r}"
+    if not text.strip():
+        return "empty sentence: the sentence is empty"
+    if problem := text_problem(text):
+        return f"bad encoding: {problem}"
+    if not label.strip():
+        return "empty label: the label is empty"
+    return text.strip(), label.strip()
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 20 else text[:20] + "…"
 
 
 def load_splits(
@@ -123,32 +199,112 @@ def load_splits(
     test_size: float = 0.25,
     seed: int = 42,
     skip_bad: bool = False,
+    text_column: str | None = None,
+    label_column: str | None = None,
 ) -> Splits:
     """A folder with ``train.*`` and ``test.*`` keeps its split; one file is split stratified.
 
-    ``limit`` keeps the first N sentences of each file read (the tutorial uses 2,000).
+    ``limit`` keeps the first N sentences of each file read (the tutorial uses 2,000). A folder's
+    ``dev.*``/``validation.*`` file is allowed and not used (C is chosen by cross-validation).
     """
     path = Path(path)
+    columns = {"skip_bad": skip_bad, "text_column": text_column, "label_column": label_column}
     if path.is_dir():
-        train = load_dataset(_find_split(path, "train"), skip_bad=skip_bad).head(limit)
-        test = load_dataset(_find_split(path, "test"), skip_bad=skip_bad).head(limit)
+        train = load_dataset(_find_split(path, "train"), **columns).head(limit)
+        test = load_dataset(_find_split(path, "test"), **columns).head(limit)
+        train, test = _same_label_type(train, test)
+        unknown = sorted(set(test.labels.tolist()) - set(train.labels.tolist()), key=str)
+        if unknown:
+            raise DataError(
+                f"{test.source}: label {unknown[0]!r} does not occur in {train.source}; "
+                "a model can only predict the classes it was trained on"
+            )
+        check_classes(train)
         return Splits(train, test, given=True)
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
-    return split(load_dataset(path, skip_bad=skip_bad).head(limit), test_size=test_size, seed=seed)
+    return split(load_dataset(path, **columns).head(limit), test_size=test_size, seed=seed)
+
+
+def align_labels(dataset: Dataset, classes: np.ndarray, what: str = "the model") -> Dataset:
+    """``dataset`` with labels of the same type as ``classes``; a label not among them is an error."""
+    known = {str(label): label for label in np.asarray(classes).tolist()}
+    labels = []
+    for label in dataset.labels.tolist():
+        if str(label) not in known:
+            names = ", ".join(repr(name) for name in known)
+            raise DataError(f"{dataset.source}: label {label!r} is not one of the classes of {what} ({names})")
+        labels.append(known[str(label)])
+    return Dataset(dataset.texts, np.asarray(labels, dtype=np.asarray(classes).dtype), dataset.source, dataset.skipped)
+
+
+def _same_label_type(train: Dataset, test: Dataset) -> tuple[Dataset, Dataset]:
+    """Integer labels in one file and text in the other are all compared as text."""
+    if train.labels.dtype.kind == test.labels.dtype.kind:
+        return train, test
+    return _as_text(train), _as_text(test)
+
+
+def _as_text(dataset: Dataset) -> Dataset:
+    return Dataset(dataset.texts, dataset.labels.astype(str), dataset.source, dataset.skipped)
+
+
+def check_classes(dataset: Dataset) -> None:
+    """At least two classes to learn from."""
+    classes = np.unique(dataset.labels)
+    if len(classes) < 2:
+        raise DataError(
+            f"{dataset.source or 'the training data'}: one class only ({_short(str(classes[0]))!r}); "
+            "need at least 2 classes to train"
+        )
+
+
+def min_split_size(n_classes: int, test_size: float) -> int:
+    """The fewest sentences a stratified split can hold out one of each class from, on both sides."""
+    n = 2 * n_classes
+    while math.ceil(test_size * n) < n_classes or n - math.ceil(test_size * n) < n_classes:
+        n += 1
+    return n
 
 
 def split(dataset: Dataset, *, test_size: float = 0.25, seed: int = 42) -> Splits:
-    """Stratified train/test split with a fixed seed."""
+    """Stratified train/test split with a fixed seed; too few sentences per class is one clear error."""
     from sklearn.model_selection import train_test_split
 
-    counts = Counter(int(label) for label in dataset.labels)
-    if len(counts) < 2 or min(counts.values()) < 2:
-        raise DataError(f"{dataset.source}: need at least 2 sentences of each label to split, have {dict(counts)}")
+    check_classes(dataset)
+    counts = Counter(dataset.labels.tolist())
+    where = dataset.source or "the data"
+    label, fewest = min(counts.items(), key=lambda item: item[1])
+    if fewest < 2:
+        raise DataError(
+            f"{where}: class {_short(str(label))!r} has {fewest} sentence; "
+            "a train/test split needs at least 2 sentences of each class"
+        )
+    minimum = min_split_size(len(counts), test_size)
+    if len(dataset) < minimum:
+        raise DataError(
+            f"{where}: {len(dataset)} sentences are too few for a stratified {1 - test_size:.0%}/{test_size:.0%} "
+            f"split of {len(counts)} classes; need at least {minimum} (at least 2 of each class)"
+        )
     train_idx, test_idx = train_test_split(
         np.arange(len(dataset)), test_size=test_size, random_state=seed, stratify=dataset.labels
     )
     return Splits(dataset.take(np.sort(train_idx)), dataset.take(np.sort(test_idx)), given=False)
+
+
+def cv_folds(labels: np.ndarray, folds: int, *, remedy: str = "pass a fixed C (--C or --no-cv)") -> int:
+    """Stratified folds usable on ``labels``: at most ``folds``, at most the smallest class's size.
+
+    A class with a single sentence cannot be cross-validated: one clear error naming the minimum.
+    """
+    counts = Counter(np.asarray(labels).tolist())
+    label, fewest = min(counts.items(), key=lambda item: item[1])
+    if fewest < 2:
+        raise DataError(
+            f"class {_short(str(label))!r} has {fewest} training sentence; cross-validation needs at least "
+            f"2 of each class ({folds} for {folds} folds); add sentences or {remedy}"
+        )
+    return min(folds, fewest)
 
 
 def _find_split(folder: Path, name: str) -> Path:
@@ -157,46 +313,6 @@ def _find_split(folder: Path, name: str) -> Path:
         if candidate.is_file():
             return candidate
     raise DataError(f"{folder}: no {name}.tsv, {name}.csv or {name}.jsonl in this folder")
-
-
-Row = tuple[str, int] | str  # a good row, or an error message "reason: detail"
-
-
-def _rows(path: Path, raw: bytes) -> Iterator[tuple[int, Row]]:
-    suffix = path.suffix.lower()
-    lines = list(_decoded_lines(raw))
-    if suffix == ".jsonl":
-        yield from _jsonl_rows(lines)
-    elif suffix == ".csv":
-        yield from _csv_rows(lines)
-    else:
-        yield from _tsv_rows(lines)
-
-
-class _NotUTF8(str):
-    """A line that is not UTF-8, as the reason why: a type of its own, so no real line looks like one."""
-
-
-def _decoded_lines(raw: bytes) -> Iterator[tuple[int, str]]:
-    """(line number, text without line ending); a line that is not UTF-8 becomes a ``_NotUTF8``; blanks dropped."""
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    for lineno, line in enumerate(raw.split(b"\n"), start=1):
-        line = line.rstrip(b"\r")
-        if not line.strip():
-            continue
-        try:
-            yield lineno, line.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            yield lineno, _NotUTF8(f"bad UTF-8 at byte {exc.start + 1}")
-
-
-def _label(value: object) -> int | str:
-    text = str(value).strip()
-    if text in ("0", "1"):
-        return int(text)
-    shown = text if len(text) <= 20 else text[:20] + "…"
-    return f"bad label: {shown!r} is not 0 or 1"
 
 
 def text_problem(text: str) -> str | None:
@@ -211,79 +327,6 @@ def text_problem(text: str) -> str | None:
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _row(text: object, label: object) -> Row:
-    if not isinstance(text, str) or not text.strip():
-        return "empty sentence: the sentence is empty"
-    if problem := text_problem(text):
-        return f"bad encoding: {problem}"
-    parsed = _label(label)
-    if isinstance(parsed, str):
-        return parsed
-    return text.strip(), parsed
-
-
-def _is_header(fields: Sequence[str]) -> bool:
-    return fields[-1].strip().lower() == "label" and fields[0].strip().lower() in TEXT_KEYS
-
-
-def _tsv_rows(lines: list[tuple[int, str]]) -> Iterator[tuple[int, Row]]:
-    for position, (lineno, line) in enumerate(lines):
-        if isinstance(line, _NotUTF8):
-            yield lineno, "bad encoding: " + line
-            continue
-        fields = line.split("\t")
-        if position == 0 and len(fields) == 2 and _is_header(fields):
-            continue
-        if len(fields) == 1:
-            yield lineno, "missing tab: expected 'sentence<TAB>label'"
-        elif len(fields) > 2:
-            yield lineno, f"extra columns: expected 2 tab-separated columns, found {len(fields)}"
-        else:
-            yield lineno, _row(fields[0], fields[1])
-
-
-def _csv_rows(lines: list[tuple[int, str]]) -> Iterator[tuple[int, Row]]:
-    text_col, label_col = 0, 1
-    for position, (lineno, line) in enumerate(lines):
-        if isinstance(line, _NotUTF8):
-            yield lineno, "bad encoding: " + line
-            continue
-        try:
-            fields = next(csv.reader(io.StringIO(line)))
-        except (csv.Error, StopIteration) as exc:
-            yield lineno, f"bad CSV: {exc}"
-            continue
-        lowered = [f.strip().lower() for f in fields]
-        if position == 0 and "label" in lowered and any(k in lowered for k in TEXT_KEYS):
-            label_col = lowered.index("label")
-            text_col = next(lowered.index(k) for k in TEXT_KEYS if k in lowered)
-            continue
-        if len(fields) <= max(text_col, label_col):
-            yield lineno, f"missing column: expected a sentence and a label, found {len(fields)} field(s)"
-        else:
-            yield lineno, _row(fields[text_col], fields[label_col])
-
-
-def _jsonl_rows(lines: list[tuple[int, str]]) -> Iterator[tuple[int, Row]]:
-    for lineno, line in lines:
-        if isinstance(line, _NotUTF8):
-            yield lineno, "bad encoding: " + line
-            continue
-        try:
-            obj = jsonio.loads(line)
-        except ValueError as exc:  # also nesting too deep for the parser
-            yield lineno, f"bad JSON: {getattr(exc, 'msg', exc)}"
-            continue
-        if not isinstance(obj, dict):
-            yield lineno, "bad JSON: expected an object with 'text' (or 'sentence') and 'label'"
-            continue
-        text = next((obj[k] for k in TEXT_KEYS if k in obj), None)
-        if text is None or "label" not in obj:
-            yield lineno, "missing field: expected 'text' (or 'sentence') and 'label'"
-        else:
-            yield lineno, _row(text, obj["label"])
 
 
 def data_hash(dataset: Dataset) -> str:

@@ -1,4 +1,7 @@
-"""Token scores by occlusion: how much P(positive) drops when a token (or word) is deleted.
+"""Token scores by occlusion: how much the probability of a class drops when a token (or word) is deleted.
+
+The class scored is the predicted one unless another is named: a positive score means the token
+pushed the sentence towards that class.
 
 Faithful by construction: every score is a difference of two real predictions of the full
 encoder + classifier chain. Variants of many sentences run together in length-sorted batches.
@@ -14,20 +17,31 @@ import numpy as np
 @dataclass(frozen=True)
 class TokenScore:
     token: str
-    score: float  # > 0 pushed towards positive, < 0 towards negative
+    score: float  # > 0 pushed towards the class scored, < 0 away from it
 
 
 @dataclass(frozen=True)
 class Prediction:
-    """A classified sentence with the reasons for its label."""
+    """A classified sentence with the reasons for its label.
+
+    ``classes``/``names``/``probabilities`` are in the model's class order (``classes_``).
+    """
 
     text: str
-    label: int
-    label_name: str
-    probability: float  # P(positive)
+    label: int | str  # as in the training data
+    label_name: str  # as shown: 0/1 read negative/positive, other labels as given
+    probability: float  # probability of the predicted label
     tokens: list[TokenScore]  # WordPiece tokens, [CLS] and [SEP] excluded
     words: list[TokenScore]  # whole words: each scored by deleting all of its pieces
     truncated: bool = False
+    classes: tuple = ()
+    names: tuple[str, ...] = ()
+    probabilities: tuple[float, ...] = ()
+    scored: int | str | None = None  # the class the token scores refer to
+
+    @property
+    def scored_name(self) -> str:
+        return self.names[self.classes.index(self.scored)] if self.scored in self.classes else ""
 
     def to_dict(self) -> dict:
         return {
@@ -35,10 +49,24 @@ class Prediction:
             "label": self.label,
             "label_name": self.label_name,
             "probability": self.probability,
+            "probabilities": {str(c): p for c, p in zip(self.classes, self.probabilities, strict=True)},
+            "scored": self.scored,
             "tokens": [{"token": t.token, "score": t.score} for t in self.tokens],
             "words": [{"word": w.token, "score": w.score} for w in self.words],
             "truncated": self.truncated,
         }
+
+
+def display_axis(prediction: Prediction) -> tuple[int, str, str]:
+    """How to show token scores on one red-to-green axis: (sign to multiply by, red end, green end).
+
+    Two classes keep one fixed axis, the first class (negative) red and the second (positive)
+    green, whichever is predicted; with more classes green is towards the class scored.
+    """
+    if len(prediction.classes) == 2:
+        sign = 1 if prediction.scored == prediction.classes[1] else -1
+        return sign, prediction.names[0], prediction.names[1]
+    return 1, "away", f"towards {prediction.scored_name}"
 
 
 def word_spans(tokens: list[str]) -> list[tuple[int, int]]:
@@ -61,8 +89,8 @@ class Occlusion:
     spans: list[tuple[int, int]]  # deleted span of variants[1:]
     variants: list[list[int]]  # variants[0] is the whole sentence
 
-    def scores(self, proba: np.ndarray) -> tuple[float, list[TokenScore], list[TokenScore]]:
-        """P(positive) of the sentence and its token and word scores, from P(positive) of the variants."""
+    def scores(self, proba: np.ndarray) -> tuple[list[TokenScore], list[TokenScore]]:
+        """Token and word scores from the probability of the class scored, one value per variant."""
         proba = np.asarray(proba, dtype=np.float64)
         drop = dict(zip(self.spans, (proba[0] - proba[1:]).tolist(), strict=True))
         pieces = self.pieces
@@ -70,7 +98,7 @@ class Occlusion:
         word_scores = [
             TokenScore("".join(p.removeprefix("##") for p in pieces[a:b]), drop[(a, b)]) for a, b in self.words
         ]
-        return float(proba[0]), token_scores, word_scores
+        return token_scores, word_scores
 
 
 def occlude(ids: list[int], tokens: list[str]) -> Occlusion:

@@ -1,6 +1,7 @@
 """Fine-tuning: train the encoder and a linear head together on the training split.
 
-The model is the frozen recipe's shape (mean pooling, then a logistic head), so the result is an
+The model is the frozen recipe's shape (mean pooling, then a linear head with one output per class,
+trained with softmax cross-entropy), so the result is an
 ordinary :class:`SentimentModel`: prediction, token scores and saving work as for frozen models.
 Training checkpoints to the cache as it goes; an interrupted run resumes from the last one and
 ends with the weights an uninterrupted run would have.
@@ -17,16 +18,18 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from bertsent.core.classifier import SentimentClassifier
 from bertsent.core.data import Dataset, data_hash
 from bertsent.core.embed import Embedder, pool
 from bertsent.core.encoder import Encoder, weights_fingerprint
 from bertsent.core.errors import Cancelled, DataError
 from bertsent.core.files import atomic_write_bytes
-from bertsent.core.model import SentimentModel
 from bertsent.core.paths import cache_dir
+
+if TYPE_CHECKING:  # imported when needed: scikit-learn is slow to import, and `bertsent --help` needs none of it
+    from bertsent.core.model import SentimentModel
 
 BUCKET = 50  # batches per length bucket: little padding, still a shuffled order
 
@@ -101,16 +104,19 @@ class FineTuner:
         ``stop_after`` ends the run after that many steps as if cancelled (for tests and demos).
         """
         import torch
+        from bertsent.core.classifier import SentimentClassifier
+        from bertsent.core.model import SentimentModel
 
         s = self.settings
-        if len(set(dataset.labels.tolist())) < 2:
+        classes = np.unique(dataset.labels)
+        if len(classes) < 2:
             raise DataError(f"cannot fine-tune on {dataset.source or 'these sentences'}: it has one class only")
         torch.manual_seed(s.seed)
         encoder = Encoder.load(self.encoder, device=self.device, max_length=s.max_length, precision="fp32")
         model = encoder.model.train().requires_grad_(True)
-        head = torch.nn.Linear(encoder.hidden_size, 1).to(encoder.device)
+        head = torch.nn.Linear(encoder.hidden_size, len(classes)).to(encoder.device)
         ids, lengths = encoder.encode_ids(dataset.texts)
-        targets = torch.as_tensor(dataset.labels, dtype=torch.float32)
+        targets = torch.as_tensor(np.searchsorted(classes, dataset.labels), dtype=torch.long)
         per_epoch = math.ceil(len(ids) / s.batch_size)
         total = s.epochs * per_epoch
         optimizer = torch.optim.AdamW(_param_groups(model, head, s.weight_decay), lr=s.lr)
@@ -133,8 +139,8 @@ class FineTuner:
             inputs = encoder.batch_tensors([ids[i] for i in batch])
             with autocast():
                 output = model(**inputs)
-                logits = head(pool(output, inputs["attention_mask"], "mean").float()).squeeze(-1)
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, targets[batch].to(logits.device))
+                logits = head(pool(output, inputs["attention_mask"], "mean").float())
+            loss = torch.nn.functional.cross_entropy(logits, targets[batch].to(logits.device))
             scaler.scale(loss).backward()
             scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_([p for group in optimizer.param_groups for p in group["params"]], 1.0)
@@ -172,7 +178,8 @@ class FineTuner:
         )
         weight = head.weight.detach().float().cpu().numpy().astype(np.float64)
         bias = head.bias.detach().float().cpu().numpy().astype(np.float64)
-        return SentimentModel(Embedder(trained, "mean", cache=False), SentimentClassifier.from_linear(weight, bias))
+        head_classifier = SentimentClassifier.from_linear(weight, bias, classes)
+        return SentimentModel(Embedder(trained, "mean", cache=False), head_classifier)
 
     def _checkpoint_path(self, encoder: Encoder, dataset: Dataset) -> Path | None:
         if self.checkpoints is None:

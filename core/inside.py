@@ -8,6 +8,7 @@ import weakref
 from dataclasses import dataclass
 
 import numpy as np
+from bertsent.core.classifier import decide
 from bertsent.core.data import Dataset
 from bertsent.core.embed import ProgressCallback
 from bertsent.core.encoder import Encoder
@@ -69,9 +70,9 @@ def sentence_map(
     vectors = model.embedder.embed(dataset.texts, progress, cancel)
     classifier = model.classifier
     proba = classifier.predict_proba(vectors)
-    classes = np.asarray(classifier.classes_)
-    predicted = classes[np.argmax(proba, axis=1)]
-    Z = classifier.scaler_.transform(vectors)
+    classes = np.asarray(model.classes)
+    predicted = classes[decide(proba)]
+    Z = classifier.standardize(vectors)
     if method == "pca":
         xy = PCA(n_components=2, random_state=0).fit_transform(Z)
     else:
@@ -80,7 +81,7 @@ def sentence_map(
         reduced = PCA(n_components=min(50, *Z.shape), random_state=0).fit_transform(Z)
         perplexity = float(min(30, max(2, (len(Z) - 1) // 3)))
         xy = TSNE(n_components=2, init="pca", perplexity=perplexity, random_state=0).fit_transform(reduced)
-    names = dataset_names(dataset, classes)
+    names = model.names
     return SentenceMap(
         method,
         np.asarray(xy, dtype=np.float64),
@@ -91,14 +92,6 @@ def sentence_map(
         classes.tolist(),
         names,
     )
-
-
-def dataset_names(dataset: Dataset, classes: np.ndarray) -> list[str]:
-    """Names of ``classes`` from the data's label names where it has them, else the numbers."""
-    from bertsent.core.data import LABEL_NAMES
-
-    names = getattr(dataset, "label_names", None) or LABEL_NAMES
-    return [str(names[c]) if 0 <= c < len(names) else str(c) for c in classes.tolist()]
 
 
 @dataclass(frozen=True)

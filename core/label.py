@@ -23,13 +23,15 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from bertsent.core.data import LABEL_NAMES
 from bertsent.core.errors import Cancelled, DataError
 from bertsent.core.files import atomic_open, atomic_write_text, sha256_file
-from bertsent.core.model import SentimentModel
 from bertsent.core.table import STDIN, SUFFIX_FORMATS, Row, Table, find_column, open_table
+
+if TYPE_CHECKING:  # scikit-learn (under the model) is slow to import, and `bertsent --help` needs none of it
+    from bertsent.core.model import SentimentModel
 
 JOURNAL_FORMAT = 1
 WINDOW_ROWS = 8192
@@ -43,9 +45,7 @@ OUTPUT_FORMATS = ("csv", "tsv", "jsonl")
 
 def class_names(model: SentimentModel) -> list[str]:
     """The model's classes as written to the output, in ``classes_`` order."""
-    return [
-        LABEL_NAMES.get(c, str(c)) if isinstance(c, int | np.integer) else str(c) for c in model.classifier.classes_
-    ]
+    return model.names
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,9 @@ class AddedColumns:
 
     def values(self, proba: np.ndarray) -> list[dict[str, object]]:
         """The added values of each row of ``proba`` (rows are sentences, columns classes)."""
-        winners = proba.argmax(axis=1)
+        from bertsent.core.classifier import decide  # here: scikit-learn is slow to import for --help
+
+        winners = decide(proba)
         rounded = np.round(proba, DIGITS).tolist()
         out = []
         for winner, row in zip(winners.tolist(), rounded, strict=True):

@@ -1,4 +1,4 @@
-"""A trained sentiment model: a frozen encoder's embeddings fed to a logistic regression."""
+"""A trained sentence classifier: an encoder's embeddings fed to a linear classifier, 2 to N classes."""
 
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
-from bertsent.core.classifier import SentimentClassifier
-from bertsent.core.data import LABEL_NAMES, text_problem
+from bertsent.core.classifier import SentimentClassifier, decide
+from bertsent.core.data import label_names, text_problem
 from bertsent.core.embed import Embedder, ProgressCallback
 from bertsent.core.errors import Cancelled, DataError
 from bertsent.core.explain import Prediction, occlude
 
 
 class SentimentModel:
-    """Predict labels, P(positive) and token scores for raw sentences."""
+    """Predict labels, class probabilities and token scores for raw sentences."""
 
     def __init__(self, embedder: Embedder, classifier: SentimentClassifier) -> None:
         self.embedder = embedder
@@ -25,18 +25,33 @@ class SentimentModel:
     def encoder(self):
         return self.embedder.encoder
 
+    @property
+    def classes(self) -> np.ndarray:
+        """The labels as given in the training data, sorted: the order of every probability column."""
+        return self.classifier.classes_
+
+    @property
+    def names(self) -> list[str]:
+        return label_names(self.classes)
+
+    def class_of(self, wanted: str) -> int | str:
+        """The class a user names, by its label or its shown name (``1`` or ``positive``)."""
+        for label, name in zip(self.classes.tolist(), self.names, strict=True):
+            if wanted.strip() in (str(label), name):
+                return label
+        known = ", ".join(repr(name) for name in self.names)
+        raise DataError(f"no class {wanted!r} in this model; its classes are {known}")
+
     def predict_proba(
         self, texts: list[str], progress: ProgressCallback | None = None, cancel: threading.Event | None = None
     ) -> np.ndarray:
-        """Class probabilities, shape ``(len(texts), 2)``: columns are labels 0 and 1."""
+        """Class probabilities, shape ``(len(texts), len(classes))``, columns in ``classes`` order."""
         return self.classifier.predict_proba(self.embedder.embed(texts, progress, cancel))
 
-    def predict(self, texts: list[str]) -> np.ndarray:
-        return self.classifier.predict(self.embedder.embed(texts))
-
-    def positive_proba_ids(self, batch_ids: list[list[int]], **kwargs) -> np.ndarray:
-        """P(positive) for already tokenized sentences (no cache: used for occlusion)."""
-        return self.proba_ids(batch_ids, **kwargs)[:, 1]
+    def predict(
+        self, texts: list[str], progress: ProgressCallback | None = None, cancel: threading.Event | None = None
+    ) -> np.ndarray:
+        return self.classes[decide(self.predict_proba(texts, progress, cancel))]
 
     def proba_ids(
         self,
@@ -45,12 +60,12 @@ class SentimentModel:
         progress: Callable[[int, int], None] | None = None,
         cancel: threading.Event | None = None,
     ) -> np.ndarray:
-        """Class probabilities (columns in ``classifier.classes_`` order) for already tokenized
-        sentences, in length-sorted batches and without the cache.
+        """Class probabilities (columns in ``classes`` order) for already tokenized sentences, in
+        length-sorted batches and without the cache.
 
         ``progress(done, total)`` counts sentences; ``cancel`` stops between batches.
         """
-        proba = np.empty((len(batch_ids), len(self.classifier.classes_)))
+        proba = np.empty((len(batch_ids), len(self.classes)))
         done = 0
         for batch in self.embedder.batches_of(batch_ids):
             if cancel is not None and cancel.is_set():
@@ -67,21 +82,24 @@ class SentimentModel:
         text: str,
         *,
         scores: bool = True,
+        scored: int | str | None = None,
         progress: Callable[[int, int], None] | None = None,
         cancel: threading.Event | None = None,
     ) -> Prediction:
-        """Label, P(positive) and occlusion scores per WordPiece token and per word.
+        """Label, probabilities and occlusion scores per WordPiece token and per word.
 
-        The scores cost one forward pass per token (and per multi-piece word); ``scores=False``
-        costs one. ``progress(done, total)`` counts those passes; ``cancel`` stops between batches.
+        Token scores refer to the predicted class, or to ``scored`` (a class label) when given.
+        They cost one forward pass per token (and per multi-piece word); ``scores=False`` costs
+        one. ``progress(done, total)`` counts those passes; ``cancel`` stops between batches.
         """
-        result = next(self._explain_block([text], scores, progress, cancel))
+        column = None if scored is None else self.classes.tolist().index(scored)
+        result = next(self._explain_block([text], scores, column, progress, cancel))
         if isinstance(result, DataError):
             raise result
         return result
 
     def explain_many(
-        self, texts: Iterable[str], *, scores: bool = True, chunk: int = 64
+        self, texts: Iterable[str], *, scores: bool = True, chunk: int = 64, scored: int | str | None = None
     ) -> Iterator[Prediction | DataError]:
         """Stream predictions in input order, ``chunk`` sentences at a time (bounded memory).
 
@@ -89,17 +107,21 @@ class SentimentModel:
         DataError instead of stopping the stream. ``scores=False`` skips
         the token scores (one forward pass per sentence instead of one per token).
         """
+        classes = self.classes.tolist()
+        column = None if scored is None else classes.index(scored)
         iterator = iter(texts)
         while block := list(itertools.islice(iterator, chunk)):
-            yield from self._explain_block(block, scores)
+            yield from self._explain_block(block, scores, column)
 
     def _explain_block(
         self,
         block: list[str],
         scores: bool,
+        column: int | None,
         progress: Callable[[int, int], None] | None = None,
         cancel: threading.Event | None = None,
     ) -> Iterator[Prediction | DataError]:
+        classes, names = tuple(self.classes.tolist()), tuple(self.names)
         problems = [_problem(text) for text in block]
         good = [text for text, problem in zip(block, problems, strict=True) if problem is None]
         ids, lengths = self.encoder.encode_ids(good)
@@ -107,7 +129,7 @@ class SentimentModel:
             occlude(seq, self.encoder.tokenizer.convert_ids_to_tokens(seq)) if scores else None for seq in ids
         ]
         variants = [v for o in occlusions for v in o.variants] if scores else ids
-        proba = self.positive_proba_ids(variants, progress=progress, cancel=cancel) if variants else np.zeros(0)
+        proba = self.proba_ids(variants, progress=progress, cancel=cancel) if variants else np.zeros((0, len(classes)))
         start = 0
         results = iter(range(len(good)))
         for text, problem in zip(block, problems, strict=True):
@@ -115,16 +137,27 @@ class SentimentModel:
                 yield DataError(problem)
                 continue
             row = next(results)
-            if scores:
-                occlusion = occlusions[row]
-                count = len(occlusion.variants)
-                probability, token_scores, word_scores = occlusion.scores(proba[start : start + count])
-                start += count
+            if scores:  # the sentence and its occluded variants
+                count = len(occlusions[row].variants)
+                variants_proba, start = proba[start : start + count], start + count
             else:
-                probability, token_scores, word_scores = float(proba[row]), [], []
-            label = int(probability >= 0.5)
-            truncated = bool(lengths[row] > len(ids[row]))
-            yield Prediction(text, label, LABEL_NAMES[label], probability, token_scores, word_scores, truncated)
+                variants_proba = proba[row : row + 1]
+            chosen = int(decide(variants_proba[0]))
+            target = chosen if column is None else column
+            token_scores, word_scores = occlusions[row].scores(variants_proba[:, target]) if scores else ([], [])
+            yield Prediction(
+                text,
+                classes[chosen],
+                names[chosen],
+                float(variants_proba[0, chosen]),
+                token_scores,
+                word_scores,
+                truncated=bool(lengths[row] > len(ids[row])),
+                classes=classes,
+                names=names,
+                probabilities=tuple(variants_proba[0].tolist()),
+                scored=classes[target] if scores else None,
+            )
 
 
 def _problem(text: str) -> str | None:

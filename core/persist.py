@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from bertsent.core import __version__, jsonio
 from bertsent.core.classifier import SentimentClassifier
-from bertsent.core.data import LABEL_NAMES
+from bertsent.core.data import MAX_CLASSES, label_names
 from bertsent.core.embed import POOLINGS, Embedder
 from bertsent.core.encoder import PRECISIONS, Encoder, pick_device, resolve_precision, runnable_precision
 from bertsent.core.errors import BertsentError, ModelFileError
@@ -29,7 +29,7 @@ from bertsent.core.files import atomic_write_bytes, atomic_write_text, follow_um
 from bertsent.core.model import SentimentModel
 from bertsent.core.paths import writable_folder
 from bertsent.core.report import REPORT_SCHEMA, Report
-from bertsent.core.schema import Bool, Int, Invalid, Map, Nullable, Num, Obj, Str, editable, optional
+from bertsent.core.schema import AnyOf, Bool, Int, Invalid, List, Map, Nullable, Num, Obj, Str, editable, optional
 
 FORMAT = 3
 META = "model.json"
@@ -66,7 +66,8 @@ MODEL_SCHEMA = Obj(
             }
         ),
         "pooling": Str(choices=POOLINGS),
-        "labels": Map(Str(r"[0-9]{1,9}"), Str(r".*\S.*", max_len=200)),
+        "classes": List(AnyOf(Int(), Str(r".*\S.*", max_len=200)), max_len=MAX_CLASSES),  # the sorted labels
+        "label_names": List(Str(r".*\S.*", max_len=200), max_len=MAX_CLASSES),  # shown for each class
         "data_sha256": Str(r"([0-9a-f]{64})?"),
         "report": Nullable(REPORT_SCHEMA),
         "fast_path": optional(Nullable(FAST_PATH_SCHEMA)),  # core.fastpath's check at save time
@@ -158,7 +159,8 @@ def _save_locked(
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "encoder": encoder_spec,
         "pooling": model.embedder.pooling,
-        "labels": {str(k): v for k, v in LABEL_NAMES.items()},
+        "classes": model.classes.tolist(),
+        "label_names": label_names(model.classes),
         "data_sha256": data_hash,
         "report": report.to_dict() if report else None,
         "fast_path": fast_path,  # core.fastpath: bf16 against fp32 on the held-out split, or None
@@ -263,9 +265,8 @@ def _load_locked(folder: Path, encoder: Encoder | None, device: str | None) -> S
         with np.load(folder / meta["classifier"], allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
         classifier = SentimentClassifier.from_arrays(arrays)
-        classes = [str(label) for label in classifier.classes_.tolist()]
-        if classes != sorted(meta["labels"], key=int):
-            raise ValueError(f"classes {classes[:10]} are not the labels of {META}")
+        if classifier.classes_.tolist() != meta["classes"]:
+            raise ValueError(f"classes {classifier.classes_.tolist()[:10]} are not the classes of {META}")
     except (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile, EOFError) as exc:
         raise ModelFileError(f"{folder / meta['classifier']}: damaged classifier: {exc}; refusing to load") from None
     spec = meta["encoder"]

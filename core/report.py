@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from bertsent.core.classifier import CVResult
-from bertsent.core.data import LABEL_NAMES
+from bertsent.core.data import label_names
 from bertsent.core.schema import Anything, Int, List, Map, Nullable, Num, Obj, Str, optional
 
 SHARE = Num(0, 1)
@@ -50,8 +50,8 @@ class Report:
     accuracy: float
     baseline_accuracy: float  # most frequent training label, predicted for every test sentence
     train_accuracy: float
-    per_class: dict[str, ClassMetrics]
-    confusion: list[list[int]]  # rows: true label 0/1, columns: predicted 0/1
+    per_class: dict[str, ClassMetrics]  # by shown class name, in class order
+    confusion: list[list[int]]  # rows: true class, columns: predicted class, in class order
     C: float | None  # None where no C applies (fine-tuned head)
     n_train: int
     n_test: int
@@ -62,6 +62,11 @@ class Report:
     truncated: int = 0
     method: str = "frozen"  # frozen encoder + LR, "finetune", or the "tfidf" baseline
     settings: dict = field(default_factory=dict)  # fine-tuning settings
+    classes: list = field(default_factory=lambda: [0, 1])  # labels as given, sorted (reports before 0.3: 0/1)
+
+    @property
+    def names(self) -> list[str]:
+        return label_names(self.classes)
 
     def describe(self) -> str:
         """The method in a few words: ``minilm, layers pooling, C = 0.0032``."""
@@ -94,17 +99,24 @@ def build_report(
     train_pred: np.ndarray,
     y_test: np.ndarray,
     test_pred: np.ndarray,
+    *,
+    classes: np.ndarray,
     **details,
 ) -> Report:
-    """Compute every metric from true and predicted labels; ``details`` fill the rest of the report."""
+    """Compute every metric from true and predicted labels; ``details`` fill the rest of the report.
+
+    ``classes`` is the model's class order; the majority baseline predicts the most frequent
+    training label (the first in class order on a tie).
+    """
     from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
-    labels = sorted(LABEL_NAMES)
-    majority = int(np.bincount(np.asarray(y_train), minlength=2).argmax())
+    labels = np.asarray(classes)
+    counts = [int(np.sum(np.asarray(y_train) == label)) for label in labels]
+    majority = labels[int(np.argmax(counts))]
     precision, recall, f1, support = precision_recall_fscore_support(y_test, test_pred, labels=labels, zero_division=0)
     per_class = {
-        LABEL_NAMES[label]: ClassMetrics(float(precision[i]), float(recall[i]), float(f1[i]), int(support[i]))
-        for i, label in enumerate(labels)
+        name: ClassMetrics(float(precision[i]), float(recall[i]), float(f1[i]), int(support[i]))
+        for i, name in enumerate(label_names(labels))
     }
     return Report(
         accuracy=float(np.mean(test_pred == y_test)),
@@ -114,5 +126,6 @@ def build_report(
         confusion=confusion_matrix(y_test, test_pred, labels=labels).tolist(),
         n_train=len(y_train),
         n_test=len(y_test),
+        classes=labels.tolist(),
         **details,
     )

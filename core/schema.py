@@ -97,6 +97,21 @@ class Nullable(Spec):
             self.spec.check(value, where)
 
 
+class AnyOf(Spec):
+    """A value that one of ``specs`` accepts (e.g. class labels: whole numbers or text)."""
+
+    def __init__(self, *specs: Spec) -> None:
+        self.specs = specs
+
+    def check(self, value: object, where: str) -> None:
+        for spec in self.specs:
+            try:
+                return spec.check(value, where)
+            except Invalid:
+                continue
+        raise Invalid(f"{where}: {_show(value)} is not of an accepted kind")
+
+
 class List(Spec):
     def __init__(self, item: Spec, *, max_len: int = 10_000) -> None:
         self.item, self.max_len = item, max_len

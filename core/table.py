@@ -128,7 +128,8 @@ def open_table(path: str | Path, *, format: str | None = None, known_columns: Se
 
     ``format`` defaults to the suffix (plain lines for stdin and unknown suffixes). A CSV or TSV
     file has a header when its first row names a known text or label column, or one of
-    ``known_columns``; without one, its columns are ``text`` and ``label`` (or ``text`` alone).
+    ``known_columns``, or when ``known_columns`` names any column but ``text``/``label`` (a name
+    only a header can give); without one, its columns are ``text`` and ``label`` (or ``text`` alone).
     """
     source = str(path)
     if format is None:
@@ -196,7 +197,9 @@ def _delimited_table(source: str, format: str, lines: Iterator[str], first: str,
     except csv.Error:
         header = []
     names = {name.lower() for name in (*TEXT_COLUMN_NAMES, *LABEL_COLUMN_NAMES, *known)}
-    has_header = any(field.strip().lower() in names for field in header)
+    # A column named by the caller (other than the positional text/label) can only be in a header.
+    named = any(name.strip().lower() not in ("text", "label") for name in known)
+    has_header = named or any(field.strip().lower() in names for field in header)
     if has_header:
         columns = tuple(field.strip() for field in header)
         if len(set(columns)) != len(columns):

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from bertsent.core.classifier import SentimentClassifier
+from bertsent.core.classifier import SentimentClassifier, decide
 from bertsent.core.data import Splits, data_hash
 from bertsent.core.embed import Embedder, ProgressCallback
 from bertsent.core.errors import DataError
@@ -32,8 +32,12 @@ class Embedded:
 class TrainResult:
     model: SentimentModel
     report: Report
-    test_proba: np.ndarray  # P(positive) per test sentence, for browsing mistakes
+    test_proba: np.ndarray  # class probabilities per test sentence (columns: model.classes), for mistakes
     data_hash: str
+
+    @property
+    def test_pred(self) -> np.ndarray:
+        return self.model.classes[decide(self.test_proba)]
 
 
 def embed_splits(
@@ -96,12 +100,13 @@ def finetune(
 
 def _result(model: SentimentModel, splits: Splits, embedded: Embedded, **details) -> TrainResult:
     """Predict both splits from their embeddings and build the report."""
-    test_proba = model.classifier.predict_proba(embedded.test)[:, 1]
+    test_proba = model.classifier.predict_proba(embedded.test)
     report = build_report(
         splits.train.labels,
         model.classifier.predict(embedded.train),
         splits.test.labels,
-        (test_proba >= 0.5).astype(np.int64),
+        model.classes[decide(test_proba)],
+        classes=model.classes,
         encoder=model.encoder.name,
         pooling=model.embedder.pooling,
         truncated=embedded.truncated,

@@ -9,6 +9,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SST2 = Path(os.environ.get("BERTSENT_TEST_DATA", REPO.parent / "shared" / "data" / "sst2"))
+SST5 = Path(os.environ.get("BERTSENT_TEST_SST5", SST2.parent / "sst5"))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -35,6 +36,20 @@ def sst2_dir() -> Path:
     if not (SST2 / "train.tsv").is_file():
         pytest.fail(f"SST2 not found at {SST2}: put ../shared/data/sst2 beside the project or set BERTSENT_TEST_DATA")
     return SST2
+
+
+@pytest.fixture(scope="session")
+def sst5_dir() -> Path:
+    if not (SST5 / "train.csv").is_file():
+        pytest.fail(f"SST-5 not found at {SST5}: put ../shared/data/sst5 beside the project or set BERTSENT_TEST_SST5")
+    return SST5
+
+
+@pytest.fixture(scope="session")
+def sst5_splits(sst5_dir):
+    from bertsent.core.data import load_splits
+
+    return load_splits(sst5_dir)
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,8 @@ def test_default_recipe_reaches_84_percent_on_sst2_test(sst2_result, sst2_splits
     assert report.accuracy > report.baseline_accuracy + 0.3
     assert report.cv is not None and report.C in report.cv.Cs
     assert sum(map(sum, report.confusion)) == 1821
-    predicted = (sst2_result.test_proba >= 0.5).astype(int)
-    assert np.isclose(report.accuracy, (predicted == sst2_splits.test.labels).mean())
+    assert np.isclose(report.accuracy, (sst2_result.test_pred == sst2_splits.test.labels).mean())
+    assert report.classes == [0, 1] and list(report.per_class) == ["negative", "positive"]
 
 
 def test_tutorial_cls_recipe_is_one_flag_away(encoder, sst2_splits):

@@ -45,3 +45,19 @@ def test_arrays_round_trip(blobs):
     np.testing.assert_array_equal(again.predict_proba(X), model.predict_proba(X))
     with pytest.raises(ValueError, match="one class only"):
         SentimentClassifier(C=1.0).fit(X, np.ones(200, dtype=int))
+
+
+def test_a_two_output_head_is_stored_as_one_row_with_the_same_softmax():
+    import numpy as np
+    from bertsent.core.classifier import SentimentClassifier
+
+    rng = np.random.default_rng(0)
+    weight, bias, x = rng.normal(size=(2, 4)), rng.normal(size=2), rng.normal(size=(6, 4))
+    logits = x @ weight.T + bias
+    softmax = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    head = SentimentClassifier.from_linear(weight, bias, np.array(["neg", "pos"]))
+    assert head.model_.coef_.shape == (1, 4)
+    assert np.allclose(head.predict_proba(x), softmax)
+    assert head.predict(x).tolist() == np.array(["neg", "pos"])[softmax.argmax(axis=1)].tolist()
+    three = SentimentClassifier.from_linear(rng.normal(size=(3, 4)), rng.normal(size=3), np.array([0, 1, 2]))
+    assert np.allclose(three.predict_proba(x).sum(axis=1), 1)

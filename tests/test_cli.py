@@ -84,16 +84,16 @@ def test_errors_exit_2_with_one_line(args, message):
 
 def test_bad_data_line_is_named(tmp_path):
     bad = tmp_path / "bad.tsv"
-    bad.write_text("fine\t1\nbroken\tpos\n")
+    bad.write_text("fine\t1\nbroken\t\n")
     done = run_cli("train", "--data", str(bad), "--out", str(tmp_path / "m"))
-    assert done.returncode == 2 and f"{bad}:2: bad label" in done.stderr
+    assert done.returncode == 2 and f"{bad}:2: empty label" in done.stderr
 
 
 def test_one_class_cannot_train(tmp_path):
     one = tmp_path / "one.tsv"
     one.write_text("".join(f"film {i}\t1\n" for i in range(20)))
     done = run_cli("train", "--data", str(one), "--out", str(tmp_path / "m"))
-    assert done.returncode == 2 and "of each label" in done.stderr
+    assert done.returncode == 2 and "one class only ('1'); need at least 2 classes" in done.stderr
 
 
 def test_finetune_baseline_and_runs(tiny_distilbert, sst2_dir, tmp_path, capsys):

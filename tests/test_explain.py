@@ -16,12 +16,26 @@ def test_prediction_fields(sst2_result):
     assert [w.token for w in prediction.words] == ["a", "visually", "stunning", "rumination", "on", "love"]
     best = max(prediction.tokens, key=lambda t: t.score)
     assert best.token in ("stunning", "love", "visually")
-    probability = sst2_result.model.predict_proba([prediction.text])[0, 1]
-    assert np.isclose(prediction.probability, probability, atol=1e-4)
+    probabilities = sst2_result.model.predict_proba([prediction.text])[0]
+    assert np.isclose(prediction.probability, probabilities[1], atol=1e-4)
+    assert np.allclose(prediction.probabilities, probabilities, atol=1e-4) and prediction.scored == 1
+    data = prediction.to_dict()
+    assert data["label"] == 1 and set(data["probabilities"]) == {"0", "1"}
+    assert np.isclose(sum(data["probabilities"].values()), 1.0)
+
+
+def test_scores_for_another_class_are_the_other_side(sst2_result):
+    model = sst2_result.model
+    text = "a visually stunning rumination on love"
+    towards_positive = model.explain(text)
+    towards_negative = model.explain(text, scored=0)
+    assert towards_negative.label == 1 and towards_negative.scored == 0
+    # Two classes: the drop in P(negative) is minus the drop in P(positive).
+    assert np.allclose([t.score for t in towards_negative.tokens], [-t.score for t in towards_positive.tokens])
 
 
 @pytest.mark.parametrize("trained", ["sst2_result", "finetuned_result"])
-def test_removing_top_positive_tokens_lowers_p_positive_more_than_random(trained, sst2_splits, request):
+def test_removing_top_tokens_lowers_p_predicted_more_than_random(trained, sst2_splits, request):
     model = request.getfixturevalue(trained).model
     rng = np.random.default_rng(0)
     k = 2
@@ -36,7 +50,7 @@ def test_removing_top_positive_tokens_lowers_p_positive_more_than_random(trained
         rand = rng.choice(inner, size=k, replace=False).tolist()
 
         variants = [[ids[0]] + [ids[1 + i] for i in inner if i not in drop] + [ids[-1]] for drop in (top, rand)]
-        p_top, p_rand = model.positive_proba_ids(variants)
+        p_top, p_rand = model.proba_ids(variants)[:, model.classes.tolist().index(prediction.label)]
         top_drops.append(prediction.probability - p_top)
         random_drops.append(prediction.probability - p_rand)
     assert np.mean(top_drops) > np.mean(random_drops) + 0.05, (np.mean(top_drops), np.mean(random_drops))

@@ -134,3 +134,21 @@ def test_tampered_or_added_encoder_files_are_refused(tiny_distilbert, sst2_dir, 
     weights.write_bytes(bytes(data))
     with pytest.raises(ModelFileError, match="checksum mismatch"):
         load_model(folder)
+
+
+def test_three_named_classes_fine_tune_with_one_output_each(tiny_distilbert, sst2_dir):
+    """N classes: an N-output head with softmax cross-entropy, saved and loaded with its labels."""
+    base = load_dataset(sst2_dir / "train.tsv").head(36)
+    names = np.array(["bad", "good", "so-so"])[np.arange(36) % 3]
+    train = Dataset(base.texts, names, "three")
+    result = finetune(
+        Splits(train, train.head(12), True),
+        str(tiny_distilbert),
+        FinetuneSettings(epochs=1, batch_size=8),
+        checkpoints=None,
+    )
+    model = result.model
+    assert model.classes.tolist() == ["bad", "good", "so-so"] and model.classifier.model_.coef_.shape[0] == 3
+    proba = model.predict_proba(base.texts[:5])
+    assert proba.shape == (5, 3) and np.allclose(proba.sum(axis=1), 1)
+    assert result.report.classes == ["bad", "good", "so-so"] and np.array(result.report.confusion).shape == (3, 3)

@@ -75,3 +75,24 @@ def tui_map(tui_result, tui_embedding):
     from bertsent.core.inside import sentence_map
 
     return sentence_map(tui_result.model, tui_embedding.splits.test)
+
+
+@pytest.fixture(scope="session")
+def tui_sst5_embedding(encoder, sst5_dir):
+    """SST-5 (five named classes) as the Embed screen produces it with limit 200."""
+    from bertsent.core.data import load_splits
+    from bertsent.core.embed import Embedder
+    from bertsent.core.train import embed_splits
+    from bertsent.tui.state import Embedding
+
+    splits = load_splits(sst5_dir, limit=200)
+    embedder = Embedder(encoder)
+    return Embedding(splits, embedder, embed_splits(embedder, splits))
+
+
+@pytest.fixture(scope="session")
+def tui_sst5_result(tui_sst5_embedding):
+    """A five-class model trained on :func:`tui_sst5_embedding` (fixed C: no search)."""
+    from bertsent.core.train import fit
+
+    return fit(tui_sst5_embedding.embedder, tui_sst5_embedding.splits, tui_sst5_embedding.embedded, C=0.01)

@@ -53,7 +53,7 @@ def test_load_embed_train_predict(make_app, sst2_dir, tmp_path):
             await pilot.press(*sentence, "enter")
             await settle(pilot)
             shown = screen_text(app)
-            assert f"{expected.label_name.upper()}  P(positive) = {expected.probability:.3f}" in shown
+            assert f"{expected.label_name.upper()}  p = {expected.probability:.3f}" in shown
             assert app.query_one("#predict-history", DataTable).row_count == 1
             assert "gorgeous▲" in shown  # the strongest token carries its monochrome cue
 

@@ -15,11 +15,11 @@ PASTE = "an utterly gorgeous and witty film , " * 300  # ~10,000 characters, ove
 
 
 class Spy:
-    """Wraps a model's ``positive_proba_ids``: counts the forward passes asked for, and when each
+    """Wraps a model's ``proba_ids``: counts the forward passes asked for, and when each
     call ended (finished or stopped)."""
 
     def __init__(self, model) -> None:
-        self.original = model.positive_proba_ids
+        self.original = model.proba_ids
         self.calls: list[dict] = []
         self.lock = threading.Lock()
 
@@ -49,7 +49,7 @@ async def ended(call: dict, within: float) -> bool:
 def test_long_paste_previews_with_one_pass_and_esc_stops_full_scoring(make_app, small_result, monkeypatch):
     model = small_result.model
     spy = Spy(model)
-    monkeypatch.setattr(model, "positive_proba_ids", spy)
+    monkeypatch.setattr(model, "proba_ids", spy)
 
     async def scenario() -> None:
         app = make_app()
@@ -84,7 +84,7 @@ def test_long_paste_previews_with_one_pass_and_esc_stops_full_scoring(make_app, 
 def test_newer_text_cancels_the_stale_job(make_app, small_result, monkeypatch):
     model = small_result.model
     spy = Spy(model)
-    monkeypatch.setattr(model, "positive_proba_ids", spy)
+    monkeypatch.setattr(model, "proba_ids", spy)
 
     async def scenario() -> None:
         app = make_app()

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from bertsent.core.data import LABEL_NAMES, SUFFIXES, summarize
+from bertsent.core.data import SUFFIXES, label_names, summarize
 from bertsent.tui.background import Throttle, cancel_event, reports_stop, yield_to_ui
+from bertsent.tui.labels import short_labels
 from bertsent.tui.messages import DataLoaded, DownloadProgressed, TokenLengths, Working
 from bertsent.tui.safe_text import clean, literal
 from bertsent.tui.screens.base import Pane
@@ -53,7 +54,7 @@ class DataPane(Pane):
     def __init__(self, initial: str | None, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.initial = initial
-        self.rows: list[tuple[str, str, int]] = []  # (split, text, label) in table order
+        self.rows: list[tuple[str, str, str]] = []  # (split, text, label as shown) in table order
         self.lengths: np.ndarray | None = None
 
     def compose(self) -> ComposeResult:
@@ -168,12 +169,18 @@ class DataPane(Pane):
         """The app's loaded data changed (DataLoaded bubbled up to it): fill the table."""
         if splits is None:
             return
-        self.rows = [("train", t, int(y)) for t, y in zip(splits.train.texts, splits.train.labels, strict=True)]
-        self.rows += [("test", t, int(y)) for t, y in zip(splits.test.texts, splits.test.labels, strict=True)]
+        classes = splits.classes.tolist()
+        short = dict(zip(classes, short_labels(label_names(classes)), strict=True))
+        self.rows = [
+            ("train", t, short[y]) for t, y in zip(splits.train.texts, splits.train.labels.tolist(), strict=True)
+        ]
+        self.rows += [
+            ("test", t, short[y]) for t, y in zip(splits.test.texts, splits.test.labels.tolist(), strict=True)
+        ]
         table = self.query_one(DataTable)
         table.clear(columns=True)
         self._add_columns(max((len(text) for _, text, _ in self.rows), default=8))
-        table.add_rows((split, LABEL_NAMES[label][:3], literal(text)) for split, text, label in self.rows)
+        table.add_rows((split, literal(label), literal(text)) for split, text, label in self.rows)
         self.query_one("#data-status", Static).update(self._loaded_line())
         self.lengths = None
         self._show_summary()
@@ -197,19 +204,17 @@ class DataPane(Pane):
     def _show_summary(self) -> None:
         splits = self.app.splits
         n_train = len(splits.train)
+        classes = splits.classes
         table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), show_edge=False)
-        for column in ("split", "neg", "pos", "all", "dup"):
-            table.add_column(column, justify="left" if column == "split" else "right")
+        table.add_column("split")
+        for column in (*short_labels(label_names(classes)), "all", "dup"):
+            table.add_column(literal(column), justify="right")
         lengths = (None, None) if self.lengths is None else (self.lengths[:n_train], self.lengths[n_train:])
         stats = []
         for name, dataset, counts in (("train", splits.train, lengths[0]), ("test", splits.test, lengths[1])):
-            summary = summarize(dataset, () if counts is None else counts)
+            summary = summarize(dataset, () if counts is None else counts, classes)
             table.add_row(
-                name,
-                f"{summary.per_label[0]:,}",
-                f"{summary.per_label[1]:,}",
-                f"{summary.n:,}",
-                f"{summary.duplicates:,}",
+                name, *(f"{n:,}" for n in summary.per_label.values()), f"{summary.n:,}", f"{summary.duplicates:,}"
             )
             if summary.length_stats:
                 s = summary.length_stats

@@ -1,4 +1,4 @@
-"""Predict: type a sentence, see its label, P(positive) and coloured tokens; keep a history."""
+"""Predict: type a sentence, see its label, class probabilities and coloured tokens; keep a history."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from bertsent.tui.screens.base import Pane
 from bertsent.tui.state import ActiveModel
 from bertsent.tui.widgets.probability import ProbabilityBar
 from bertsent.tui.widgets.tokens import TokenLegend, TokenScores
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -53,7 +52,7 @@ class PredictPane(Pane):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_column("label", key="label")
-        table.add_column("P(pos)", key="p")
+        table.add_column("p", key="p")
         table.add_column("sentence", key="sentence")
         self.watch(self.app, "active_model", self._show_model)
 
@@ -118,19 +117,24 @@ class PredictPane(Pane):
         return prediction.label_name, f"{prediction.probability:.2f}", literal(prediction.text)
 
     def show(self, prediction) -> None:
-        """Label, probability bar and coloured tokens of one prediction."""
-        label = Text(prediction.label_name.upper(), style="bold")
-        label.append(f"  P(positive) = {prediction.probability:.3f}")
+        """Label, a probability bar per class and coloured tokens of one prediction."""
+        from bertsent.core.explain import display_axis
+
+        label = literal(prediction.label_name.upper(), "bold")
+        label.append(f"  p = {prediction.probability:.3f}")
         if not prediction.tokens:
             label.append(f"  (over {PREVIEW_TOKENS} tokens: Enter scores them)", style="italic")
         if prediction.truncated:
             label.append("  (sentence truncated to the encoder's limit)", style="italic")
         shown = self.query_one("#predict-label", Static)
         shown.update(label)
-        shown.set_class(prediction.label == 1, "-positive")
-        shown.set_class(prediction.label == 0, "-negative")
-        self.query_one(ProbabilityBar).probability = prediction.probability
-        self.query_one(TokenScores).show([(t.token, t.score) for t in prediction.tokens])
+        two = len(prediction.classes) == 2
+        shown.set_class(two and prediction.label == prediction.classes[1], "-positive")
+        shown.set_class(two and prediction.label == prediction.classes[0], "-negative")
+        self.query_one(ProbabilityBar).show(prediction.names, prediction.probabilities)
+        sign, away, towards = display_axis(prediction)
+        self.query_one(TokenScores).show([(t.token, sign * t.score) for t in prediction.tokens])
+        self.query_one(TokenLegend).ends = (away, towards)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.cursor_row < len(self.history):

@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 import numpy as np
-from bertsent.core.data import LABEL_NAMES
 from bertsent.tui.background import Throttle, blas_on_this_thread, cancel_event, reports_stop, yield_to_ui
+from bertsent.tui.labels import short_labels
 from bertsent.tui.messages import FinetuneProgressed, ModelSaved, RunsChanged, Stopped, Trained, Working
 from bertsent.tui.safe_text import literal
 from bertsent.tui.screens.base import Pane
@@ -44,7 +44,7 @@ class TrainPane(Pane):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.mistakes: list[tuple[str, int, float]] = []  # (text, true label, P(positive))
+        self.mistakes: list[tuple[str, str, str, float]] = []  # (text, true, predicted, p(predicted))
         self.latest_run = None  # the run record of the result shown, for its model folder
         self.trained = False  # a result is shown (then an empty mistakes list means none)
 
@@ -324,16 +324,20 @@ class TrainPane(Pane):
             chart.show(result.report.cv, result.report.C)
         self._show_sizes(self.app.embedding)
         test = message.test
-        predicted = (result.test_proba >= 0.5).astype(np.int64)
+        classes, names = result.model.classes.tolist(), result.model.names
+        predicted = result.test_pred
         wrong = np.flatnonzero(predicted != test.labels)
-        confidence = np.maximum(result.test_proba, 1 - result.test_proba)
+        confidence = result.test_proba.max(axis=1)
         order = wrong[np.argsort(-confidence[wrong], kind="stable")]
-        self.mistakes = [(test.texts[i], int(test.labels[i]), float(result.test_proba[i])) for i in order]
+        truth, guess = test.labels.tolist(), predicted.tolist()
+        self.mistakes = [
+            (test.texts[i], names[classes.index(truth[i])], names[classes.index(guess[i])], float(confidence[i]))
+            for i in order.tolist()
+        ]
+        short = dict(zip(names, short_labels(names), strict=True))
         table = self.query_one("#train-mistakes", DataTable)
         table.clear()
-        table.add_rows(
-            (f"{max(p, 1 - p):.0%}", LABEL_NAMES[label][:3], literal(text)) for text, label, p in self.mistakes
-        )
+        table.add_rows((f"{p:.0%}", literal(short[true]), literal(text)) for text, true, _, p in self.mistakes)
         table.border_subtitle = f"{len(self.mistakes):,} of {len(test):,}"
         self._show_mistake()
         self.app.say(f"Test accuracy {result.report.accuracy:.1%}; press 4 to try sentences")
@@ -348,10 +352,8 @@ class TrainPane(Pane):
         if not self.mistakes or row is None or row >= len(self.mistakes):
             detail.update(Text("no mistakes to show" if self.trained else "", style="italic"))
             return
-        text, label, p = self.mistakes[row]
-        line = Text(
-            f"true {LABEL_NAMES[label]}, predicted {LABEL_NAMES[1 - label]} (P(positive) {p:.2f}): ", style="italic"
-        )
+        text, true, predicted, p = self.mistakes[row]
+        line = literal(f"true {true}, predicted {predicted} (p {p:.2f}): ", style="italic")
         detail.update(line + literal(text))
 
     def action_save(self) -> None:

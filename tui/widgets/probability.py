@@ -1,30 +1,53 @@
-"""A bar for P(positive): the positive share filled solid, the negative share shaded."""
+"""One probability bar per class, the predicted class in bold; readable without colour."""
 
 from __future__ import annotations
 
+from bertsent.tui.labels import short_labels
+from bertsent.tui.safe_text import clean
+from bertsent.tui.widgets.bars import bar
+from rich.style import Style
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
 
 class ProbabilityBar(Widget):
-    """``neg ░░░░████████ pos`` with a tick at 50 %; readable without colour."""
+    """``pos ███████████░░░ 87.0%``, a line per class in the model's class order.
 
+    Two classes keep their colours (the first red, the second green); with more, the predicted
+    class is green and the others muted.
+    """
+
+    DEFAULT_CSS = """
+    ProbabilityBar {
+        height: auto;
+        max-height: 6;
+    }
+    """
     COMPONENT_CLASSES = {"probability--positive", "probability--negative"}
-    probability: reactive[float | None] = reactive(None)
+    shown: reactive[tuple[tuple[str, ...], tuple[float, ...]] | None] = reactive(None, layout=True)
+
+    def show(self, names: tuple[str, ...], probabilities: tuple[float, ...]) -> None:
+        self.shown = (tuple(names), tuple(probabilities))
 
     def render(self) -> Text:
-        if self.probability is None:
-            return Text("P(positive) appears here", style="italic")
+        if self.shown is None:
+            return Text("class probabilities appear here", style="italic")
+        names, probabilities = self.shown
         negative = self.get_component_rich_style("probability--negative")
         positive = self.get_component_rich_style("probability--positive")
-        width = max(self.size.width - 10, 10)
-        filled = round(self.probability * width)
-        cells = ["░"] * (width - filled) + ["█"] * filled
-        middle = width // 2
-        text = Text("neg ", style=negative)
-        for index, cell in enumerate(cells):
-            style = positive if cell == "█" else negative
-            text.append("│" if index == middle and cell == "░" else cell, style)
-        text.append(" pos", style=positive)
+        best = max(range(len(probabilities)), key=probabilities.__getitem__)
+        short = short_labels([clean(name) for name in names])
+        label_width = max(len(name) for name in short)
+        width = max(self.size.width - label_width - 8, 10)
+        text = Text(end="")
+        for index, (name, p) in enumerate(zip(short, probabilities, strict=True)):
+            if len(names) == 2:
+                style = positive if index == 1 else negative
+            else:
+                style = positive if index == best else Style(dim=True)
+            text.append(f"{name:>{label_width}} ", style + Style(bold=True) if index == best else style)
+            text.append(bar(p, width), style)
+            # Rounded to what the bar can show, so float noise never reaches the screen.
+            text.append(f" {round(p * 1000) / 10:5.1f}%" + ("\n" if index < len(names) - 1 else ""))
         return text

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from bertsent.tui.labels import short_labels
+from bertsent.tui.safe_text import clean
 from bertsent.tui.widgets.bars import bar
 from rich import box
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.widget import Widget
+
+FITS = 6  # classes whose confusion matrix fits the report's 40 cells at 80x24; more widen it (it scrolls)
 
 
 class ReportView(Widget):
@@ -21,6 +25,8 @@ class ReportView(Widget):
 
     def show(self, report) -> None:
         self.report = report
+        classes = len(report.classes)
+        self.styles.width = 6 + 6 * classes if classes > FITS else None
         self.refresh(layout=True)
 
     def render(self):
@@ -43,36 +49,45 @@ class ReportView(Widget):
             accuracy.append(f"{name} ")
             accuracy.append(bar(value, width), style)
             accuracy.append(f" {value:6.1%}\n")
-        classes = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), show_edge=False)
+        # No padding: the column separators are spaces, and "very negative" must fit 80 columns.
+        classes = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 0), show_edge=False)
         for column in ("class", "prec", "recall", "F1", "n"):
-            classes.add_column(column, justify="left" if column == "class" else "right")
+            classes.add_column(column, justify="left" if column == "class" else "right", no_wrap=True)
         for name, metrics in report.per_class.items():
             classes.add_row(
-                name, f"{metrics.precision:.3f}", f"{metrics.recall:.3f}", f"{metrics.f1:.3f}", f"{metrics.support:,}"
+                Text(clean(name), overflow="ellipsis"),
+                f"{metrics.precision:.3f}",
+                f"{metrics.recall:.3f}",
+                f"{metrics.f1:.3f}",
+                f"{metrics.support:,}",
             )
-        (tn, fp), (fn, tp) = report.confusion
+        classes.add_row("macro F1", "", "", f"{report.macro_f1:.3f}", "", style="italic")
+        title = Text("confusion (rows true, cols predicted)", style="italic")  # as wide as the column
+        return Group(accuracy, classes, Text(""), title, self._confusion(report), *self._method(report))
+
+    def _confusion(self, report) -> Table:
+        """Rows: true class, columns: predicted class, each named by a label cut to fit."""
+        # Columns are a label (or count) and a space: six classes fit 40 cells with 4-cell labels.
+        short = short_labels([clean(name) for name in report.names], 5 if len(report.names) < FITS else 4)
         confusion = Table(
-            title="confusion matrix",
-            title_justify="left",
-            title_style="italic",
             box=box.SIMPLE_HEAD,
             pad_edge=False,
-            padding=(0, 1),
+            padding=(0, 0),
             show_edge=False,
         )
-        confusion.add_column("")
-        confusion.add_column("predicted neg", justify="right")
-        confusion.add_column("predicted pos", justify="right")
-        confusion.add_row("true neg", f"{tn:,}", f"{fp:,}")
-        confusion.add_row("true pos", f"{fn:,}", f"{tp:,}")
-        parts = [accuracy, classes, Text(""), confusion]
+        confusion.add_column("", no_wrap=True)
+        for name in short:
+            confusion.add_column(Text(name), justify="right", no_wrap=True, min_width=3)
+        for name, row in zip(short, report.confusion, strict=True):
+            confusion.add_row(Text(name), *(f"{count:,}" for count in row))
+        return confusion
+
+    def _method(self, report) -> list:
         if report.cv is not None:
-            parts += [Text(""), self._cv(report)]
-        elif report.method == "finetune":
-            parts.append(Text(f"\n{report.describe()}", style="italic"))
-        else:
-            parts.append(Text(f"\nC = {report.C:g} (fixed)", style="italic"))
-        return Group(*parts)
+            return [Text(""), self._cv(report)]
+        if report.method == "finetune":
+            return [Text(f"\n{report.describe()}", style="italic")]
+        return [Text(f"\nC = {report.C:g} (fixed)", style="italic")]
 
     def _cv(self, report) -> Text:
         """The heading of the CV chart drawn below (widgets.cv_chart)."""

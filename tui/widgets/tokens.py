@@ -9,6 +9,7 @@ from bertsent.tui.safe_text import clean
 from rich.style import Style
 from rich.text import Text
 from textual.color import Color
+from textual.reactive import reactive
 from textual.widget import Widget
 
 SPECIAL = ("[CLS]", "[SEP]")
@@ -47,10 +48,11 @@ class TokenIds(Widget):
 
 
 class TokenScores(Widget):
-    """Tokens on a red (negative) to green (positive) scale, with ▲/▼ marks for the strength.
+    """Tokens on a red to green scale, with ▲/▼ marks for the strength.
 
-    Marks make the view readable without colour: one to three ▲ push towards positive,
-    one to three ▼ towards negative, no mark means little effect.
+    Green and ▲ push towards the class at the legend's green end (positive with two classes, the
+    class scored with more), red and ▼ away from it; no mark means little effect. Marks make the
+    view readable without colour.
     """
 
     COMPONENT_CLASSES = {"tokens--positive", "tokens--negative"}
@@ -86,17 +88,21 @@ class TokenScores(Widget):
 
 
 class TokenLegend(Widget):
-    """The colour scale and the marks, explained in one line."""
+    """The colour scale and the marks, explained in one line; ``ends`` names its red and green ends."""
 
     COMPONENT_CLASSES = {"tokens--positive", "tokens--negative"}
+    INTRO = "effect of deleting a token: "  # left out where the scale needs the room
+    ends: reactive[tuple[str, str]] = reactive(("negative", "positive"))
 
     def render(self) -> Text:
         negative = self.get_component_rich_style("tokens--negative")
         positive = self.get_component_rich_style("tokens--positive")
-        text = Text("effect of deleting a token: ", style="italic", end="")
-        text.append("▼▼▼ negative ", negative + Style(bold=True))
+        away, towards = (clean(end) for end in self.ends)
+        scale = len(f"▼▼▼ {away} █▓▒░ · none · ░▒▓█ {towards} ▲▲▲")
+        text = Text(self.INTRO if scale + len(self.INTRO) <= self.size.width else "", style="italic", end="")
+        text.append(f"▼▼▼ {away} ", negative + Style(bold=True))
         text.append("█▓▒░", negative)
         text.append(" · none · ")
         text.append("░▒▓█", positive)
-        text.append(" positive ▲▲▲", positive + Style(bold=True))
+        text.append(f" {towards} ▲▲▲", positive + Style(bold=True))
         return text

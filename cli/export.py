@@ -1,0 +1,39 @@
+"""``bertsent export``: a saved model as a scikit-learn Pipeline in a joblib file, for your own code."""
+
+from __future__ import annotations
+
+import argparse
+
+from bertsent.cli.common import safe
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    export = commands.add_parser(
+        "export",
+        help="write a model as a scikit-learn Pipeline (joblib) for your own code",
+        description="A joblib file is a pickle: load only files you made yourself. bertsent never loads one.",
+    )
+    export.set_defaults(run=cmd_export)
+    export.add_argument("--model", required=True, help="model folder from 'bertsent train'")
+    export.add_argument("--out", required=True, help="file to write, e.g. model.joblib")
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    import joblib
+    from bertsent.core.errors import BertsentError
+    from bertsent.core.estimators import to_pipeline
+    from bertsent.core.files import atomic_open
+    from bertsent.core.persist import load_model
+
+    model = load_model(args.model).model
+    if model.encoder.precision == "int8":
+        raise BertsentError("an int8 model cannot be exported (its encoder has no standard weights); train in fp32")
+    pipeline = to_pipeline(model)
+    with atomic_open(args.out) as handle:
+        joblib.dump(pipeline, handle)
+    classes = ", ".join(map(str, pipeline.classes_))
+    print(
+        f"wrote {safe(args.out)}: Pipeline(embed, classify) over classes {safe(classes)}; "
+        "load it with joblib.load (a pickle: only your own files)"
+    )
+    return 0

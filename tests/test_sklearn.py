@@ -1,0 +1,74 @@
+"""scikit-learn interop: the estimators in Pipeline, cross_val_score, GridSearchCV and clone, and
+`bertsent export` loaded in a fresh process giving the labels `bertsent predict` gives."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+from bertsent.cli.main import main
+from bertsent.core.classifier import SentimentClassifier
+from bertsent.core.estimators import SentenceEmbedder
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import Pipeline
+
+from tests.test_cli import run_cli
+
+SENTENCES = ["a gorgeous , witty , seductive movie", "the plot is dull and the jokes fall flat", "it 's a film"]
+
+
+def test_params_are_stored_unchanged_and_clone_keeps_them():
+    embedder = SentenceEmbedder("minilm", "mean", precision="fp32")
+    assert embedder.get_params() == {
+        "encoder": "minilm",
+        "pooling": "mean",
+        "device": None,
+        "precision": "fp32",
+        "cache": False,
+    }
+    classifier = SentimentClassifier(C=0.5, folds=3)
+    assert clone(classifier).get_params() == classifier.get_params()
+    pipeline = Pipeline([("embed", embedder), ("classify", classifier)])
+    assert clone(pipeline).get_params()["classify__C"] == 0.5 and not hasattr(clone(embedder), "embedder_")
+
+
+def test_grid_search_over_c_on_embeddings(sst2_embedded, sst2_splits):
+    X, y = sst2_embedded.train[:400], sst2_splits.train.labels[:400]
+    search = GridSearchCV(SentimentClassifier(), {"C": [0.001, 0.01]}, cv=3).fit(X, y)
+    assert search.best_params_["C"] in (0.001, 0.01) and search.best_score_ > 0.7
+    assert search.best_estimator_.classes_.tolist() == [0, 1]
+
+
+def test_pipeline_cross_validates_from_raw_sentences(sst2_splits):
+    texts, labels = sst2_splits.train.texts[:240], sst2_splits.train.labels[:240]
+    pipeline = Pipeline([("embed", SentenceEmbedder(cache=True)), ("classify", SentimentClassifier(C=0.01))])
+    scores = cross_val_score(pipeline, texts, labels, cv=2)
+    assert scores.shape == (2,) and scores.mean() > 0.6
+    names = np.array(["negative", "positive"])[labels]  # string labels come back as given
+    assert set(pipeline.fit(texts, names).predict(SENTENCES)) <= {"negative", "positive"}
+
+
+def test_export_loads_in_a_fresh_process_with_the_labels_of_predict(small_model_dir, tmp_path, capsys):
+    out = tmp_path / "model.joblib"
+    done = run_cli("export", "--model", str(small_model_dir), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "a pickle" in done.stdout
+    script = (
+        "import json, sys, joblib\n"
+        f"pipeline = joblib.load({str(out)!r})\n"
+        "texts = json.loads(sys.stdin.read())\n"
+        "print(json.dumps({'labels': pipeline.predict(texts).tolist(), 'proba': pipeline.predict_proba(texts).tolist(),"
+        " 'classes': pipeline.classes_.tolist()}))\n"
+    )
+    fresh = subprocess.run(
+        [sys.executable, "-c", script], input=json.dumps(SENTENCES), capture_output=True, text=True, cwd=tmp_path
+    )
+    assert fresh.returncode == 0, fresh.stderr
+    exported = json.loads(fresh.stdout)
+    assert main(["predict", "--model", str(small_model_dir), "--json", "--no-scores", *SENTENCES]) == 0
+    predicted = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert exported["labels"] == [p["label"] for p in predicted]
+    assert exported["classes"] == [0, 1]
+    expected = [[p["probabilities"][str(c)] for c in exported["classes"]] for p in predicted]
+    assert np.allclose(exported["proba"], expected, atol=1e-5)
