@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -79,6 +82,28 @@ def load_encoder(args: argparse.Namespace):
 def stdin_lines() -> Iterator[str]:
     for line in sys.stdin:
         yield line.rstrip("\r\n")
+
+
+@contextmanager
+def ctrl_c_stops_at_a_checkpoint() -> Iterator[threading.Event]:
+    """The first Ctrl-C sets the event, so work that checkpoints (fine-tuning) stops at the end of
+    its step and saves where it was; a second Ctrl-C interrupts at once."""
+    event = threading.Event()
+
+    def stop(signum, frame) -> None:
+        if event.is_set():
+            raise KeyboardInterrupt
+        event.set()
+
+    try:
+        previous = signal.signal(signal.SIGINT, stop)
+    except ValueError:  # not the main thread: leave Ctrl-C as it is
+        yield event
+        return
+    try:
+        yield event
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class Progress:

@@ -7,6 +7,7 @@ import argparse
 from bertsent.cli.common import (
     DATA_HELP,
     Progress,
+    ctrl_c_stops_at_a_checkpoint,
     encoder_options,
     fail,
     find_data,
@@ -116,7 +117,11 @@ def _finetune(args: argparse.Namespace, splits, finetune):
     settings = FinetuneSettings(
         epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, max_length=args.max_length, seed=args.seed
     )
-    with Progress("fine-tuning") as progress, Progress("evaluating") as evaluating:
+    with (
+        Progress("fine-tuning") as progress,
+        Progress("evaluating") as evaluating,
+        ctrl_c_stops_at_a_checkpoint() as stop,
+    ):
         return finetune(
             splits,
             args.encoder,
@@ -124,6 +129,7 @@ def _finetune(args: argparse.Namespace, splits, finetune):
             device=args.device,
             progress=progress.training,
             embed_progress=evaluating,
+            cancel=stop,
         )
 
 

@@ -48,9 +48,14 @@ def test_two_processes_adding_runs_lose_none(small_result, tmp_path):
     assert len(RunHistory(tmp_path).runs()) == 30
 
 
-def test_tfidf_baseline_on_the_real_split(sst2_splits):
+def test_tfidf_baseline_on_the_real_split(sst2_splits, monkeypatch):
+    from bertsent.core import baseline
+
+    # The two Cs around the one the full grid picks (3.0): the weakly regularized fits (C 10, 30)
+    # cost most of the search's time and never win here.
+    monkeypatch.setattr(baseline, "CS", (1.0, 3.0))
     report = tfidf_report(sst2_splits)
     assert report.method == "tfidf" and report.n_test == 1821
-    assert 0.78 < report.accuracy < 0.86  # 81.8% measured; well above the 50% majority baseline
-    assert report.C in (0.3, 1.0, 3.0, 10.0, 30.0)
+    assert 0.78 < report.accuracy < 0.86  # 81.6% measured; well above the 50% majority baseline
+    assert report.C == 3.0
     assert Run.from_report(report, data="sst2").what == "TF-IDF + LR"
