@@ -184,10 +184,17 @@ def test_no_cv_fits_the_tutorials_fixed_c(sst2_dir, tmp_path, capsys):
     assert report["C"] == 1.0 and report["cv"] is None
 
 
-def _interrupt_on(calls: list, at: int) -> None:
-    """Ctrl-C as a terminal sends it: SIGINT to this process, on the ``at``-th call."""
-    if len(calls) == at:
-        os.kill(os.getpid(), signal.SIGINT)
+class CtrlC:
+    """Presses Ctrl-C as a terminal does (SIGINT to this process) on the ``at``-th call, once."""
+
+    def __init__(self, at: int) -> None:
+        self.at, self.calls = at, []
+
+    def __call__(self, value: object) -> None:
+        self.calls.append(value)
+        if len(self.calls) == self.at:
+            self.at = 0  # before the kill: the default handler raises KeyboardInterrupt right there
+            os.kill(os.getpid(), signal.SIGINT)
 
 
 def test_ctrl_c_while_embedding_exits_130_and_the_same_command_resumes(
@@ -197,12 +204,11 @@ def test_ctrl_c_while_embedding_exits_130_and_the_same_command_resumes(
     from bertsent.core.embed import Embedder
 
     monkeypatch.setenv("BERTSENT_CACHE", str(tmp_path / "cache"))
-    batches: list[int] = []
+    batches = CtrlC(at=3)
     real = Embedder.forward
 
     def forward(embedder, ids):
-        batches.append(len(ids))
-        _interrupt_on(batches, 3)
+        batches(len(ids))
         return real(embedder, ids)
 
     monkeypatch.setattr(Embedder, "forward", forward)
@@ -211,11 +217,11 @@ def test_ctrl_c_while_embedding_exits_130_and_the_same_command_resumes(
     assert "interrupted; finished embeddings are cached, run again to resume" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
 
-    batches.clear()
+    batches.calls.clear()
     assert main(args) == 0
     splits = load_splits(sst2_dir, limit=100)
     texts = list(dict.fromkeys(splits.train.texts + splits.test.texts))
-    assert len(batches) == len(Embedder(encoder).batches_of(encoder.encode_ids(texts)[0])) - 2  # 2 were cached
+    assert len(batches.calls) == len(Embedder(encoder).batches_of(encoder.encode_ids(texts)[0])) - 2  # 2 were cached
     assert (tmp_path / "m" / "model.json").is_file()
 
 
@@ -225,13 +231,12 @@ def test_ctrl_c_while_fine_tuning_checkpoints_and_the_same_command_resumes(
     from bertsent.cli.common import Progress
 
     monkeypatch.setenv("BERTSENT_CACHE", str(tmp_path / "cache"))
-    steps: list[int] = []
+    steps = CtrlC(at=3)
     real = Progress.training
 
     def training(progress, update):
-        steps.append(update.step)
         real(progress, update)
-        _interrupt_on(steps, 3)
+        steps(update.step)
 
     monkeypatch.setattr(Progress, "training", training)
     args = ["train", "--finetune", "--encoder", str(tiny_distilbert), "--data", str(sst2_dir), "--limit", "40"]
@@ -241,7 +246,7 @@ def test_ctrl_c_while_fine_tuning_checkpoints_and_the_same_command_resumes(
     checkpoints = tmp_path / "cache" / "finetune"
     assert len(list(checkpoints.glob("*.pt"))) == 1
 
-    steps.clear()
+    steps.calls.clear()
     assert main(args) == 0
-    assert steps == list(range(4, 11))  # resumed after step 3
+    assert steps.calls == list(range(4, 11))  # resumed after step 3
     assert not list(checkpoints.glob("*.pt")) and json.loads(capsys.readouterr().out)["method"] == "finetune"
