@@ -20,9 +20,13 @@ def test_prediction_fields(sst2_result):
     assert np.isclose(prediction.probability, probability, atol=1e-4)
 
 
-@pytest.mark.parametrize("trained", ["sst2_result", "finetuned_result"])
+@pytest.mark.parametrize("trained", ["frozen", "finetuned"])
 def test_removing_top_positive_tokens_lowers_p_positive_more_than_random(trained, sst2_splits, request):
-    model = request.getfixturevalue(trained).model
+    model = (
+        request.getfixturevalue("sst2_result").model
+        if trained == "frozen"
+        else request.getfixturevalue("finetuned_model")
+    )
     rng = np.random.default_rng(0)
     k = 2
     top_drops, random_drops = [], []

@@ -46,7 +46,8 @@ class Gate:
     """Holds the first call of ``owner.name`` (in a worker) until the test opens the gate.
 
     The test acts (presses Esc, say) while the work is certainly still running, however fast or
-    loaded the machine is; later calls pass straight through. ``calls`` counts every call.
+    loaded the machine is; later calls pass straight through. ``calls`` counts every call. Use it
+    as ``with gate:`` around the app's run, so a failing test never leaves the worker waiting.
     """
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> None:
@@ -61,6 +62,12 @@ class Gate:
             return real(*args, **kwargs)
 
         monkeypatch.setattr(owner, name, held)
+
+    def __enter__(self) -> Gate:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.opened.set()
 
     async def wait_entered(self, pilot, timeout: float = 300) -> None:
         deadline = time.monotonic() + timeout
