@@ -122,7 +122,7 @@ def test_one_class_cannot_train(tmp_path):
     assert done.returncode == 2 and "of each label" in done.stderr
 
 
-def test_finetune_baseline_and_runs(tiny_distilbert, sst2_dir, tmp_path, capsys):
+def test_finetune_baseline_and_runs(tiny_distilbert, sst2_dir, tmp_path, capsys, monkeypatch):
     model = tmp_path / "ft"
     args = ["train", "--finetune", "--encoder", str(tiny_distilbert), "--data", str(sst2_dir), "--limit", "40"]
     assert main([*args, "--epochs", "1", "--batch-size", "8", "--out", str(model), "--json"]) == 0
@@ -139,6 +139,7 @@ def test_finetune_baseline_and_runs(tiny_distilbert, sst2_dir, tmp_path, capsys)
     runs = json.loads(capsys.readouterr().out)
     assert [r["method"] for r in runs] == ["finetune", "tfidf"]
     assert runs[0]["model"] == str(model) and runs[1]["model"] is None
+    monkeypatch.setenv("COLUMNS", "200")  # the whole names (80 columns: test_runs)
     assert main(["runs"]) == 0
     table = capsys.readouterr().out
     assert "fine-tuned, 1 epoch" in table and "TF-IDF + LR" in table
