@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
@@ -146,6 +149,28 @@ def stdin_lines() -> Iterator[str]:
     report on that line (instead of the whole stream failing to decode)."""
     for line in sys.stdin.buffer:
         yield line.rstrip(b"\r\n").decode("utf-8", "surrogateescape")
+
+
+@contextmanager
+def ctrl_c_stops_at_a_checkpoint() -> Iterator[threading.Event]:
+    """The first Ctrl-C sets the event, so work that checkpoints (fine-tuning) stops at the end of
+    its step and saves where it was; a second Ctrl-C interrupts at once."""
+    event = threading.Event()
+
+    def stop(signum, frame) -> None:
+        if event.is_set():
+            raise KeyboardInterrupt
+        event.set()
+
+    try:
+        previous = signal.signal(signal.SIGINT, stop)
+    except ValueError:  # not the main thread: leave Ctrl-C as it is
+        yield event
+        return
+    try:
+        yield event
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class Progress:

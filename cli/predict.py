@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable
 
 from bertsent.cli.common import (
+    EXIT_ERROR,
     Progress,
     column_options,
     columns,
@@ -83,12 +84,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
     scored = None if args.score_class is None else model.class_of(args.score_class)
     lines = args.text or stdin_lines()
     render = None if args.json else token_renderer()
-    bad = 0
+    bad = good = 0
     for number, item in enumerate(model.explain_many(lines, scores=not args.no_scores, scored=scored), start=1):
         if isinstance(item, DataError):
             bad += 1
             fail(f"line {number}: {item}")
             continue
+        good += 1
         if render is None:
             data = item.to_dict()
             if args.no_scores:
@@ -98,11 +100,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
             render(item)
     if bad:
         fail(f"{bad} line(s) could not be predicted")
+    if not good:  # a script must see that nothing came out; some lines predicted is a success
+        if not bad:
+            fail("nothing to predict: give sentences as arguments or one per line on stdin")
+        return EXIT_ERROR
     return 0
 
 
 def token_renderer() -> Callable:
     from bertsent.core.explain import display_axis
+    from bertsent.core.strength import strength_steps
     from rich.text import Text
 
     console = stdout_console(highlight=False)
@@ -117,22 +124,25 @@ def token_renderer() -> Callable:
         if not prediction.tokens:
             line.append(safe(prediction.text))
         sign = display_axis(prediction)[0] if prediction.tokens else 1
-        for token in prediction.tokens:
-            text, score = safe(token.token), sign * token.score
+        steps = strength_steps([sign * token.score for token in prediction.tokens])
+        for token, step in zip(prediction.tokens, steps, strict=True):
+            text = safe(token.token)
             if plain:
-                mark = "+" if score > 0.01 else "-" if score < -0.01 else ""
-                line.append(f"{text}{mark} ")
+                line.append(f"{text}{('+' if step > 0 else '-') * abs(step)} ")
             else:
-                line.append(text, style=score_style(score))
+                line.append(text, style=step_style(step))
                 line.append(" ")
         console.print(line, soft_wrap=True)
 
     return render
 
 
-def score_style(score: float) -> str:
-    strength = min(abs(score) / 0.3, 1.0)
-    channel = int(90 + 165 * strength)
-    grey = 90 - int(60 * strength)
-    color = f"rgb({grey},{channel},{grey})" if score > 0 else f"rgb({channel},{grey},{grey})"
-    return f"bold {color}" if strength > 0.5 else color
+def step_style(step: int) -> str:
+    """Green (positive) or red (negative) text, brighter and then bold with the strength step."""
+    from bertsent.core.strength import STEPS
+
+    strength = abs(step) / STEPS
+    channel = 90 + round(165 * strength)
+    grey = 90 - round(60 * strength)
+    color = f"rgb({grey},{channel},{grey})" if step > 0 else f"rgb({channel},{grey},{grey})"
+    return f"bold {color}" if abs(step) == STEPS else color

@@ -11,6 +11,7 @@ from bertsent.cli.common import (
     Progress,
     column_options,
     columns,
+    ctrl_c_stops_at_a_checkpoint,
     encoder_options,
     fail,
     find_data,
@@ -211,7 +212,11 @@ def _finetune(args: argparse.Namespace, splits, finetune):
     settings = FinetuneSettings(
         epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, max_length=args.max_length, seed=args.seed
     )
-    with Progress("fine-tuning") as progress, Progress("evaluating") as evaluating:
+    with (
+        Progress("fine-tuning") as progress,
+        Progress("evaluating") as evaluating,
+        ctrl_c_stops_at_a_checkpoint() as stop,
+    ):
         return finetune(
             splits,
             args.encoder,
@@ -219,6 +224,7 @@ def _finetune(args: argparse.Namespace, splits, finetune):
             device=args.device,
             progress=progress.training,
             embed_progress=evaluating,
+            cancel=stop,
         )
 
 

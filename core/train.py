@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from bertsent.core.classifier import SentimentClassifier, decide
+from bertsent.core.classifier import DEFAULT_CS, SentimentClassifier, decide
 from bertsent.core.data import Splits, data_hash
 from bertsent.core.embed import Embedder, ProgressCallback
 from bertsent.core.errors import DataError
@@ -59,16 +59,20 @@ def fit(
     embedded: Embedded,
     *,
     C: float | None = None,
+    Cs: tuple[float, ...] = DEFAULT_CS,
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> TrainResult:
     """Fit the classifier on the train embeddings and report on the test split.
 
-    ``progress(done, total)`` counts the fits of the C search; ``cancel`` stops between fits.
+    ``C=None`` picks C from ``Cs`` by cross-validation; ``progress(done, total)`` counts the fits
+    of that search; ``cancel`` stops between fits.
     """
     start = time.perf_counter()
     try:
-        classifier = SentimentClassifier(C=C).fit(embedded.train, splits.train.labels, progress=progress, cancel=cancel)
+        classifier = SentimentClassifier(C=C, Cs=Cs).fit(
+            embedded.train, splits.train.labels, progress=progress, cancel=cancel
+        )
     except ValueError as exc:
         raise DataError(f"cannot train on {splits.train.source or 'these sentences'}: {exc}") from None
     seconds = {"embed": round(embedded.seconds, 3), "fit": round(time.perf_counter() - start, 3)}

@@ -29,13 +29,16 @@ def test_cv_picks_the_best_mean_fold_accuracy_and_reports_progress(blobs):
 def test_cancel_stops_between_fits(blobs):
     X, y = blobs
     cancel = threading.Event()
+    fits = []
 
     def progress(done, total):
+        fits.append(done)
         if done == 2:
             cancel.set()
 
     with pytest.raises(Cancelled):
         SentimentClassifier(folds=3).fit(X, y, progress=progress, cancel=cancel)
+    assert fits == [1, 2]  # the search stopped at the next fit, not after all of them
 
 
 def test_arrays_round_trip(blobs):

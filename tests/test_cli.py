@@ -1,7 +1,10 @@
 """The `bertsent` command-line contract."""
 
+import io
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -44,7 +47,7 @@ def test_train_evaluate_predict(sst2_dir, tmp_path, capsys):
     assert main(["predict", "--model", str(model), "--json", "a gorgeous , witty movie", "[bold red]x[/]"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [line["text"] for line in lines] == ["a gorgeous , witty movie", "[bold red]x[/]"]
-    assert lines[0]["label"] in (0, 1) and 0 <= lines[0]["probability"] <= 1
+    assert lines[0]["label"] == 1 and lines[0]["probability"] > 0.5  # "gorgeous , witty": positive
     assert [t["token"] for t in lines[0]["tokens"]] == ["a", "gorgeous", ",", "witty", "movie"]
     assert all(isinstance(t["score"], float) for t in lines[0]["tokens"])
 
@@ -58,11 +61,34 @@ def test_predict_reads_stdin_and_reports_bad_lines(small_model_dir):
     assert "Traceback" not in done.stderr
 
 
-def test_predict_in_a_terminal_shows_markup_and_escapes_literally(small_model_dir, capsys):
-    assert main(["predict", "--model", str(small_model_dir), "[bold]loud[/] \x1b[2J"]) == 0
+TOKENLESS = "\x1b\x1b"  # only control characters: no tokens, so the sentence itself is printed
+
+
+def test_predict_piped_shows_markup_and_escapes_literally(small_model_dir, capsys):
+    assert main(["predict", "--model", str(small_model_dir), "[bold]loud[/] \x1b[2J", TOKENLESS]) == 0
     out = capsys.readouterr().out
-    assert "\x1b" not in out
+    assert "\x1b" not in out and "␛␛" in out
     assert "[" in out and "bold" in out
+
+
+def test_predict_in_a_colour_terminal_shows_markup_and_escapes_literally(small_model_dir, capsys, monkeypatch):
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # Rich treats the captured output as a terminal
+    monkeypatch.setenv("COLORTERM", "truecolor")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert main(["predict", "--model", str(small_model_dir), "a gorgeous [bold]film[/]", TOKENLESS]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b[38;2;" in out  # the coloured path ran
+    assert "\x1b" not in re.sub(r"\x1b\[[0-9;]*m", "", out)  # colours are the only escapes that reach the terminal
+    assert "␛␛" in out and "[" in out and "bold" in out
+
+
+@pytest.mark.parametrize(("args", "stdin"), [(["", "  "], ""), ([], "\n \n"), ([], "")])
+def test_predict_with_nothing_predicted_exits_2(small_model_dir, capsys, monkeypatch, args, stdin):
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    assert main(["predict", "--model", str(small_model_dir), "--json", *args]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "cannot predict an empty sentence" in captured.err or "nothing to predict" in captured.err
 
 
 @pytest.mark.parametrize(
@@ -96,10 +122,7 @@ def test_one_class_cannot_train(tmp_path):
     assert done.returncode == 2 and "one class only ('1'); need at least 2 classes" in done.stderr
 
 
-def test_finetune_baseline_and_runs(tiny_distilbert, sst2_dir, tmp_path, capsys):
-    from bertsent.core.runs import RunHistory
-
-    RunHistory().clear()
+def test_finetune_baseline_and_runs(tiny_distilbert, sst2_dir, tmp_path, capsys, monkeypatch):
     model = tmp_path / "ft"
     args = ["train", "--finetune", "--encoder", str(tiny_distilbert), "--data", str(sst2_dir), "--limit", "40"]
     assert main([*args, "--epochs", "1", "--batch-size", "8", "--out", str(model), "--json"]) == 0
@@ -116,6 +139,115 @@ def test_finetune_baseline_and_runs(tiny_distilbert, sst2_dir, tmp_path, capsys)
     runs = json.loads(capsys.readouterr().out)
     assert [r["method"] for r in runs] == ["finetune", "tfidf"]
     assert runs[0]["model"] == str(model) and runs[1]["model"] is None
+    monkeypatch.setenv("COLUMNS", "200")  # the whole names (80 columns: test_runs)
     assert main(["runs"]) == 0
     table = capsys.readouterr().out
     assert "fine-tuned, 1 epoch" in table and "TF-IDF + LR" in table
+
+
+def test_data_summarizes_sst2(sst2_dir, capsys):
+    assert main(["data", "--data", str(sst2_dir), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["given_split"] and out["train"]["n"] == 6920 and out["test"]["n"] == 1821
+    assert out["train"]["per_label"] == {"negative": 3310, "positive": 3610}
+    assert out["test"]["per_label"] == {"negative": 912, "positive": 909}
+    assert out["train"]["tokens"]["min"] >= 3 and out["train"]["tokens"]["max"] < 100  # [CLS] + words + [SEP]
+
+
+def test_skip_bad_skips_and_counts_rows_that_otherwise_stop_the_command(tmp_path, capsys):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "train.tsv").write_text("a good film\t1\na bad film\t0\nno tab here\nugly\tpos\nfine\t1\nweak\t0\n")
+    (folder / "test.tsv").write_text("great\t1\nawful\t0\n")
+    assert main(["data", "--data", str(folder)]) == 2
+    assert f"{folder / 'train.tsv'}:3: missing tab" in capsys.readouterr().err
+    assert main(["data", "--data", str(folder), "--skip-bad"]) == 0
+    captured = capsys.readouterr()
+    assert "4 sentences (negative 2, positive 2)" in captured.out
+    assert "skipped 1 row(s): missing tab, 1 row(s): bad label" in captured.err
+
+
+def test_data_with_nothing_to_find_is_one_line(monkeypatch, tmp_path, capsys):
+    from bertsent.core import sources
+
+    monkeypatch.setenv("BERTSENT_CACHE", str(tmp_path))
+    closed = {"train.tsv": {"url": "http://127.0.0.1:9/train.tsv", "sha256": "0" * 64}}
+    monkeypatch.setattr(sources, "manifest", lambda: {"files": closed})
+    assert main(["data"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "--data PATH" in err
+
+
+def test_no_cv_fits_the_tutorials_fixed_c(sst2_dir, tmp_path, capsys):
+    model = tmp_path / "m"
+    assert main(["train", "--data", str(sst2_dir), "--limit", "100", "--no-cv", "--out", str(model), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["C"] == 1.0 and report["cv"] is None
+
+
+class CtrlC:
+    """Presses Ctrl-C as a terminal does (SIGINT to this process) on the ``at``-th call, once."""
+
+    def __init__(self, at: int) -> None:
+        self.at, self.calls = at, []
+
+    def __call__(self, value: object) -> None:
+        self.calls.append(value)
+        if len(self.calls) == self.at:
+            self.at = 0  # before the kill: the default handler raises KeyboardInterrupt right there
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_ctrl_c_while_embedding_exits_130_and_the_same_command_resumes(
+    encoder, sst2_dir, tmp_path, monkeypatch, capsys
+):
+    from bertsent.core.data import load_splits
+    from bertsent.core.embed import Embedder
+
+    monkeypatch.setenv("BERTSENT_CACHE", str(tmp_path / "cache"))
+    batches = CtrlC(at=3)
+    real = Embedder.forward
+
+    def forward(embedder, ids):
+        batches(len(ids))
+        return real(embedder, ids)
+
+    monkeypatch.setattr(Embedder, "forward", forward)
+    args = ["train", "--data", str(sst2_dir), "--limit", "100", "--C", "1", "--out", str(tmp_path / "m"), "--json"]
+    assert main(args) == 130
+    assert "interrupted; finished embeddings are cached, run again to resume" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
+
+    batches.calls.clear()
+    assert main(args) == 0
+    splits = load_splits(sst2_dir, limit=100)
+    texts = list(dict.fromkeys(splits.train.texts + splits.test.texts))
+    assert len(batches.calls) == len(Embedder(encoder).batches_of(encoder.encode_ids(texts)[0])) - 2  # 2 were cached
+    assert (tmp_path / "m" / "model.json").is_file()
+
+
+def test_ctrl_c_while_fine_tuning_checkpoints_and_the_same_command_resumes(
+    tiny_distilbert, sst2_dir, tmp_path, monkeypatch, capsys
+):
+    from bertsent.cli.common import Progress
+
+    monkeypatch.setenv("BERTSENT_CACHE", str(tmp_path / "cache"))
+    steps = CtrlC(at=3)
+    real = Progress.training
+
+    def training(progress, update):
+        real(progress, update)
+        steps(update.step)
+
+    monkeypatch.setattr(Progress, "training", training)
+    args = ["train", "--finetune", "--encoder", str(tiny_distilbert), "--data", str(sst2_dir), "--limit", "40"]
+    args += ["--epochs", "2", "--batch-size", "8", "--out", str(tmp_path / "ft"), "--json"]
+    assert main(args) == 130
+    assert "fine-tuning stopped at step 3 of 10; run again to resume" in capsys.readouterr().err
+    checkpoints = tmp_path / "cache" / "finetune"
+    assert len(list(checkpoints.glob("*.pt"))) == 1
+
+    steps.calls.clear()
+    assert main(args) == 0
+    assert steps.calls == list(range(4, 11))  # resumed after step 3
+    assert not list(checkpoints.glob("*.pt")) and json.loads(capsys.readouterr().out)["method"] == "finetune"

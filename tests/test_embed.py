@@ -77,6 +77,37 @@ def test_cache_key_depends_on_pooling_and_weights(encoder):
     assert Embedder(encoder, "cls", cache=False).cache_key != Embedder(encoder, "mean", cache=False).cache_key
 
 
+def test_the_cache_never_serves_one_encoders_vectors_to_another(tiny_distilbert, encoder, tmp_path, monkeypatch):
+    """Two encoders of the same shape and settings but other weights share nothing in the cache."""
+    import torch
+    from bertsent.core.encoder import Encoder
+    from transformers import AutoModel
+
+    other = tmp_path / "other-weights"
+    torch.manual_seed(1)
+    AutoModel.from_config(AutoModel.from_pretrained(tiny_distilbert).config).save_pretrained(other)
+    encoder.tokenizer.save_pretrained(other)
+    monkeypatch.setenv("BERTSENT_CACHE", str(tmp_path / "cache"))
+    first, second = Encoder.load(str(tiny_distilbert)), Encoder.load(str(other))
+    Embedder(first, "mean").embed(TEXTS)
+    from_cache = Embedder(second, "mean").embed(TEXTS)
+    np.testing.assert_array_equal(from_cache, Embedder(second, "mean", cache=False).embed(TEXTS))
+
+
+def test_poolings_are_the_first_token_and_the_mask_weighted_mean(encoder):
+    """Computed here straight from the transformer's output, as the tutorial does."""
+    import torch
+
+    texts = TEXTS[:3]
+    batch = encoder.tokenizer(texts, padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        hidden = encoder.model(**batch).last_hidden_state
+    mask = batch["attention_mask"].unsqueeze(-1).float()
+    np.testing.assert_allclose(Embedder(encoder, "cls", cache=False).embed(texts), hidden[:, 0].numpy(), atol=1e-4)
+    mean = ((hidden * mask).sum(1) / mask.sum(1)).numpy()
+    np.testing.assert_allclose(Embedder(encoder, "mean", cache=False).embed(texts), mean, atol=1e-4)
+
+
 def test_truncation_is_counted_from_the_cache_too(encoder, tmp_path):
     cache = EmbeddingCache(tmp_path, "trunc")
     texts = ["word " * 1000, "short"]

@@ -34,9 +34,13 @@ def test_scores_for_another_class_are_the_other_side(sst2_result):
     assert np.allclose([t.score for t in towards_negative.tokens], [-t.score for t in towards_positive.tokens])
 
 
-@pytest.mark.parametrize("trained", ["sst2_result", "finetuned_result"])
+@pytest.mark.parametrize("trained", ["frozen", "finetuned"])
 def test_removing_top_tokens_lowers_p_predicted_more_than_random(trained, sst2_splits, request):
-    model = request.getfixturevalue(trained).model
+    model = (
+        request.getfixturevalue("sst2_result").model
+        if trained == "frozen"
+        else request.getfixturevalue("finetuned_model")
+    )
     rng = np.random.default_rng(0)
     k = 2
     top_drops, random_drops = [], []

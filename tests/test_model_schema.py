@@ -118,7 +118,9 @@ def check_load(folder, encoder, expected) -> None:
 @given(data=st.data(), action=st.sampled_from(["set", "set", "delete", "add"]), resign=st.booleans())
 def test_edited_model_json_loads_unchanged_or_is_refused(encoder, original, tmp_path_factory, data, action, resign):
     source, meta, paths, expected = original
-    what_predicts = [path for path in paths if path[0] in ("encoder", "pooling", "labels", "classifier", "files")]
+    what_predicts = [
+        path for path in paths if path[0] in ("encoder", "pooling", "classes", "label_names", "classifier", "files")
+    ]
     path = data.draw(st.sampled_from(what_predicts) | st.sampled_from(paths), label="path")
     value = data.draw(valid_values(spec_at(path)) | st.sampled_from(HOSTILE), label="value")
     edited = apply(meta, path, action, value)
@@ -152,7 +154,13 @@ def test_precision_may_be_edited_and_is_reported(small_model_dir, encoder, tmp_p
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [(("pooling",), "bogus"), (("pooling",), "mean"), (("encoder", "max_length"), 4), (("labels", "0"), "positive")],
+    [
+        (("pooling",), "bogus"),
+        (("pooling",), "mean"),
+        (("encoder", "max_length"), 4),
+        (("label_names", 0), "positive"),
+        (("classes", 1), 7),
+    ],
 )
 def test_edits_that_change_predictions_exit_2_in_one_line(cls_model_dir, tmp_path, capsys, field, value):
     folder = tmp_path / "m"

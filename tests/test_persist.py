@@ -104,6 +104,16 @@ def test_saving_over_a_model_replaces_it_whole(small_result, model_copy):
     assert sorted(p.name for p in model_copy.iterdir()) == sorted([read_meta(model_copy)["classifier"], "model.json"])
 
 
+def test_model_json_is_replaced_whole_not_rewritten_in_place(small_result, model_copy):
+    """A reader that opened ``model.json`` before a save still reads the complete old file: the new
+    one arrives by rename, so no reader (and no crash mid-save) ever sees half of each."""
+    with open(model_copy / "model.json", "rb") as reader:
+        save_model(small_result.model, model_copy, report=None)
+        old = json.loads(reader.read())
+    assert old["report"] is not None and read_meta(model_copy)["report"] is None
+    assert not list(model_copy.glob(".*.part"))
+
+
 def test_refuses_to_overwrite_a_foreign_folder(small_result, tmp_path):
     (tmp_path / "precious").mkdir()
     (tmp_path / "precious" / "thesis.txt").write_text("keep me")

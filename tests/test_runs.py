@@ -1,9 +1,11 @@
 """Run history and the TF-IDF baseline."""
 
+import io
 import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from bertsent.core.baseline import tfidf_report
@@ -82,9 +84,34 @@ def test_two_processes_adding_runs_lose_none(small_result, tmp_path):
     assert len(RunHistory(tmp_path).runs()) == 30
 
 
-def test_tfidf_baseline_on_the_real_split(sst2_splits):
+def test_tfidf_baseline_on_the_real_split(sst2_splits, monkeypatch):
+    from bertsent.core import baseline
+
+    # The two Cs around the one the full grid picks (3.0): the weakly regularized fits (C 10, 30)
+    # cost most of the search's time and never win here.
+    monkeypatch.setattr(baseline, "CS", (1.0, 3.0))
     report = tfidf_report(sst2_splits)
     assert report.method == "tfidf" and report.n_test == 1821
-    assert 0.78 < report.accuracy < 0.86  # 81.8% measured; well above the 50% majority baseline
-    assert report.C in (0.3, 1.0, 3.0, 10.0, 30.0)
+    assert 0.78 < report.accuracy < 0.86  # 81.6% measured; well above the 50% majority baseline
+    assert report.C == 3.0
     assert Run.from_report(report, data="sst2").what == "TF-IDF + LR"
+
+
+def test_runs_table_fits_80_columns_one_line_per_run(small_result):
+    from bertsent.cli.runs import runs_table
+    from rich.console import Console
+
+    long_model = "models/" + "a-very-long-folder-name/" * 4 + "minilm-layers"
+    runs = [
+        Run.from_report(small_result.report, data="sst2", model=long_model),
+        replace(Run.from_report(small_result.report, data="sst2"), encoder="/some/where/" + "x" * 60),
+    ]
+    for width in (80, 60, 120):
+        console = Console(width=width, record=True, file=io.StringIO())
+        console.print(runs_table(runs, width))
+        lines = console.export_text().splitlines()
+        assert len(lines) == 1 + len(runs) and all(line.strip() for line in lines), lines  # no wrapped lines
+        assert max(len(line) for line in lines) <= width
+        assert lines[1].rstrip().endswith("minilm-layers")  # a cut path keeps its last part
+        assert "…" in lines[2]
+    assert "F1" in lines[0] and "when" in lines[0]  # 120 columns: nothing dropped

@@ -1,7 +1,6 @@
 """Finding data: explicit path, BERTSENT_DATA, cache, a verified download, and the offline message."""
 
 import hashlib
-import http.server
 import threading
 
 import pytest
@@ -22,22 +21,8 @@ def test_environment_variable(sst2_dir, monkeypatch):
         sources.find_data()
 
 
-@pytest.fixture
-def server(tmp_path):
-    """A loopback HTTP server over tmp_path/www."""
-    root = tmp_path / "www"
-    root.mkdir()
-    handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=str(root), **k)  # noqa: E731
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    httpd.RequestHandlerClass.log_message = lambda *a: None
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield root, f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-
-
-def test_download_verifies_checksum_and_leaves_nothing_on_mismatch(server, tmp_path):
-    root, base = server
+def test_download_verifies_checksum_and_leaves_nothing_on_mismatch(loopback_server, tmp_path):
+    root, base = loopback_server
     body = b"good film\t1\nbad film\t0\n"
     (root / "train.tsv").write_bytes(body)
     good = {"train.tsv": {"url": f"{base}/train.tsv", "sha256": hashlib.sha256(body).hexdigest()}}
@@ -89,3 +74,19 @@ def test_dropped_connection_leaves_nothing(tmp_path):
         sources.download_sst2(tmp_path / "dl", files=files)
     assert not any((tmp_path / "dl").iterdir())
     listener.close()
+
+
+def test_the_local_cache_is_found_before_any_download(monkeypatch, tmp_path):
+    monkeypatch.setenv("BERTSENT_CACHE", str(tmp_path))
+    body = b"good\t1\nbad\t0\n"
+    digest = hashlib.sha256(body).hexdigest()
+    closed = {name: {"url": f"http://127.0.0.1:9/{name}", "sha256": digest} for name in ("train.tsv", "test.tsv")}
+    monkeypatch.setattr(sources, "manifest", lambda: {"files": closed})
+    cached = tmp_path / "data" / "sst2"
+    cached.mkdir(parents=True)
+    for name in closed:
+        (cached / name).write_bytes(body)
+    assert sources.sst2_cache() == cached and sources.find_data() == cached
+    (cached / "test.tsv").unlink()  # incomplete: the download is tried for what is missing
+    with pytest.raises(DataError, match="download of test.tsv failed"):
+        sources.find_data()

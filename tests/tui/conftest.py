@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -38,6 +40,40 @@ async def settle(pilot) -> None:
         await pilot.pause()
         await pilot.app.workers.wait_for_complete()
     await pilot.pause()
+
+
+class Gate:
+    """Holds the first call of ``owner.name`` (in a worker) until the test opens the gate.
+
+    The test acts (presses Esc, say) while the work is certainly still running, however fast or
+    loaded the machine is; later calls pass straight through. ``calls`` counts every call. Use it
+    as ``with gate:`` around the app's run, so a failing test never leaves the worker waiting.
+    """
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> None:
+        self.entered, self.opened = threading.Event(), threading.Event()
+        self.calls = 0
+        real = getattr(owner, name)
+
+        def held(*args, **kwargs):
+            self.calls += 1
+            self.entered.set()
+            self.opened.wait(120)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, held)
+
+    def __enter__(self) -> Gate:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.opened.set()
+
+    async def wait_entered(self, pilot, timeout: float = 300) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.entered.is_set():
+            assert time.monotonic() < deadline, "the work never started"
+            await pilot.pause(0.05)
 
 
 @pytest.fixture(scope="session")

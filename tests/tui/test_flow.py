@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import numpy as np
 from textual.widgets import DataTable, Input
 
-from tests.tui.conftest import screen_text, settle
+from tests.tui.conftest import Gate, screen_text, settle
 
 
 def test_load_embed_train_predict(make_app, sst2_dir, tmp_path):
@@ -82,34 +83,71 @@ def test_worker_error_is_one_line_and_app_survives(make_app, tmp_path):
     asyncio.run(scenario())
 
 
-def test_escape_cancels_embedding_and_start_resumes(make_app, sst2_dir):
+def test_escape_cancels_embedding_and_start_resumes(make_app, sst2_dir, tui_embedding, tmp_path, monkeypatch):
+    from bertsent.core.embed import Embedder
+
+    monkeypatch.setenv("BERTSENT_CACHE", str(tmp_path))  # nothing cached: the embedding really runs
+    gate = Gate(monkeypatch, Embedder, "forward")
+
     async def scenario() -> None:
         app = make_app(str(sst2_dir))
         async with app.run_test(size=(80, 24)) as pilot:
             await settle(pilot)
             await pilot.press("2")
-            app.query_one("#embed-limit", Input).value = "500"
-            await pilot.press("enter")
-            await pilot.pause(0.3)
+            app.query_one("#embed-limit", Input).value = "200"
+            await pilot.press("enter")  # focus is on Start
+            await gate.wait_entered(pilot)  # the first batch is being embedded
             await pilot.press("escape")
+            gate.opened.set()
             await settle(pilot)
-            messages = [n.message for n in app._notifications]
-            cancelled = [m for m in messages if "cancelled" in m]
-            if cancelled:  # not already finished from the cache
-                assert app.embedding is None
-                assert "run again to resume" in cancelled[0]
+            cancelled = [n.message for n in app._notifications if "cancelled" in n.message]
+            assert app.embedding is None and cancelled, [n.message for n in app._notifications]
+            assert "run again to resume" in cancelled[0]
+            assert gate.calls == 1 and list(tmp_path.rglob("*.npz"))  # one batch done, and cached
+
             await pilot.press("enter")
             await settle(pilot)
-            assert app.embedding is not None and len(app.embedding.splits.train) == 500
+            embedding = app.embedding
+            assert embedding is not None and len(embedding.splits.train) == 200
+            texts = list(dict.fromkeys(embedding.splits.train.texts + embedding.splits.test.texts))
+            batches = len(embedding.embedder.batches_of(embedding.embedder.encoder.encode_ids(texts)[0]))
+            assert gate.calls == batches  # the cached batch was not embedded again
+            np.testing.assert_allclose(embedding.embedded.train, tui_embedding.embedded.train, atol=1e-5)
 
-    asyncio.run(scenario())
+    with gate:
+        asyncio.run(scenario())
+
+
+def test_escape_cancels_training(make_app, tui_embedding, monkeypatch):
+    from bertsent.tui.messages import EmbedFinished
+    from sklearn.linear_model import LogisticRegression
+
+    gate = Gate(monkeypatch, LogisticRegression, "fit")
+
+    async def scenario() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            app.query_one("#embed-pane").post_message(EmbedFinished(tui_embedding))
+            await pilot.press("3")
+            await pilot.pause()
+            await pilot.press("ctrl+r")  # C empty: the cross-validated search, 46 fits
+            await gate.wait_entered(pilot)
+            await pilot.press("escape")
+            gate.opened.set()
+            await settle(pilot)
+            assert app.result is None
+            assert any("training cancelled" in n.message for n in app._notifications)
+            assert gate.calls == 1
+            assert "train 200 · test 200 sentences" in screen_text(app)  # the status line is back
+
+    with gate:
+        asyncio.run(scenario())
 
 
 def test_fine_tune_baseline_and_runs_table(make_app, sst2_dir, tmp_path):
     from bertsent.core.runs import RunHistory
     from textual.widgets import ContentSwitcher, Select
-
-    RunHistory().clear()
 
     async def scenario() -> None:
         app = make_app(str(sst2_dir))

@@ -20,6 +20,8 @@ SENTENCES = ("a gorgeous , witty , seductive movie", "[bold red]x[/] the plot is
 async def drive(pilot, screen: str, embedding, result) -> None:
     """Bring the app to ``screen`` with its results showing."""
     app = pilot.app
+    for field in app.query(Input):  # a blinking cursor would be drawn or not depending on timing
+        field.cursor_blink = False
     await settle(pilot)
     if screen == "embed":
         await pilot.press("2")

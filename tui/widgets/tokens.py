@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
+from bertsent.core.strength import STEPS, strength_steps
 from bertsent.tui.safe_text import clean
 from rich.style import Style
 from rich.text import Text
@@ -52,7 +52,8 @@ class TokenScores(Widget):
 
     Green and ▲ push towards the class at the legend's green end (positive with two classes, the
     class scored with more), red and ▼ away from it; no mark means little effect. Marks make the
-    view readable without colour.
+    view readable without colour. Colour and marks come from the same step (``core.strength``),
+    so float noise in the scores never changes the picture.
     """
 
     COMPONENT_CLASSES = {"tokens--positive", "tokens--negative"}
@@ -65,44 +66,47 @@ class TokenScores(Widget):
         self.scores = list(scores)
         self.refresh(layout=True)
 
-    def _style(self, strength: float, positive: bool) -> Style:
-        """Background blended from the widget's background towards the theme's colour."""
-        key = "tokens--positive" if positive else "tokens--negative"
-        target = Color.from_rich_color(self.get_component_rich_style(key).color)
-        back = self.background_colors[1]
-        blended = back.blend(target, 0.15 + 0.85 * strength)
-        return Style(bgcolor=blended.rich_color, color=blended.get_contrast_text().rich_color, bold=strength > 0.66)
-
     def render(self) -> Text:
         if not self.scores:
             return Text("type a sentence: its tokens appear here, coloured by their effect", style="italic")
-        scale = max(max(abs(score) for _, score in self.scores), 0.02)
+        steps = strength_steps([score for _, score in self.scores])
         text = Text(end="")
-        for token, score in self.scores:
-            strength = abs(score) / scale
-            level = math.ceil(3 * strength) if strength >= 0.15 else 0
-            marks = ("▲" if score > 0 else "▼") * level
-            text.append(f" {clean(token)}{marks} ", self._style(strength, score > 0))
+        for (token, _), step in zip(self.scores, steps, strict=True):
+            text.append(f" {clean(token)}{marks(step)} ", step_style(self, step))
             text.append(" ")
         return text
 
 
 class TokenLegend(Widget):
-    """The colour scale and the marks, explained in one line; ``ends`` names its red and green ends."""
+    """The marks with the very shades the tokens get, in one line; ``ends`` names its red and green ends."""
 
     COMPONENT_CLASSES = {"tokens--positive", "tokens--negative"}
     INTRO = "effect of deleting a token: "  # left out where the scale needs the room
     ends: reactive[tuple[str, str]] = reactive(("negative", "positive"))
 
     def render(self) -> Text:
-        negative = self.get_component_rich_style("tokens--negative")
-        positive = self.get_component_rich_style("tokens--positive")
         away, towards = (clean(end) for end in self.ends)
-        scale = len(f"▼▼▼ {away} █▓▒░ · none · ░▒▓█ {towards} ▲▲▲")
+        steps = (*range(-STEPS, 0), 0, *range(1, STEPS + 1))
+        scale = len(away) + len(towards) + 2 + sum(len(marks(step) or "none") + 2 for step in steps)
         text = Text(self.INTRO if scale + len(self.INTRO) <= self.size.width else "", style="italic", end="")
-        text.append(f"▼▼▼ {away} ", negative + Style(bold=True))
-        text.append("█▓▒░", negative)
-        text.append(" · none · ")
-        text.append("░▒▓█", positive)
-        text.append(f" {towards} ▲▲▲", positive + Style(bold=True))
+        text.append(f"{away} ", style="italic")
+        for step in steps:
+            text.append(f" {marks(step) or 'none'} ", step_style(self, step))
+        text.append(f" {towards}", style="italic")
         return text
+
+
+def marks(step: int) -> str:
+    """``▲▲`` for step 2, ``▼`` for step -1, nothing for 0."""
+    return ("▲" if step > 0 else "▼") * abs(step)
+
+
+def step_style(widget: Widget, step: int) -> Style:
+    """The background for a strength step: the widget's own at 0, the theme's colour at full strength."""
+    if step == 0:
+        return Style()
+    key = "tokens--positive" if step > 0 else "tokens--negative"
+    target = Color.from_rich_color(widget.get_component_rich_style(key).color)
+    shade = 0.35 + 0.65 * (abs(step) - 1) / max(STEPS - 1, 1)  # the weakest step still reads as a colour
+    blended = widget.background_colors[1].blend(target, shade)
+    return Style(bgcolor=blended.rich_color, color=blended.get_contrast_text().rich_color, bold=abs(step) == STEPS)
