@@ -429,7 +429,7 @@ def label_rows(
             progress(done - seen)
             seen = done
 
-        labelled = iter(added.values(model.proba_ids(ids, progress=advanced)))
+        labelled = iter(added.values(model.proba_ids(ids, progress=advanced if progress else None)))
         values = [v if v is not None else next(labelled) for v in values]
     return values, errors
 
