@@ -185,6 +185,8 @@ def _labelled(row: dict[str, str], text_key: str | None, label_key: str | None) 
         return f"bad encoding: {problem}"
     if not label.strip():
         return "empty label: the label is empty"
+    if any(ord(char) < 32 or ord(char) == 127 for char in label.strip()):
+        return "bad label: control characters in the label"  # numpy would drop a trailing NUL, merging classes
     return text.strip(), label.strip()
 
 
