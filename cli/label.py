@@ -53,34 +53,29 @@ def cmd_label(args: argparse.Namespace) -> int:
     from bertsent.core.persist import META, load_model
 
     with Progress("labelling") as progress:
+        # What both engines are told the same way: the columns to read and write, and progress.
+        shared = dict(
+            text_column=args.text_column,
+            format=args.format,
+            input_format=args.input_format,
+            all_probabilities=args.all_probabilities,
+            progress=progress.rows,
+        )
         try:
             if args.engine == "ray":
                 from bertsent.core.label_ray import label_with_ray
 
                 result = label_with_ray(
-                    args.model,
-                    args.input,
-                    args.out,
-                    text_column=args.text_column,
-                    format=args.format,
-                    input_format=args.input_format,
-                    all_probabilities=args.all_probabilities,
-                    address=args.ray_address,
-                    workers=args.workers,
-                    progress=progress.rows,
+                    args.model, args.input, args.out, address=args.ray_address, workers=args.workers, **shared
                 )
             else:
                 result = label_file(
                     load_model(args.model).model,
                     args.input,
                     args.out,
-                    text_column=args.text_column,
-                    format=args.format,
-                    input_format=args.input_format,
-                    all_probabilities=args.all_probabilities,
                     window_rows=args.window_rows,
                     model_id=sha256_file(Path(args.model) / META),
-                    progress=progress.rows,
+                    **shared,
                 )
         except KeyboardInterrupt:
             raise Cancelled("interrupted; finished parts are kept, run the same command again to resume") from None

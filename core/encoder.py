@@ -140,6 +140,24 @@ class Encoder:
         limit = min(max_length, getattr(model.config, "max_position_embeddings", max_length))
         return cls(name, source, tokenizer, model, device, int(limit), precision, fingerprint)
 
+    def with_weights(
+        self, model, precision: str, fingerprint: str | None = None, *, finetuned: bool = False
+    ) -> Encoder:
+        """This encoder's name, tokenizer and device around other weights (a bf16 copy, fine-tuned
+        weights); the fingerprint stays unless the weights themselves changed."""
+        fingerprint = self.fingerprint if fingerprint is None else fingerprint
+        return Encoder(
+            self.name,
+            self.source,
+            self.tokenizer,
+            model,
+            self.device,
+            self.max_length,
+            precision,
+            fingerprint,
+            finetuned=finetuned,
+        )
+
     @property
     def hidden_size(self) -> int:
         return int(self.model.config.hidden_size)

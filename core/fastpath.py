@@ -130,20 +130,8 @@ def fast_copy(encoder):
     import copy
 
     import torch
-    from bertsent.core.encoder import Encoder
 
-    model = copy.deepcopy(encoder.model).to(torch.bfloat16)
-    return Encoder(
-        encoder.name,
-        encoder.source,
-        encoder.tokenizer,
-        model,
-        encoder.device,
-        encoder.max_length,
-        FAST,
-        encoder.fingerprint,
-        finetuned=encoder.finetuned,
-    )
+    return encoder.with_weights(copy.deepcopy(encoder.model).to(torch.bfloat16), FAST, finetuned=encoder.finetuned)
 
 
 def check_fast_path(model, texts: list[str], labels: np.ndarray) -> FastPathCheck | None:

@@ -165,17 +165,7 @@ class FineTuner:
         if path:
             path.unlink(missing_ok=True)
         model.eval().requires_grad_(False)
-        trained = Encoder(
-            encoder.name,
-            encoder.source,
-            encoder.tokenizer,
-            model,
-            encoder.device,
-            encoder.max_length,
-            "fp32",
-            weights_fingerprint(model, encoder.tokenizer),
-            finetuned=True,
-        )
+        trained = encoder.with_weights(model, "fp32", weights_fingerprint(model, encoder.tokenizer), finetuned=True)
         weight = head.weight.detach().float().cpu().numpy().astype(np.float64)
         bias = head.bias.detach().float().cpu().numpy().astype(np.float64)
         head_classifier = SentimentClassifier.from_linear(weight, bias, classes)

@@ -64,3 +64,18 @@ def test_a_two_output_head_is_stored_as_one_row_with_the_same_softmax():
     assert head.predict(x).tolist() == np.array(["neg", "pos"])[softmax.argmax(axis=1)].tolist()
     three = SentimentClassifier.from_linear(rng.normal(size=(3, 4)), rng.normal(size=3), np.array([0, 1, 2]))
     assert np.allclose(three.predict_proba(x).sum(axis=1), 1)
+
+
+def test_cv_curve_does_not_move_with_noise_in_the_last_bits(encoder, sst2_dir):
+    """Another CPU model or thread count changes the vectors' last bits; the CV accuracies (a chart
+    in the app, and the chosen C) must not follow. scikit-learn's default tolerance failed this."""
+    from bertsent.core.data import load_splits
+    from bertsent.core.embed import Embedder
+
+    splits = load_splits(sst2_dir, limit=200)
+    X = Embedder(encoder).embed(splits.train.texts)
+    curves = set()
+    for seed in range(6):
+        noise = 1 + 1e-6 * np.random.default_rng(seed).standard_normal(X.shape)
+        curves.add(tuple(SentimentClassifier().fit(X * noise.astype(np.float32), splits.train.labels).cv_.scores))
+    assert len(curves) == 1

@@ -159,19 +159,27 @@ class TrainPane(Pane):
         if embedding is None:
             self.app.say("Embed the sentences first: press 2, then Start", "warning")
             return
-        field = self.query_one("#train-c", Input)
-        value = field.value.strip()
-        if value and not field.validate(value).is_valid:
-            from bertsent.core.classifier import C_RANGE
+        from bertsent.core.classifier import C_RANGE
 
-            self.app.say(
-                f"C must be a number from {C_RANGE[0]:g} to {C_RANGE[1]:g}, or empty to cross-validate", "error"
-            )
+        value = self._field_value(
+            "#train-c", f"C must be a number from {C_RANGE[0]:g} to {C_RANGE[1]:g}, or empty to cross-validate"
+        )
+        if value is None:
             return
         self.query_one("#train-sizes", Static).update(
             literal("Training… " + ("(cross-validating C)" if not value else f"(C = {value})"))
         )
         self._train(embedding, float(value) if value else None, self._data_name())
+
+    def _field_value(self, selector: str, error: str) -> str | None:
+        """The field's text without surrounding spaces ("" when empty), or None once ``error`` is said
+        because the field's own validators refuse it."""
+        field = self.query_one(selector, Input)
+        value = field.value.strip()
+        if value and not field.validate(value).is_valid:
+            self.app.say(error, "error")
+            return None
+        return value
 
     def _start_finetune(self) -> None:
         from bertsent.core.finetune import FinetuneSettings
@@ -180,10 +188,8 @@ class TrainPane(Pane):
         if splits is None:
             self.app.say("Load data first: press 1", "warning")
             return
-        field = self.query_one("#train-epochs", Input)
-        value = field.value.strip()
-        if value and not field.validate(value).is_valid:
-            self.app.say("Epochs must be a whole number from 1 to 100", "error")
+        value = self._field_value("#train-epochs", "Epochs must be a whole number from 1 to 100")
+        if value is None:
             return
         settings = FinetuneSettings(epochs=int(value)) if value else FinetuneSettings()
         self.query_one("#train-sizes", Static).update(literal(f"Fine-tuning {self.app.encoder_name}… (loading)"))
