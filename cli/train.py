@@ -194,16 +194,10 @@ def record(run) -> None:
 
 def print_fast_path(fast) -> None:
     """Which precision the saved model runs in by default, and why."""
-    from bertsent.core.fastpath import machine_choice
+    from bertsent.core.fastpath import describe_choice
 
-    if fast is None:
-        return
-    if not fast.allowed:
-        print(f"default precision fp32: {fast.reason}")
-        return
-    machine = machine_choice()
-    where = "used by default on this machine" if machine.precision == fast.precision else "not used on this machine"
-    print(f"default precision {machine.precision}: {fast.reason}; {where} ({machine.reason})")
+    if fast is not None:
+        print(describe_choice(fast))
 
 
 def _finetune(args: argparse.Namespace, splits, finetune):
@@ -253,7 +247,7 @@ def print_report(report, out: str | None) -> None:
     from rich.text import Text
 
     console = stdout_console()
-    cv = f" (cross-validated over {len(report.cv.Cs)} values, {report.cv.folds} folds)" if report.cv else ""
+    cv = f" ({report.cv.folds}-fold CV over C = {report.cv.Cs[0]:.4g} … {report.cv.Cs[-1]:.4g})" if report.cv else ""
     if report.method == "tfidf":
         what = "TF-IDF + logistic regression (no encoder)"
     else:

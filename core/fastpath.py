@@ -162,6 +162,15 @@ def check_fast_path(model, texts: list[str], labels: np.ndarray) -> FastPathChec
     return FastPathCheck(FAST, accuracy_fp32, accuracy_fast, agreement, len(texts), allowed, reason)
 
 
+def describe_choice(fast: FastPathCheck) -> str:
+    """Which precision a model saved with ``fast`` runs in by default here, and why (one line)."""
+    if not fast.allowed:
+        return f"default precision fp32: {fast.reason}"
+    machine = machine_choice()
+    where = "used by default on this machine" if machine.precision == fast.precision else "not used on this machine"
+    return f"default precision {machine.precision}: {fast.reason}; {where} ({machine.reason})"
+
+
 def load_precision(meta: dict, device: str) -> str | None:
     """The precision a saved model loads in by default here: bf16 where the model allows it and
     this machine runs it faster; None to keep the saved precision."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 from bertsent.core.classifier import DEFAULT_CS, SentimentClassifier, decide
-from bertsent.core.data import Splits, data_hash
+from bertsent.core.data import Dataset, Splits, data_hash
 from bertsent.core.embed import Embedder, ProgressCallback
 from bertsent.core.errors import DataError
 from bertsent.core.finetune import FinetuneCallback, FineTuner, FinetuneSettings
@@ -34,6 +34,7 @@ class TrainResult:
     report: Report
     test_proba: np.ndarray  # class probabilities per test sentence (columns: model.classes), for mistakes
     data_hash: str
+    held_out: Dataset  # the split the report was measured on (and the fast path is checked on at save)
 
     @property
     def test_pred(self) -> np.ndarray:
@@ -116,7 +117,7 @@ def _result(model: SentimentModel, splits: Splits, embedded: Embedded, **details
         truncated=embedded.truncated,
         **details,
     )
-    return TrainResult(model, report, test_proba, data_hash(splits.train))
+    return TrainResult(model, report, test_proba, data_hash(splits.train), splits.test)
 
 
 def train(

@@ -79,3 +79,19 @@ def test_cv_curve_does_not_move_with_noise_in_the_last_bits(encoder, sst2_dir):
         noise = 1 + 1e-6 * np.random.default_rng(seed).standard_normal(X.shape)
         curves.add(tuple(SentimentClassifier().fit(X * noise.astype(np.float32), splits.train.labels).cv_.scores))
     assert len(curves) == 1
+
+
+def test_the_c_search_stops_once_two_cs_in_a_row_score_below_the_best():
+    rng = np.random.default_rng(1)
+    y = np.repeat([0, 1], 60)
+    X = np.hstack([rng.normal(size=(120, 2)) + y[:, None], rng.normal(size=(120, 60))])  # noise to overfit
+    Cs = tuple(float(c) for c in np.logspace(-4, 2, 13))
+    full = SentimentClassifier(Cs=Cs, patience=None).fit(X, y)
+    early = SentimentClassifier(Cs=Cs).fit(X, y)
+    tried = len(early.cv_.Cs)
+    assert tried < len(Cs)  # weak regularization overfits the noise columns: the curve falls
+    assert early.cv_.scores == full.cv_.scores[:tried]  # the same fits, only fewer of them
+    best = max(early.cv_.scores)
+    assert all(s < best for s in early.cv_.scores[-2:])  # it stopped because the last two fell short
+    assert not any(all(s < max(full.cv_.scores[:n]) for s in full.cv_.scores[n - 2 : n]) for n in range(2, tried))
+    assert early.C_ == full.C_ or max(full.cv_.scores[tried:]) > best

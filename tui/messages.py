@@ -16,7 +16,7 @@ from bertsent.tui.state import ActiveModel, Embedding
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from bertsent.core.data import Dataset, Splits
+    from bertsent.core.data import Splits
     from bertsent.core.embed import EmbedProgress
     from bertsent.core.explain import Prediction
     from bertsent.core.finetune import FinetuneProgress
@@ -88,7 +88,6 @@ class EmbedFinished(Message):
 @dataclass
 class Trained(Message):
     result: TrainResult
-    test: Dataset  # the split the report was measured on
 
 
 @dataclass
@@ -107,6 +106,7 @@ class RunsChanged(Message):
 @dataclass
 class ModelSaved(Message):
     folder: Path
+    precision: str  # which precision the model runs in by default, and why ("" when not checked)
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import numpy as np
 from textual.widgets import DataTable, Input
@@ -44,7 +45,9 @@ def test_load_embed_train_predict(make_app, sst2_dir, tmp_path):
             app.query_one("#train-out", Input).value = str(folder)
             await pilot.press("ctrl+s")
             await settle(pilot)
-            assert (folder / "model.json").is_file()
+            fast_path = json.loads((folder / "model.json").read_text())["fast_path"]
+            assert fast_path["n"] == 200 and fast_path["precision"] == "bf16"  # checked on the held-out split
+            assert fast_path["accuracy_fp32"] == report.accuracy
 
             sentence = "a gorgeous , witty , seductive movie"
             expected = app.result.model.explain(sentence)

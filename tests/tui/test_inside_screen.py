@@ -15,7 +15,7 @@ async def open_inside(pilot, embedding, result) -> None:
     app = pilot.app
     await settle(pilot)
     app.query_one("#embed-pane").post_message(EmbedFinished(embedding))
-    app.query_one("#train-pane").post_message(Trained(result, embedding.splits.test))
+    app.query_one("#train-pane").post_message(Trained(result))
     await pilot.press("5")
     await settle(pilot)
 

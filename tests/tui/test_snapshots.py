@@ -29,7 +29,7 @@ async def drive(pilot, screen: str, embedding, result) -> None:
         await pilot.press("enter")
     elif screen in ("train", "predict"):
         app.query_one("#embed-pane").post_message(EmbedFinished(embedding))
-        app.query_one("#train-pane").post_message(Trained(result, embedding.splits.test))
+        app.query_one("#train-pane").post_message(Trained(result))
         await pilot.press("3" if screen == "train" else "4")
     await settle(pilot)
     if screen == "predict":

@@ -220,7 +220,7 @@ class TrainPane(Pane):
                 embedding.embedder, embedding.splits, embedding.embedded, C=C, progress=progress, cancel=cancel
             )
         self._record(result.report, data, result.data_hash)
-        self.post_message(Trained(result, embedding.splits.test))
+        self.post_message(Trained(result))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="train")
     @reports_stop
@@ -241,7 +241,7 @@ class TrainPane(Pane):
 
         result = finetune(splits, encoder, settings, progress=progress, embed_progress=evaluating, cancel=cancel)
         self._record(result.report, data, result.data_hash)
-        self.post_message(Trained(result, splits.test))
+        self.post_message(Trained(result))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="baseline")
     @reports_stop
@@ -329,7 +329,7 @@ class TrainPane(Pane):
         if result.report.cv is not None:
             chart.show(result.report.cv, result.report.C)
         self._show_sizes(self.app.embedding)
-        test = message.test
+        test = result.held_out
         classes, names = result.model.classes.tolist(), result.model.names
         predicted = result.test_pred
         wrong = np.flatnonzero(predicted != test.labels)
@@ -382,18 +382,25 @@ class TrainPane(Pane):
     @work(thread=True, exclusive=True, exit_on_error=False, group="save")
     def _save(self, result, folder: Path, run_id: str | None) -> None:
         yield_to_ui()
+        from bertsent.core.fastpath import check_fast_path, describe_choice
         from bertsent.core.persist import save_model
         from bertsent.core.runs import RunHistory
 
-        saved = save_model(result.model, folder, report=result.report, data_hash=result.data_hash)
-        self.post_message(ModelSaved(saved))
+        # As `bertsent train` does: the saved model runs in bf16 by default only where bf16 keeps
+        # its decisions on the held-out split.
+        held_out = result.held_out
+        fast = check_fast_path(result.model, held_out.texts, held_out.labels)
+        saved = save_model(
+            result.model, folder, report=result.report, data_hash=result.data_hash, fast_path=fast and fast.to_dict()
+        )
+        self.post_message(ModelSaved(saved, describe_choice(fast) if fast else ""))
         if run_id is not None:
             history = RunHistory()
             history.set_model(run_id, str(saved))
             self.post_message(RunsChanged(history.runs()))
 
     def on_model_saved(self, message: ModelSaved) -> None:
-        self.app.say(f"Saved the model to {message.folder}")
+        self.app.say(f"Saved the model to {message.folder}" + (f"; {message.precision}" if message.precision else ""))
 
     def on_stopped(self, message: Stopped) -> None:
         self._show_sizes(self.app.embedding)
