@@ -140,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     graph = export_onnx(exact, folder)
     exported = time.perf_counter() - start
-    from onnxruntime.quantization import QuantType, quantize_dynamic as ort_quantize
+    from onnxruntime.quantization import QuantType
+    from onnxruntime.quantization import quantize_dynamic as ort_quantize
 
     quantized = folder / "encoder-int8.onnx"
     ort_quantize(str(graph), str(quantized), weight_type=QuantType.QInt8, per_channel=True)
