@@ -1,11 +1,12 @@
 """``python -m bench.onnx_trial``: the precision paths the issue asked to try beyond fp32/bf16/int8.
 
-ONNX Runtime (fp32, then with dynamic int8 weights) and torch int8 with the most sensitive Linear
-layers kept in fp32, side by side with ours in fp32, bf16 and per-channel int8, in one run, on the
-bench's SST2 sentences and with the bench's accuracy rule (one classifier fit on fp32 vectors,
-applied to each path's vectors of the whole test split). A trial, not a product path: it needs
-``pip install onnxruntime onnx``, which bertsent does not depend on. Its numbers are in the
-README (Performance), with the reason none of these became the default.
+ONNX Runtime (fp32 as exported, fp32 with ORT's BERT fusions, and the exported graph with
+dynamic int8 weights) and torch int8 with the most sensitive Linear layers kept in fp32, side by side
+with ours in fp32, bf16 and per-channel int8, in one run, on the bench's SST2 sentences and
+with the bench's accuracy rule (one classifier fit on fp32 vectors, applied to each path's
+vectors of the whole test split). A trial, not a product path: it needs ``pip install
+onnxruntime onnx``, which bertsent does not depend on. Its numbers are in the README
+(Performance), with the reason none of these became the default.
 
 The export follows what optimum's exporter checks: inputs passed by name (``input_ids``,
 ``attention_mask``; a positional mix-up feeds the mask in as token types), dynamic batch and
@@ -142,10 +143,15 @@ def main(argv: list[str] | None = None) -> int:
     exported = time.perf_counter() - start
     from onnxruntime.quantization import QuantType
     from onnxruntime.quantization import quantize_dynamic as ort_quantize
+    from onnxruntime.transformers.optimizer import optimize_model
 
+    fused = folder / "encoder-fused.onnx"  # ORT's BERT fusions: attention, LayerNorm, GELU as single ops
+    optimize_model(str(graph), model_type="bert", num_heads=exact.model.config.num_attention_heads).save_model_to_file(
+        str(fused)
+    )
     quantized = folder / "encoder-int8.onnx"
     ort_quantize(str(graph), str(quantized), weight_type=QuantType.QInt8, per_channel=True)
-    for name, path in (("onnx fp32", graph), ("onnx int8", quantized)):
+    for name, path in (("onnx fp32", graph), ("onnx fp32 fused", fused), ("onnx int8", quantized)):
         embedder = Embedder(exact, "mean", cache=False)
         embedder.forward = onnx_forward(session_for(path), exact)
         embedders[name] = embedder

@@ -27,9 +27,9 @@ from bertsent.cli.common import (
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    from bertsent.core.classifier import C_RANGE
     from bertsent.core.embed import DEFAULT_POOLING, POOLING_HELP, POOLINGS
     from bertsent.core.finetune import FinetuneSettings
+    from bertsent.core.regularization import C_RANGE
 
     FINETUNE = FinetuneSettings()
 

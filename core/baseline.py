@@ -6,8 +6,8 @@ import threading
 import time
 
 import numpy as np
-from bertsent.core.classifier import decide
 from bertsent.core.data import Splits, cv_folds
+from bertsent.core.decision import decide
 from bertsent.core.errors import Cancelled, DataError
 from bertsent.core.report import Report, build_report
 

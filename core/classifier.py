@@ -13,22 +13,16 @@ from dataclasses import dataclass
 
 import numpy as np
 from bertsent.core.data import cv_folds
+from bertsent.core.decision import decide
 from bertsent.core.errors import Cancelled
+from bertsent.core.regularization import DEFAULT_CS, TOL
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-DEFAULT_CS = tuple(float(c) for c in np.logspace(-4, 0, 9))
 # Bounds on saved arrays that keep every standardized value and product finite in float64 (in
 # which predictions are computed): no fitted model comes near them (near-constant features do
 # have standard deviations around 1e-33), so beyond them is damage or tampering.
 MAX_WEIGHT = 1e6
 MIN_SCALE = 1e-200
-C_RANGE = (1e-6, 1e6)  # a C asked for must lie here: beyond, the fit is all prior or unregularized
-# The solver's stopping tolerance. scikit-learn's 1e-4 stops lbfgs early enough that noise in the
-# last bits of the vectors (another CPU, another thread count) moves a held-out sentence across
-# the boundary at the weakly regularized Cs, and with it the CV curve and the chosen C; at 1e-6
-# the fits reach the same optimum from any such start (measured: 6 perturbed copies of SST2's
-# first 200 sentences gave two CV curves at 1e-4 and one at 1e-5, 1e-6 and 1e-8).
-TOL = 1e-6
 
 
 @dataclass(frozen=True)
@@ -38,11 +32,6 @@ class CVResult:
     Cs: list[float]
     scores: list[float]
     folds: int
-
-
-def decide(proba: np.ndarray) -> np.ndarray:
-    """The decision rule: the column of the most probable class in each row (the first on ties)."""
-    return np.argmax(proba, axis=-1)
 
 
 class SentimentClassifier(ClassifierMixin, BaseEstimator):

@@ -8,8 +8,8 @@ import weakref
 from dataclasses import dataclass
 
 import numpy as np
-from bertsent.core.classifier import decide
 from bertsent.core.data import Dataset
+from bertsent.core.decision import decide
 from bertsent.core.embed import ProgressCallback
 from bertsent.core.encoder import Encoder
 from bertsent.core.errors import DataError

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from bertsent.core.decision import decide
 from bertsent.core.errors import Cancelled, DataError
 from bertsent.core.files import atomic_open, atomic_write_text, sha256_file
 from bertsent.core.table import STDIN, SUFFIX_FORMATS, Row, Table, find_column, open_table
@@ -78,8 +79,6 @@ class AddedColumns:
 
     def values(self, proba: np.ndarray) -> list[dict[str, object]]:
         """The added values of each row of ``proba`` (rows are sentences, columns classes)."""
-        from bertsent.core.classifier import decide  # here: scikit-learn is slow to import for --help
-
         winners = decide(proba)
         rounded = np.round(proba, DIGITS).tolist()
         out = []

@@ -5,13 +5,17 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
-from bertsent.core.classifier import SentimentClassifier, decide
 from bertsent.core.data import label_names, text_problem
+from bertsent.core.decision import decide
 from bertsent.core.embed import Embedder, ProgressCallback
 from bertsent.core.errors import Cancelled, DataError
 from bertsent.core.explain import Prediction, occlude
+
+if TYPE_CHECKING:
+    from bertsent.core.classifier import SentimentClassifier
 
 
 class SentimentModel:

@@ -9,12 +9,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from bertsent.core.classifier import DEFAULT_CS, SentimentClassifier, decide
+from bertsent.core.classifier import SentimentClassifier
 from bertsent.core.data import Dataset, Splits, data_hash
+from bertsent.core.decision import decide
 from bertsent.core.embed import Embedder, ProgressCallback
 from bertsent.core.errors import DataError
 from bertsent.core.finetune import FinetuneCallback, FineTuner, FinetuneSettings
 from bertsent.core.model import SentimentModel
+from bertsent.core.regularization import DEFAULT_CS
 from bertsent.core.report import Report, build_report
 
 

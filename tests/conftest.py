@@ -137,8 +137,8 @@ def sst2_result(encoder, sst2_splits, sst2_embedded):
     The search runs over the three default Cs around the one it picks on the full grid (0.0032),
     not all nine: the large Cs cost most of the 45 fits and never win on these vectors.
     """
-    from bertsent.core.classifier import DEFAULT_CS
     from bertsent.core.embed import Embedder
+    from bertsent.core.regularization import DEFAULT_CS
     from bertsent.core.train import fit
 
     return fit(Embedder(encoder), sst2_splits, sst2_embedded, Cs=DEFAULT_CS[2:5])

@@ -38,6 +38,12 @@ def test_importing_core_and_cli_does_not_load_torch():
     assert "torch" not in loaded and "transformers" not in loaded
 
 
+def test_cli_help_loads_neither_scikit_learn_nor_torch():
+    """`bertsent --help` and every command's parser stay fast: scikit-learn alone costs ~1 s."""
+    loaded = _loaded_after("import bertsent.cli.main as cli; cli.build_parser()")
+    assert not {name.split(".")[0] for name in loaded} & {"sklearn", "scipy", "torch", "transformers"}
+
+
 def test_scripts_cli_never_imports_textual():
     modules = ", ".join(
         f"bertsent.cli.{m.name}" for m in pkgutil.iter_modules([str(REPO / "cli")]) if m.name != "__main__"

@@ -49,8 +49,8 @@ class TrainPane(Pane):
         self.trained = False  # a result is shown (then an empty mistakes list means none)
 
     def compose(self) -> ComposeResult:
-        from bertsent.core.classifier import C_RANGE
         from bertsent.core.finetune import FinetuneSettings
+        from bertsent.core.regularization import C_RANGE
 
         with Horizontal(classes="bar"):
             yield Select(MODES, value="frozen", allow_blank=False, compact=True, id="train-mode")
@@ -159,7 +159,7 @@ class TrainPane(Pane):
         if embedding is None:
             self.app.say("Embed the sentences first: press 2, then Start", "warning")
             return
-        from bertsent.core.classifier import C_RANGE
+        from bertsent.core.regularization import C_RANGE
 
         value = self._field_value(
             "#train-c", f"C must be a number from {C_RANGE[0]:g} to {C_RANGE[1]:g}, or empty to cross-validate"
