@@ -86,14 +86,19 @@ class Gate:
 
 @pytest.fixture(scope="session")
 def tui_embedding(encoder, sst2_dir):
-    """What the Embed screen produces for SST2 with limit 200 (the default pooling)."""
+    """What the Embed screen produces for SST2 with limit 200 (the default pooling).
+
+    Embedded here in one pass, never read from the session's cache: a vector computed in another
+    batch (another test embedded all of SST2 first) differs in its last bits, and a token score
+    near a strength step then drew another mark in a snapshot, depending on the tests' order.
+    """
     from bertsent.core.data import load_splits
     from bertsent.core.embed import Embedder
     from bertsent.core.train import embed_splits
     from bertsent.tui.state import Embedding
 
     splits = load_splits(sst2_dir, limit=200)
-    embedder = Embedder(encoder)
+    embedder = Embedder(encoder, cache=False)
     return Embedding(splits, embedder, embed_splits(embedder, splits))
 
 
@@ -110,7 +115,7 @@ def tui_probe(encoder, tui_embedding):
     """The layer probe on :func:`tui_embedding`'s sentences (what ctrl+r on Inside computes)."""
     from bertsent.core.probe import probe_layers
 
-    return probe_layers(encoder, tui_embedding.splits)
+    return probe_layers(encoder, tui_embedding.splits, cache=False)  # one pass, as tui_embedding
 
 
 @pytest.fixture(scope="session")
@@ -123,14 +128,15 @@ def tui_map(tui_result, tui_embedding):
 
 @pytest.fixture(scope="session")
 def tui_sst5_embedding(encoder, sst5_dir):
-    """SST-5 (five named classes) as the Embed screen produces it with limit 200."""
+    """SST-5 (five named classes) as the Embed screen produces it with limit 200 (one pass, no
+    cache, as :func:`tui_embedding`)."""
     from bertsent.core.data import load_splits
     from bertsent.core.embed import Embedder
     from bertsent.core.train import embed_splits
     from bertsent.tui.state import Embedding
 
     splits = load_splits(sst5_dir, limit=200)
-    embedder = Embedder(encoder)
+    embedder = Embedder(encoder, cache=False)
     return Embedding(splits, embedder, embed_splits(embedder, splits))
 
 
