@@ -1,5 +1,6 @@
 """The classifier: cross-validated C, progress, cancel, and its plain-array state."""
 
+import os
 import threading
 
 import numpy as np
@@ -38,7 +39,9 @@ def test_cancel_stops_between_fits(blobs):
 
     with pytest.raises(Cancelled):
         SentimentClassifier(folds=3).fit(X, y, progress=progress, cancel=cancel)
-    assert fits == [1, 2]  # the search stopped at the next fit, not after all of them
+    # No fit starts once cancelled; fits already running on other cores (folds run side by side)
+    # finish: at most one more here, never the rest of the 27.
+    assert fits[:2] == [1, 2] and len(fits) <= 2 + (min(3, os.cpu_count() or 1) - 1)
 
 
 def test_arrays_round_trip(blobs):
