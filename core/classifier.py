@@ -83,9 +83,10 @@ class SentimentClassifier(ClassifierMixin, BaseEstimator):
         # In float64: fitted in float32 (the vectors' type), lbfgs stopped at rounding noise, and one
         # BLAS thread against two moved a five-class probability by 1%.
         Z = self.standardize(X)
-        # One BLAS thread per fit, whatever the machine has: the same sums in the same order, so the
-        # same fit on one core or sixteen (the cores go to the folds instead, side by side).
-        with threadpool_limits(limits=1, user_api="blas"):
+        # One thread per fit, BLAS and OpenMP (scikit-learn's loss sums in OpenMP threads), whatever
+        # the machine has: the same sums in the same order, so the same fit on one core or sixteen
+        # (the cores go to the folds instead, side by side).
+        with threadpool_limits(limits=1):
             self.cv_ = None
             if self.C is None:
                 self.cv_ = self._cross_validate(Z, y, progress, cancel)

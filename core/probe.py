@@ -23,7 +23,10 @@ from bertsent.core.errors import DataError
 from bertsent.core.train import Embedded, embed_splits
 
 PROBE_POOLINGS = ("cls", "mean")  # the order of the two vectors per layer in HIDDEN rows
-PROBE_CS = tuple(float(c) for c in np.logspace(-4, 0, 5))  # 5 folds x 5 Cs per probe
+PROBE_CS = tuple(float(c) for c in np.logspace(-4, 0, 5))
+# Each layer's C by 3-fold CV (the all-layer reference keeps the recipe's 5): with 5 folds the
+# probe's fits on SST2 took 80 s, with 3 folds 51 s, and the best layer and its accuracy stayed.
+PROBE_FOLDS = 3
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,7 @@ def probe_layers(
     start = time.perf_counter()
     y_train, y_test = splits.train.labels, splits.test.labels
     jobs = [(layer, p) for layer in range(features.train.shape[1]) for p in range(len(PROBE_POOLINGS))]
-    per_probe = 5 * len(PROBE_CS) + 1
+    per_probe = PROBE_FOLDS * len(PROBE_CS) + 1
     total = len(jobs) * per_probe + (1 if reference else 0)
     finished = 0
 
@@ -130,7 +133,7 @@ def probe_layers(
     # Small problems: one BLAS thread each is faster than threads waiting on a busy machine.
     with threadpool_limits(limits=1, user_api="blas"):
         for layer, p in jobs:
-            probe = SentimentClassifier(Cs=PROBE_CS)
+            probe = SentimentClassifier(Cs=PROBE_CS, folds=PROBE_FOLDS)
             classifier = _fit(probe, features.train[:, layer, p], y_train, splits, fits, cancel)
             accuracy = float(np.mean(classifier.predict(features.test[:, layer, p]) == y_test))
             scores.append(ProbeScore(layer, PROBE_POOLINGS[p], accuracy, classifier.C_))
