@@ -134,14 +134,16 @@ def test_escape_cancels_training(make_app, tui_embedding, monkeypatch):
             app.query_one("#embed-pane").post_message(EmbedFinished(tui_embedding))
             await pilot.press("3")
             await pilot.pause()
-            await pilot.press("ctrl+r")  # C empty: the cross-validated search, 46 fits
+            await pilot.press("ctrl+r")  # C empty: the cross-validated search, 5 fits per C
             await gate.wait_entered(pilot)
             await pilot.press("escape")
             gate.opened.set()
             await settle(pilot)
             assert app.result is None
             assert any("training cancelled" in n.message for n in app._notifications)
-            assert gate.calls == 1
+            # The folds of the first C run side by side, so some were under way (or done) while the
+            # first was held; no fit of a later C started.
+            assert 1 <= gate.calls <= 5
             assert "train 200 · test 200 sentences" in screen_text(app)  # the status line is back
 
     with gate:
