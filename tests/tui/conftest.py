@@ -50,6 +50,14 @@ async def settle(pilot) -> None:
     await pilot.pause()
 
 
+async def show_predict(pilot, result) -> None:
+    """Make ``result`` the session's model and switch to Predict, settled."""
+    await settle(pilot)
+    pilot.app.set_result(result)
+    await pilot.press("4")
+    await settle(pilot)
+
+
 class Gate:
     """Holds the first call of ``owner.name`` (in a worker) until the test opens the gate.
 

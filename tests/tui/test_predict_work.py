@@ -6,10 +6,11 @@ import asyncio
 import threading
 import time
 
+import pytest
 from bertsent.tui.screens.predict import PREVIEW_TOKENS
 from textual.widgets import Input
 
-from tests.tui.conftest import screen_text, settle
+from tests.tui.conftest import screen_text, settle, show_predict
 
 PASTE = "an utterly gorgeous and witty film , " * 300  # ~10,000 characters, over 512 tokens
 
@@ -38,6 +39,14 @@ class Spy:
             call["ended"].set()
 
 
+@pytest.fixture
+def spy(small_result, monkeypatch) -> Spy:
+    """Every call of the small model's ``proba_ids`` during the test, recorded."""
+    spy = Spy(small_result.model)
+    monkeypatch.setattr(small_result.model, "proba_ids", spy)
+    return spy
+
+
 async def ended(call: dict, within: float) -> bool:
     """Wait (without blocking the app) until the call's thread is out of the model."""
     deadline = time.monotonic() + within
@@ -46,18 +55,12 @@ async def ended(call: dict, within: float) -> bool:
     return call["ended"].is_set()
 
 
-def test_long_paste_previews_with_one_pass_and_esc_stops_full_scoring(make_app, small_result, monkeypatch):
-    model = small_result.model
-    spy = Spy(model)
-    monkeypatch.setattr(model, "proba_ids", spy)
+def test_long_paste_previews_with_one_pass_and_esc_stops_full_scoring(make_app, small_result, spy):
 
     async def scenario() -> None:
         app = make_app()
         async with app.run_test(size=(120, 40)) as pilot:
-            await settle(pilot)
-            app.set_result(small_result)
-            await pilot.press("4")
-            await settle(pilot)
+            await show_predict(pilot, small_result)
             field = app.query_one("#predict-input", Input)
             field.value = PASTE  # a paste: one Changed event
             await pilot.press("x", "y")  # and two more keys while the preview may run
@@ -81,18 +84,12 @@ def test_long_paste_previews_with_one_pass_and_esc_stops_full_scoring(make_app, 
     asyncio.run(scenario())
 
 
-def test_newer_text_cancels_the_stale_job(make_app, small_result, monkeypatch):
-    model = small_result.model
-    spy = Spy(model)
-    monkeypatch.setattr(model, "proba_ids", spy)
+def test_newer_text_cancels_the_stale_job(make_app, small_result, spy):
 
     async def scenario() -> None:
         app = make_app()
         async with app.run_test(size=(80, 24)) as pilot:
-            await settle(pilot)
-            app.set_result(small_result)
-            await pilot.press("4")
-            await settle(pilot)
+            await show_predict(pilot, small_result)
             field = app.query_one("#predict-input", Input)
             field.value = PASTE
             await pilot.press("enter")  # a long job...
