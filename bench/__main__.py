@@ -20,38 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.rates import ours_rate, st_rate, tutorial_rate
+
 REPO = Path(__file__).resolve().parent.parent
 SST2 = Path(os.environ.get("BERTSENT_DATA", REPO.parent / "shared" / "data" / "sst2"))
-
-
-def tutorial_rate(encoder, texts: list[str], chunk: int = 64) -> float:
-    """The tutorial's way: chunks in file order, padded to their longest, fp32, [CLS] kept."""
-    import torch
-
-    start = time.perf_counter()
-    with torch.inference_mode():
-        for i in range(0, len(texts), chunk):
-            batch = encoder.tokenizer(texts[i : i + chunk], padding=True, return_tensors="pt")
-            encoder.model(**{k: v.to(encoder.device) for k, v in batch.items()}).last_hidden_state[:, 0].cpu()
-    return len(texts) / (time.perf_counter() - start)
-
-
-def ours_rate(encoder, texts: list[str]) -> float:
-    from bertsent.core.embed import Embedder
-
-    start = time.perf_counter()
-    Embedder(encoder, cache=False).embed(texts)
-    return len(texts) / (time.perf_counter() - start)
-
-
-def st_rate(folder: str, texts: list[str], device: str) -> float:
-    from sentence_transformers import SentenceTransformer
-
-    model = SentenceTransformer(folder, device=device)
-    model.encode(texts[:32])
-    start = time.perf_counter()
-    model.encode(texts, batch_size=32)
-    return len(texts) / (time.perf_counter() - start)
 
 
 def distilbert_folder(tokenizer) -> str:
@@ -89,40 +61,38 @@ def compare(label: str, name: str, texts: list[str], device: str | None, precisi
 
 def accuracy_and_cache(device: str | None, precision: str) -> dict:
     """SST2 test accuracy of the default pipeline next to fp32, and the cached re-run time."""
+    from bertsent.core import jobs
     from bertsent.core.data import load_splits
     from bertsent.core.embed import Embedder
     from bertsent.core.encoder import Encoder
-    from bertsent.core.train import embed_splits, fit
 
     splits = load_splits(SST2)
     out = {}
     with tempfile.TemporaryDirectory() as cache:
         os.environ["BERTSENT_CACHE"] = cache
         encoder = Encoder.load(device=device, precision=precision)
-        embedder = Embedder(encoder)
-        out["accuracy"] = fit(embedder, splits, embed_splits(embedder, splits)).report.accuracy
+        out["accuracy"] = jobs.train(splits, embedder=Embedder(encoder), record=False).report.accuracy
         start = time.perf_counter()
-        embed_splits(Embedder(encoder), splits)
+        Embedder(encoder).embed(splits.train.texts + splits.test.texts)
         out["cached_rerun_s"] = time.perf_counter() - start
         if encoder.precision == "fp32":
             out["accuracy_fp32"] = out["accuracy"]
         else:
             exact = Embedder(Encoder.load(device=device, precision="fp32"))
-            out["accuracy_fp32"] = fit(exact, splits, embed_splits(exact, splits)).report.accuracy
+            out["accuracy_fp32"] = jobs.train(splits, embedder=exact, record=False).report.accuracy
     return out
 
 
 def predict_latency(device: str | None, precision: str) -> dict:
-    from bertsent.core.classifier import SentimentClassifier
-    from bertsent.core.data import load_dataset
+    from bertsent.core import jobs
+    from bertsent.core.data import Splits, load_dataset
     from bertsent.core.embed import Embedder
     from bertsent.core.encoder import Encoder
-    from bertsent.core.model import SentimentModel
 
     encoder = Encoder.load(device=device, precision=precision)
-    train = load_dataset(SST2 / "train.tsv").head(200)
-    embedder = Embedder(encoder, cache=False)
-    model = SentimentModel(embedder, SentimentClassifier(C=0.01).fit(embedder.embed(train.texts), train.labels))
+    train = load_dataset(SST2 / "train.tsv")
+    splits = Splits(train.head(200), train.take(range(200, 240)), given=True)
+    model = jobs.train(splits, embedder=Embedder(encoder, cache=False), C=0.01, record=False).model
     sentence = "the film is a charming , funny and often moving portrait of a family that could have been a cliche"
     n_tokens = len(encoder.tokenize(sentence).ids)
     model.explain(sentence)
@@ -182,21 +152,20 @@ def finetune_run(device: str | None) -> dict:
     """Fine-tune the default encoder with the default settings on all of SST2 train; test accuracy and time."""
     from dataclasses import asdict
 
-    from bertsent.core.baseline import tfidf_report
+    from bertsent.core import jobs
     from bertsent.core.data import load_splits
     from bertsent.core.finetune import FinetuneSettings
-    from bertsent.core.train import finetune
 
     splits = load_splits(SST2)
     settings = FinetuneSettings()
     start = time.perf_counter()
-    report = finetune(splits, "minilm", settings, device=device, checkpoints=None).report
+    report = jobs.train(splits, finetune=settings, device=device, record=False, resume=False).report
     return {
         "finetune_accuracy": report.accuracy,
         "finetune_train_s": report.seconds["finetune"],
         "finetune_total_s": time.perf_counter() - start,
         "finetune_settings": asdict(settings),
-        "tfidf_accuracy": tfidf_report(splits).accuracy,
+        "tfidf_accuracy": jobs.baseline(splits, record=False).report.accuracy,
     }
 
 

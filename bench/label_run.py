@@ -35,18 +35,15 @@ def train_model(sst2: Path, folder: Path, device: str | None, precision: str) ->
     """The default recipe (layers pooling) on 2,000 SST2 sentences with a fixed C (labelling speed
     does not depend on how well the classifier was fitted), saved as `bertsent train` saves it:
     with the bf16 check, so labelling runs in the precision a user's model would."""
+    from bertsent.core import jobs
     from bertsent.core.data import Splits, load_dataset
     from bertsent.core.embed import Embedder
     from bertsent.core.encoder import Encoder
-    from bertsent.core.fastpath import check_fast_path
-    from bertsent.core.persist import save_model
-    from bertsent.core.train import train
 
     splits = Splits(load_dataset(sst2 / "train.tsv").head(2000), load_dataset(sst2 / "test.tsv").head(500), True)
     encoder = Encoder.load(device=device, precision=precision)
-    result = train(Embedder(encoder, cache=False), splits, C=0.0032)
-    fast = check_fast_path(result.model, splits.test.texts, splits.test.labels)
-    save_model(result.model, folder, report=result.report, fast_path=fast and fast.to_dict())
+    trained = jobs.train(splits, embedder=Embedder(encoder, cache=False), C=0.0032)
+    jobs.save(trained.result, folder, run=trained.run)
 
 
 def label_command(corpus: Path, model: Path, out: Path, window: int) -> list[str]:
@@ -56,11 +53,10 @@ def label_command(corpus: Path, model: Path, out: Path, window: int) -> list[str
 
 def label_run(sst2: Path, n: int, device: str | None, precision: str) -> dict:
     from bertsent.core.data import load_dataset
-    from bertsent.core.encoder import Encoder, pick_device
-    from bertsent.core.fastpath import load_precision
     from bertsent.core.label import WINDOW_ROWS
+    from bertsent.core.persist import load_model
 
-    from bench.__main__ import ours_rate
+    from bench.rates import ours_rate
 
     work = Path(tempfile.mkdtemp(prefix="bench-label-"))
     env = {**os.environ, "BERTSENT_CACHE": str(work / "cache"), "BERTSENT_STATE": str(work / "state")}
@@ -68,9 +64,7 @@ def label_run(sst2: Path, n: int, device: str | None, precision: str) -> dict:
     corpus, model = work / "corpus.csv", work / "model"
     write_corpus(sst2, corpus, n)
     train_model(sst2, model, device, precision)
-    meta = json.loads((model / "model.json").read_text())
-    saved = meta["encoder"]["precision"]
-    encoder = Encoder.load(device=device, precision=load_precision(meta, pick_device(device)) or saved)
+    encoder = load_model(model, device=device).model.encoder  # at the precision the saved model runs
     texts = load_dataset(sst2 / "train.tsv").texts[: min(3000, n)]
     ours_rate(encoder, texts[:64])
     embed_before = ours_rate(encoder, texts)

@@ -43,9 +43,9 @@ def paths_run(sst2, n: int, train_n: int, device: str | None) -> dict:
     from bertsent.core.data import load_dataset
     from bertsent.core.embed import Embedder
     from bertsent.core.encoder import Encoder
-    from bertsent.core.fastpath import MAX_ACCURACY_CHANGE, MIN_AGREEMENT, machine_choice, matmul_gflops
+    from bertsent.core.fastpath import keeps_decisions, machine_choice, matmul_gflops
 
-    from bench.__main__ import st_rate, tutorial_rate
+    from bench.rates import st_rate, tutorial_rate
 
     os.environ["BERTSENT_CACHE"] = tempfile.mkdtemp(prefix="bench-paths-")
     train = load_dataset(sst2 / "train.tsv")
@@ -82,10 +82,7 @@ def paths_run(sst2, n: int, train_n: int, device: str | None) -> dict:
         rows[p]["agreement"] = float((labels == exact_labels).mean())
     machine = machine_choice()
     fast = rows["bf16"]
-    fast["allowed"] = bool(
-        abs(fast["accuracy"] - rows["fp32"]["accuracy"]) <= MAX_ACCURACY_CHANGE + 1e-12
-        and fast["agreement"] >= MIN_AGREEMENT
-    )
+    fast["allowed"] = keeps_decisions(fast["accuracy"] - rows["fp32"]["accuracy"], fast["agreement"])
     return {
         "paths_n": len(texts),
         "paths_train_n": train_n,

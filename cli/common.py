@@ -77,7 +77,7 @@ positive_int = number(int, 1, 10**9)
 
 
 def safe(text: str) -> str:
-    from bertsent.tui.safe_text import clean
+    from bertsent.core.text import clean
 
     return clean(text)
 
@@ -215,6 +215,11 @@ class Progress:
         bad = f", {p.bad:,} bad" if p.bad else ""
         rate = f"{p.rate:,.0f} rows/s{eta}{resumed}{bad}"
         self.bar.update(self.task, completed=p.done, total=max(p.total, p.done) if p.total else None, rate=rate)
+
+    def job(self, p) -> None:
+        """A ``core.jobs.Progress``: the bar is named after the job's current stage."""
+        rate = ", ".join(part for part in (f"{p.rate:,.0f}/s" if p.rate else "", p.detail) if part)
+        self.bar.update(self.task, description=p.stage, completed=p.done, total=p.total, rate=rate)
 
     def steps(self, done: int, total: int) -> None:
         self.bar.update(self.task, completed=done, total=total, rate="")

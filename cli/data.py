@@ -28,16 +28,16 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from bertsent.core.data import label_names, load_splits, summarize
+    from bertsent.core.data import load_splits, summarize
 
     path = find_data(args.data)
     splits = load_splits(path, **columns(args))
     encoder = load_encoder(args)
     classes = splits.classes
-    names = dict(zip(classes.tolist(), label_names(classes), strict=True))
-    out = {"path": str(path), "given_split": splits.given, "classes": classes.tolist()}
+    names = dict(zip(classes.labels, classes.names, strict=True))
+    out = {"path": str(path), "given_split": splits.given, "classes": list(classes.labels)}
     for name, dataset in (("train", splits.train), ("test", splits.test)):
-        summary = summarize(dataset, encoder.token_lengths(dataset.texts), classes)
+        summary = summarize(dataset, encoder.token_lengths(dataset.texts), classes.labels)
         out[name] = {
             "n": summary.n,
             "per_label": {names[k]: v for k, v in summary.per_label.items()},

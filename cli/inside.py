@@ -23,8 +23,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 def cmd_map(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from bertsent.core import jobs
     from bertsent.core.data import load_dataset, load_splits
-    from bertsent.core.inside import sentence_map
     from bertsent.core.persist import load_model
 
     saved = load_model(args.model)
@@ -36,7 +36,7 @@ def cmd_map(args: argparse.Namespace) -> int:
     warn_skipped(dataset.skipped)
     dataset = dataset.head(args.limit)
     with Progress("embedding") as progress:
-        result = sentence_map(saved.model, dataset, method=args.method, progress=progress)
+        result = jobs.sentence_map(saved.model, dataset, method=args.method, progress=progress.job)
     if args.json:
         print_json(result.to_rows())
         return 0

@@ -46,9 +46,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from bertsent.core.data import align_labels, load_dataset, load_splits
+    from bertsent.core import jobs
+    from bertsent.core.data import load_dataset, load_splits
     from bertsent.core.persist import load_model
-    from sklearn.metrics import f1_score
 
     saved = load_model(args.model)
     for note in saved.notes:
@@ -58,18 +58,24 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         dataset = load_splits(path, **columns(args)).test
     else:
         dataset = load_dataset(path, **columns(args))
-    model = saved.model
-    dataset = align_labels(dataset, model.classes)
     warn_skipped(dataset.skipped)
     with Progress("embedding") as progress:
-        predicted = model.predict(dataset.texts, progress)
-    accuracy = float((predicted == dataset.labels).mean())
-    macro_f1 = float(f1_score(dataset.labels, predicted, labels=model.classes, average="macro", zero_division=0))
+        result = jobs.evaluate(saved.model, dataset, progress=progress.job)
     if args.json:
-        out = {"accuracy": accuracy, "macro_f1": macro_f1, "n": len(dataset), "model": args.model, "data": str(path)}
+        out = {
+            "accuracy": result.accuracy,
+            "macro_f1": result.macro_f1,
+            "n": result.n,
+            "precision": result.precision,
+            "model": args.model,
+            "data": str(path),
+        }
         print_json(out)
     else:
-        print(f"accuracy {accuracy:.2%}, macro F1 {macro_f1:.3f} on {len(dataset):,} sentences of {safe(str(path))}")
+        print(
+            f"accuracy {result.accuracy:.2%}, macro F1 {result.macro_f1:.3f} on {result.n:,} sentences of "
+            f"{safe(str(path))} (at {result.precision} precision)"
+        )
     return 0
 
 
@@ -81,7 +87,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     for note in saved.notes:
         fail(f"note: {note}")
     model = saved.model
-    scored = None if args.score_class is None else model.class_of(args.score_class)
+    scored = None if args.score_class is None else model.classes.find(args.score_class)
     lines = args.text or stdin_lines()
     render = None if args.json else token_renderer()
     bad = good = 0

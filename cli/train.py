@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 
 from bertsent.cli.common import (
     DATA_HELP,
@@ -58,6 +57,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     train.add_argument("--skip-bad", action="store_true", help="skip malformed rows and count them")
     column_options(train)
+    classes_option(train)
     train.add_argument("--no-cache", action="store_true", help="neither read nor write the embedding cache")
     train.add_argument("--out", required=True, help="model folder to write")
     train.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -91,17 +91,19 @@ def register(commands: argparse._SubParsersAction) -> None:
     baseline.add_argument("--limit", type=positive_int, help="use the first N sentences of each file")
     baseline.add_argument("--skip-bad", action="store_true", help="skip malformed rows and count them")
     column_options(baseline)
+    classes_option(baseline)
     baseline.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from bertsent.core.data import cv_folds, load_splits
+    from contextlib import nullcontext
+
+    from bertsent.core import jobs
+    from bertsent.core.data import load_splits
     from bertsent.core.embed import DEFAULT_POOLING, Embedder
     from bertsent.core.errors import BertsentError
-    from bertsent.core.fastpath import check_fast_path
+    from bertsent.core.finetune import FinetuneSettings
     from bertsent.core.persist import check_model_folder
-    from bertsent.core.runs import Run
-    from bertsent.core.train import embed_splits, finetune, fit
 
     if args.finetune and (args.pooling != "mean" and args.pooling != DEFAULT_POOLING or args.C is not None):
         raise BertsentError("--finetune trains a linear head on mean pooling: --pooling and --C do not apply")
@@ -110,66 +112,45 @@ def cmd_train(args: argparse.Namespace) -> int:
     check_model_folder(args.out)  # before any work: a bad --out must not cost a whole run
     check_writable(cache=not args.no_cache or args.finetune)
     path = find_data(args.data)
-    splits = load_splits(path, limit=args.limit, **columns(args))
+    splits = load_splits(path, limit=args.limit, class_order=class_order(args), **columns(args))
     warn_skipped(splits.train.skipped)
     warn_skipped(splits.test.skipped)
-    C = args.C if args.C is not None or args.cv else 1.0
-    if not args.finetune and C is None:
-        cv_folds(splits.train.labels, 5)  # too few sentences per class: say so before embedding
+    recipe: dict = {"data": str(path)}
     if args.finetune:
-        result = _finetune(args, splits, finetune)
+        settings = FinetuneSettings(
+            epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, max_length=args.max_length, seed=args.seed
+        )
+        recipe.update(encoder=args.encoder, finetune=settings, device=args.device)
     else:
-        encoder = load_encoder(args)
-        embedder = Embedder(encoder, args.pooling, cache=not args.no_cache)
-        with Progress("embedding") as progress:
-            embedded = embed_splits(embedder, splits, progress)
-        with Progress("choosing C" if C is None else "fitting") as progress, warnings_as_notes():
-            result = fit(embedder, splits, embedded, C=C, progress=progress.steps)
-    if result.report.truncated:
-        limit = result.model.encoder.max_length
-        fail(f"note: {result.report.truncated} sentences were longer than {limit} tokens and were truncated")
-    warn_one_class(result.report)
-    with Progress("checking bf16 against fp32") as progress:
-        fast = check_fast_path(result.model, splits.test.texts, splits.test.labels)
-    run = Run.from_report(result.report, data=str(path), data_sha256=result.data_hash)
-    out, problem = _save(result, args.out, run.id, fast_path=fast and fast.to_dict())
-    record(replace(run, model=out))
+        embedder = Embedder(load_encoder(args), args.pooling, cache=not args.no_cache)
+        recipe.update(embedder=embedder, C=args.C if args.C is not None or args.cv else 1.0)
+    # Fine-tuning checkpoints: the first Ctrl-C stops it at the end of a step, resumable.
+    stopping = ctrl_c_stops_at_a_checkpoint() if args.finetune else nullcontext(None)
+    with Progress("training") as progress, warnings_as_notes(), stopping as stop:
+        trained = jobs.train(splits, progress=progress.job, cancel=stop, **recipe)
+    for note in trained.notes:
+        fail(f"note: {note}")
+    with Progress("saving") as progress:
+        saved = jobs.save(trained.result, args.out, run=trained.run, progress=progress.job)
+    out = None if saved.folder is None else str(saved.folder)
     if args.json:
-        print_json({**result.report.to_dict(), "model": out, "fast_path": fast and fast.to_dict()})
+        fast = saved.fast_path and saved.fast_path.to_dict()
+        print_json({**trained.report.to_dict(), "model": out, "fast_path": fast})
     else:
-        print_report(result.report, out)
-        print_fast_path(fast)
-    if problem:
-        fail(problem)
+        print_report(trained.report, out)
+        if saved.precision:
+            print(saved.precision)
+    if saved.problem:
+        fail(saved.problem)
         return EXIT_ERROR
     return 0
 
 
-def _save(result, out: str, run_id: str, **extra) -> tuple[str | None, str | None]:
-    """Save to ``out``; if that fails now (checked before the work, so something changed), save
-    the finished fit in the state folder instead. Returns where it went and what went wrong."""
-    from bertsent.core.errors import BertsentError
-    from bertsent.core.paths import state_dir
-    from bertsent.core.persist import save_model
-
-    try:
-        save_model(result.model, out, report=result.report, data_hash=result.data_hash, **extra)
-        return out, None
-    except BertsentError as exc:
-        fallback = state_dir() / "unsaved" / run_id
-        try:
-            save_model(result.model, fallback, report=result.report, data_hash=result.data_hash, **extra)
-        except BertsentError:
-            return None, f"{exc}; the model could not be saved anywhere"
-        return str(fallback), f"{exc}; the model was saved to {fallback} instead"
-
-
-def warn_one_class(report) -> None:
-    """A model that gives one label to every test sentence has learned nothing but the prior."""
-    predicted = [sum(column) for column in zip(*report.confusion, strict=True)]
-    if sum(1 for count in predicted if count) == 1 and report.n_test > 1:
-        C = f" (C = {report.C:g} may be too small for {report.n_train:,} sentences: try a larger --C, or --cv)"
-        fail(f"note: the model predicts one label for every test sentence{C if report.C else ''}")
+def class_order(args: argparse.Namespace) -> list[str] | None:
+    """``--classes "a,b,c"`` as a list of names (None: sorted)."""
+    if not args.classes:
+        return None
+    return [name for name in args.classes.split(",") if name.strip()]
 
 
 def check_writable(*, cache: bool) -> None:
@@ -181,64 +162,32 @@ def check_writable(*, cache: bool) -> None:
         writable_folder(cache_dir(), "cache folder ($BERTSENT_CACHE)")
 
 
-def record(run) -> None:
-    """Add ``run`` to the history; failing that is a note, not a failed command (the work is done)."""
-    from bertsent.core.errors import BertsentError
-    from bertsent.core.runs import RunHistory
-
-    try:
-        RunHistory().add(run)
-    except BertsentError as exc:
-        fail(f"note: the run was not recorded: {exc}")
-
-
-def print_fast_path(fast) -> None:
-    """Which precision the saved model runs in by default, and why."""
-    from bertsent.core.fastpath import describe_choice
-
-    if fast is not None:
-        print(describe_choice(fast))
-
-
-def _finetune(args: argparse.Namespace, splits, finetune):
-    from bertsent.core.finetune import FinetuneSettings
-
-    settings = FinetuneSettings(
-        epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, max_length=args.max_length, seed=args.seed
-    )
-    with (
-        Progress("fine-tuning") as progress,
-        Progress("evaluating") as evaluating,
-        ctrl_c_stops_at_a_checkpoint() as stop,
-    ):
-        return finetune(
-            splits,
-            args.encoder,
-            settings,
-            device=args.device,
-            progress=progress.training,
-            embed_progress=evaluating,
-            cancel=stop,
-        )
-
-
 def cmd_baseline(args: argparse.Namespace) -> int:
-    from bertsent.core.baseline import tfidf_report
-    from bertsent.core.data import data_hash, load_splits
-    from bertsent.core.runs import Run
+    from bertsent.core import jobs
+    from bertsent.core.data import load_splits
 
     check_writable(cache=False)
     path = find_data(args.data)
-    splits = load_splits(path, limit=args.limit, **columns(args))
+    splits = load_splits(path, limit=args.limit, class_order=class_order(args), **columns(args))
     warn_skipped(splits.train.skipped)
     warn_skipped(splits.test.skipped)
-    report = tfidf_report(splits)
-    record(Run.from_report(report, data=str(path), data_sha256=data_hash(splits.train)))
+    result = jobs.baseline(splits, data=str(path))
+    for note in result.notes:
+        fail(f"note: {note}")
     if args.json:
-        print_json(report.to_dict())
+        print_json(result.report.to_dict())
     else:
-        print_report(report, None)
+        print_report(result.report, None)
     return 0
+
+
+def classes_option(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--classes",
+        metavar="NAMES",
+        help='the classes in the order reports and models show them, comma-separated, e.g. "very negative,'
+        'negative,neutral,positive,very positive" (default: integers in numeric order, other labels sorted)',
+    )
 
 
 def print_report(report, out: str | None) -> None:

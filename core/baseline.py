@@ -60,7 +60,7 @@ def tfidf_report(splits: Splits, cancel: threading.Event | None = None) -> Repor
         baseline.predict(splits.train.texts),
         splits.test.labels,
         baseline.predict(splits.test.texts),
-        classes=baseline.model_.classes_,
+        classes=splits.classes,
         C=baseline.C_,
         encoder="",
         pooling="",

@@ -1,23 +1,24 @@
 """Logistic regression on sentence embeddings, a scikit-learn estimator, with optional CV over C.
 
-Two or more classes: scikit-learn's ``classes_`` (sorted labels, as given) is the one source of
-the class order, and :func:`decide` (argmax) the one decision rule.
+Two or more classes: ``classes_`` (the labels as given, in the order of the ``classes`` parameter,
+else sorted) is the one source of the class order, and :func:`decide` (argmax) the one decision
+rule. Scikit-learn's own logistic regression is fitted on class positions, so its probability
+columns follow ``classes_`` whatever the order.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
 
 import numpy as np
+from bertsent.core.classes import ClassSet
 from bertsent.core.data import cv_folds
 from bertsent.core.decision import decide
 from bertsent.core.errors import Cancelled
-from bertsent.core.regularization import DEFAULT_CS, TOL
+from bertsent.core.regularization import DEFAULT_CS, TOL, CVResult
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 # Bounds on saved arrays that keep every standardized value and product finite in float64 (in
@@ -27,20 +28,13 @@ MAX_WEIGHT = 1e6
 MIN_SCALE = 1e-200
 
 
-@dataclass(frozen=True)
-class CVResult:
-    """Mean cross-validated accuracy for each C tried."""
-
-    Cs: list[float]
-    scores: list[float]
-    folds: int
-
-
 class SentimentClassifier(ClassifierMixin, BaseEstimator):
     """Standardize, then (multinomial for 3+ classes) logistic regression.
 
     ``C=None`` picks C by stratified k-fold cross-validation on the training data only, along
     increasing ``Cs`` until ``patience`` of them in a row score below the best (None: try all).
+    ``classes`` fixes the class order (every label of ``y`` must be among them, and every class
+    must occur in ``y``); None sorts the labels of ``y``.
     Works in scikit-learn's ``Pipeline``, ``cross_val_score``, ``GridSearchCV`` and ``clone``.
     """
 
@@ -53,8 +47,10 @@ class SentimentClassifier(ClassifierMixin, BaseEstimator):
         max_iter: int = 2000,
         tol: float = TOL,
         patience: int | None = 2,
+        classes: tuple | None = None,
     ) -> None:
         self.C = C
+        self.classes = classes
         self.Cs = Cs
         self.folds = folds
         self.max_iter = max_iter
@@ -74,10 +70,15 @@ class SentimentClassifier(ClassifierMixin, BaseEstimator):
         from sklearn.preprocessing import StandardScaler
         from threadpoolctl import threadpool_limits
 
-        y = np.asarray(y)
-        self.classes_ = np.unique(y)
-        if len(self.classes_) < 2:
-            raise ValueError(f"training data has one class only ({self.classes_.tolist()}); need at least 2")
+        found = np.unique(np.asarray(y))
+        if len(found) < 2:
+            raise ValueError(f"training data has one class only ({found.tolist()}); need at least 2")
+        classes = ClassSet.of(found) if self.classes is None else ClassSet(tuple(np.asarray(self.classes).tolist()))
+        y = classes.indices(y)  # positions in class order: the columns of every probability
+        if len(found) < len(classes):
+            absent = [name for i, name in enumerate(classes.names) if i not in set(y.tolist())]
+            raise ValueError(f"class {absent[0]!r} has no training sentence")
+        self.classes_ = classes.array
         self.n_features_in_ = X.shape[1]
         self.scaler_ = StandardScaler().fit(X)
         # In float64: fitted in float32 (the vectors' type), lbfgs stopped at rounding noise, and one
@@ -112,7 +113,7 @@ class SentimentClassifier(ClassifierMixin, BaseEstimator):
         from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import StratifiedKFold
 
-        folds = cv_folds(y, self.folds)
+        folds = cv_folds(self.classes_[y], self.folds)  # y: class positions; the message names labels
         Cs = sorted(self.Cs)
         splits = list(StratifiedKFold(folds).split(Z, y))
         models = [LogisticRegression(max_iter=self.max_iter, tol=self.tol, warm_start=True) for _ in splits]
@@ -199,7 +200,8 @@ class SentimentClassifier(ClassifierMixin, BaseEstimator):
         self.model_ = LogisticRegression(C=C or 1.0)
         self.model_.coef_ = arrays["coef"]
         self.model_.intercept_ = arrays["intercept"]
-        self.model_.classes_ = self.classes_ = np.asarray(arrays["classes"])
+        self.classes_ = np.asarray(arrays["classes"])
+        self.model_.classes_ = np.arange(len(self.classes_))  # positions: columns in classes_ order
         self.n_features_in_ = self.model_.n_features_in_ = arrays["coef"].shape[1]
         return self
 
@@ -217,8 +219,8 @@ def _check_arrays(arrays: dict[str, np.ndarray]) -> None:
             raise ValueError(f"{name} has values that are not finite")
     classes, mean = arrays["classes"], arrays["mean"]
     labels = classes.tolist() if classes.ndim == 1 else []
-    if len(labels) < 2 or any(a >= b for a, b in itertools.pairwise(labels)):
-        raise ValueError(f"classes {classes.tolist()[:10]} are not at least two increasing labels")
+    if len(labels) < 2 or len(set(labels)) != len(labels):
+        raise ValueError(f"classes {classes.tolist()[:10]} are not at least two distinct labels")
     if mean.ndim != 1 or not len(mean):
         raise ValueError(f"mean has shape {mean.shape}")
     rows = 1 if len(classes) == 2 else len(classes)

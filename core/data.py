@@ -1,8 +1,7 @@
 """Load and validate labelled sentences (CSV, TSV, JSONL through ``core.table``) and split them.
 
 Labels are data: integers when every label in a file is one, strings otherwise. The class set
-and its order come from the data (sorted, as scikit-learn's ``classes_``); ``label_names`` is the
-one rule for showing them (0/1 are SST2's negative/positive, anything else as given).
+(``core.classes``) and its order come from the data, or from the order the user gives.
 """
 
 from __future__ import annotations
@@ -11,26 +10,17 @@ import hashlib
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+from bertsent.core.classes import MAX_CLASSES, ClassSet
 from bertsent.core.errors import DataError
 from bertsent.core.table import find_column, open_table
 
 SUFFIXES = (".tsv", ".csv", ".jsonl")
-BINARY_NAMES = ("negative", "positive")  # the SST2 convention for labels 0 and 1
-MAX_CLASSES = 100  # more distinct labels than this is almost surely the wrong column
 _INTEGER = re.compile(r"[+-]?\d+")
-
-
-def label_names(classes: Sequence | np.ndarray) -> list[str]:
-    """How to show each class: labels exactly 0 and 1 read negative/positive, others as given."""
-    values = list(np.asarray(classes).tolist())
-    if values == [0, 1]:
-        return list(BINARY_NAMES)
-    return [str(value) for value in values]
 
 
 def as_labels(values: Sequence[str]) -> np.ndarray:
@@ -68,16 +58,28 @@ class Dataset:
 
 @dataclass(frozen=True)
 class Splits:
-    """A train and a test set; ``given`` tells whether the test split came with the data."""
+    """A train and a test set; ``given`` tells whether the test split came with the data.
+
+    ``order`` names the classes in the order the user wants them (by label or shown name);
+    without it they are sorted. A name that is not a label of the data is a DataError here.
+    """
 
     train: Dataset
     test: Dataset
     given: bool
+    order: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        self.classes  # noqa: B018 -- a class order that does not fit the data fails at once
 
     @property
-    def classes(self) -> np.ndarray:
-        """Every label of either split, sorted."""
-        return np.unique(np.concatenate([self.train.labels, self.test.labels]))
+    def classes(self) -> ClassSet:
+        """Every label of either split, in the user's order or sorted."""
+        return ClassSet.of(np.concatenate([self.train.labels, self.test.labels]), self.order)
+
+    def ordered(self, order: Sequence[str] | None) -> Splits:
+        """The same splits with the classes in ``order`` (None: sorted)."""
+        return replace(self, order=tuple(order) if order else None)
 
 
 @dataclass(frozen=True)
@@ -203,8 +205,11 @@ def load_splits(
     skip_bad: bool = False,
     text_column: str | None = None,
     label_column: str | None = None,
+    class_order: Sequence[str] | None = None,
 ) -> Splits:
     """A folder with ``train.*`` and ``test.*`` keeps its split; one file is split stratified.
+
+    ``class_order`` names every class in the order views and models keep (default: sorted).
 
     ``limit`` keeps the first N sentences of each file read (the tutorial uses 2,000). A folder's
     ``dev.*``/``validation.*`` file is allowed and not used (C is chosen by cross-validation).
@@ -222,10 +227,10 @@ def load_splits(
                 "a model can only predict the classes it was trained on"
             )
         check_classes(train)
-        return Splits(train, test, given=True)
+        return Splits(train, test, given=True).ordered(class_order)
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
-    return split(load_dataset(path, **columns).head(limit), test_size=test_size, seed=seed)
+    return split(load_dataset(path, **columns).head(limit), test_size=test_size, seed=seed).ordered(class_order)
 
 
 def align_labels(dataset: Dataset, classes: np.ndarray, what: str = "the model") -> Dataset:
@@ -337,3 +342,33 @@ def data_hash(dataset: Dataset) -> str:
     for text, label in zip(dataset.texts, dataset.labels.tolist(), strict=True):
         digest.update(f"{label}\t{text}\n".encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
+
+
+def from_records(
+    texts: Iterable[object], labels: Iterable[object], *, source: str = "(in memory)", skip_bad: bool = False
+) -> Dataset:
+    """Sentences and labels held in memory, checked by the rules a file's rows are checked by
+    (empty sentences, text that is not valid UTF-8, empty labels) and with labels made integers
+    or strings by the same rule. Values are taken as their text (``str``); None and NaN are empty."""
+    rows = ({"text": _as_text_value(t), "label": _as_text_value(y)} for t, y in zip(texts, labels, strict=True))
+    kept_texts: list[str] = []
+    kept_labels: list[str] = []
+    skipped: Counter[str] = Counter()
+    for number, row in enumerate(rows, start=1):
+        checked = _labelled(row, "text", "label")
+        if isinstance(checked, str):
+            if not skip_bad:
+                raise DataError(f"{source}: item {number}: {checked}")
+            skipped[checked.split(":")[0]] += 1
+            continue
+        kept_texts.append(checked[0])
+        kept_labels.append(checked[1])
+    if not kept_texts:
+        raise DataError(f"{source}: no sentences")
+    return Dataset(kept_texts, as_labels(kept_labels), source, dict(skipped))
+
+
+def _as_text_value(value: object) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return value if isinstance(value, str) else str(value)

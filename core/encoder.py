@@ -97,8 +97,13 @@ class Encoder:
         device: str | None = None,
         max_length: int = 512,
         precision: str = "auto",
+        source: str | None = None,
+        finetuned: bool = False,
     ) -> Encoder:
         """Load through ``AutoTokenizer``/``AutoModel``: local files first, then the hub if reachable.
+
+        ``source`` loads the weights from another folder than ``name`` resolves to, keeping ``name``
+        (a fine-tuned copy saved in a model folder, which says so with ``finetuned``).
 
         ``precision``: ``auto`` is exact fp32 on CPU and bf16 (or fp16) on CUDA; ``int8`` is dynamic
         quantization of the Linear layers, per output channel (CPU only, faster, slightly less exact);
@@ -106,7 +111,7 @@ class Encoder:
         """
         if precision not in PRECISIONS:
             raise EncoderError(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
-        source = resolve_encoder(name)
+        source = resolve_encoder(name) if source is None else source
         _quiet_transformers()
         from transformers import AutoModel, AutoTokenizer
 
@@ -138,7 +143,7 @@ class Encoder:
         precision = resolve_precision(precision, device)
         model = _apply_precision(model.to(device), precision)
         limit = min(max_length, getattr(model.config, "max_position_embeddings", max_length))
-        return cls(name, source, tokenizer, model, device, int(limit), precision, fingerprint)
+        return cls(name, source, tokenizer, model, device, int(limit), precision, fingerprint, finetuned=finetuned)
 
     def with_weights(
         self, model, precision: str, fingerprint: str | None = None, *, finetuned: bool = False

@@ -82,8 +82,9 @@ class SentenceEmbedder(TransformerMixin, BaseEstimator):
             with tempfile.TemporaryDirectory(prefix="bertsent-encoder-") as folder:
                 for name, data in files.items():
                     (Path(folder) / name).write_bytes(data)
-                encoder = Encoder.load(folder, device=self.device, max_length=max_length, precision=self.precision)
-            encoder.name = self.encoder
+                encoder = Encoder.load(
+                    self.encoder, device=self.device, max_length=max_length, precision=self.precision, source=folder
+                )
             self.embedder_ = Embedder(encoder, self.pooling, cache=False)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from bertsent.core.classes import ClassSet
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,10 @@ class Prediction:
     scored: int | str | None = None  # the class the token scores refer to
 
     @property
+    def class_set(self) -> ClassSet:
+        return ClassSet(self.classes)
+
+    @property
     def scored_name(self) -> str:
         return self.names[self.classes.index(self.scored)] if self.scored in self.classes else ""
 
@@ -60,12 +65,13 @@ class Prediction:
 def display_axis(prediction: Prediction) -> tuple[int, str, str]:
     """How to show token scores on one red-to-green axis: (sign to multiply by, red end, green end).
 
-    Two classes keep one fixed axis, the first class (negative) red and the second (positive)
-    green, whichever is predicted; with more classes green is towards the class scored.
+    Two classes keep one fixed axis (``ClassSet.tone``), the first class (negative) red and the
+    second (positive) green, whichever is predicted; with more classes green is towards the class
+    scored.
     """
-    if len(prediction.classes) == 2:
-        sign = 1 if prediction.scored == prediction.classes[1] else -1
-        return sign, prediction.names[0], prediction.names[1]
+    classes = prediction.class_set
+    if prediction.scored in classes.labels and (tone := classes.tone(classes.index(prediction.scored))):
+        return tone, classes.names[0], classes.names[1]
     return 1, "away", f"towards {prediction.scored_name}"
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from bertsent.core.classes import ClassSet
 from bertsent.core.data import Dataset, data_hash
 from bertsent.core.embed import Embedder, pool
 from bertsent.core.encoder import Encoder, weights_fingerprint
@@ -97,9 +98,12 @@ class FineTuner:
         progress: FinetuneCallback | None = None,
         cancel: threading.Event | None = None,
         *,
+        classes: ClassSet | None = None,
         stop_after: int | None = None,
     ) -> SentimentModel:
         """Train on ``dataset``; raises :class:`Cancelled` (after checkpointing) when ``cancel`` is set.
+
+        ``classes`` orders the head's outputs (default: the dataset's labels, sorted).
 
         ``stop_after`` ends the run after that many steps as if cancelled (for tests and demos).
         """
@@ -108,7 +112,7 @@ class FineTuner:
         from bertsent.core.model import SentimentModel
 
         s = self.settings
-        classes = np.unique(dataset.labels)
+        classes = classes or ClassSet.of(dataset.labels)
         if len(classes) < 2:
             raise DataError(f"cannot fine-tune on {dataset.source or 'these sentences'}: it has one class only")
         torch.manual_seed(s.seed)
@@ -116,7 +120,7 @@ class FineTuner:
         model = encoder.model.train().requires_grad_(True)
         head = torch.nn.Linear(encoder.hidden_size, len(classes)).to(encoder.device)
         ids, lengths = encoder.encode_ids(dataset.texts)
-        targets = torch.as_tensor(np.searchsorted(classes, dataset.labels), dtype=torch.long)
+        targets = torch.as_tensor(classes.indices(dataset.labels), dtype=torch.long)
         per_epoch = math.ceil(len(ids) / s.batch_size)
         total = s.epochs * per_epoch
         optimizer = torch.optim.AdamW(_param_groups(model, head, s.weight_decay), lr=s.lr)
@@ -125,7 +129,7 @@ class FineTuner:
             optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total - step) / max(1, total - warmup)))
         )
         autocast, scaler = _mixed_precision(encoder.device)
-        path = self._checkpoint_path(encoder, dataset)
+        path = self._checkpoint_path(encoder, dataset, classes)
         step = self._resume(path, model, head, optimizer, scheduler, scaler, total)
         self.resumed_from = step
         order: list[np.ndarray] = []
@@ -168,14 +172,19 @@ class FineTuner:
         trained = encoder.with_weights(model, "fp32", weights_fingerprint(model, encoder.tokenizer), finetuned=True)
         weight = head.weight.detach().float().cpu().numpy().astype(np.float64)
         bias = head.bias.detach().float().cpu().numpy().astype(np.float64)
-        head_classifier = SentimentClassifier.from_linear(weight, bias, classes)
+        head_classifier = SentimentClassifier.from_linear(weight, bias, classes.array)
         return SentimentModel(Embedder(trained, "mean", cache=False), head_classifier)
 
-    def _checkpoint_path(self, encoder: Encoder, dataset: Dataset) -> Path | None:
+    def _checkpoint_path(self, encoder: Encoder, dataset: Dataset, classes: ClassSet) -> Path | None:
         if self.checkpoints is None:
             return None
         key = json.dumps(
-            {"encoder": encoder.fingerprint, "data": data_hash(dataset), "settings": asdict(self.settings)},
+            {
+                "encoder": encoder.fingerprint,
+                "data": data_hash(dataset),
+                "settings": asdict(self.settings),
+                **({"classes": list(classes.labels)} if classes != ClassSet.of(dataset.labels) else {}),
+            },
             sort_keys=True,
         )
         return Path(self.checkpoints) / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.pt"

@@ -8,6 +8,7 @@ import weakref
 from dataclasses import dataclass
 
 import numpy as np
+from bertsent.core.classes import ClassSet
 from bertsent.core.data import Dataset
 from bertsent.core.decision import decide
 from bertsent.core.embed import ProgressCallback
@@ -28,25 +29,30 @@ class SentenceMap:
     labels: np.ndarray  # true labels, values from ``classes``
     predicted: np.ndarray
     confidence: np.ndarray  # probability of the predicted class
-    classes: list[int]  # the model's classes_, in its order
-    class_names: list[str]
+    classes: ClassSet  # the model's classes, in its order
 
     @property
     def mistakes(self) -> np.ndarray:
         return self.labels != self.predicted
 
     def to_rows(self) -> list[dict]:
+        """One JSON object per sentence; labels as given (integers or strings)."""
         return [
             {
                 "x": float(x),
                 "y": float(y),
-                "label": int(label),
-                "predicted": int(predicted),
+                "label": label,
+                "predicted": predicted,
                 "confidence": float(confidence),
                 "text": text,
             }
             for (x, y), label, predicted, confidence, text in zip(
-                self.xy, self.labels, self.predicted, self.confidence, self.texts, strict=True
+                self.xy.tolist(),
+                self.labels.tolist(),
+                self.predicted.tolist(),
+                self.confidence,
+                self.texts,
+                strict=True,
             )
         ]
 
@@ -70,8 +76,7 @@ def sentence_map(
     vectors = model.embedder.embed(dataset.texts, progress, cancel)
     classifier = model.classifier
     proba = classifier.predict_proba(vectors)
-    classes = np.asarray(model.classes)
-    predicted = classes[decide(proba)]
+    predicted = model.classes.array[decide(proba)]
     Z = classifier.standardize(vectors)
     if method == "pca":
         xy = PCA(n_components=2, random_state=0).fit_transform(Z)
@@ -81,7 +86,6 @@ def sentence_map(
         reduced = PCA(n_components=min(50, *Z.shape), random_state=0).fit_transform(Z)
         perplexity = float(min(30, max(2, (len(Z) - 1) // 3)))
         xy = TSNE(n_components=2, init="pca", perplexity=perplexity, random_state=0).fit_transform(reduced)
-    names = model.names
     return SentenceMap(
         method,
         np.asarray(xy, dtype=np.float64),
@@ -89,8 +93,7 @@ def sentence_map(
         np.asarray(dataset.labels),
         predicted,
         proba.max(axis=1),
-        classes.tolist(),
-        names,
+        model.classes,
     )
 
 

@@ -46,7 +46,7 @@ OUTPUT_FORMATS = ("csv", "tsv", "jsonl")
 
 def class_names(model: SentimentModel) -> list[str]:
     """The model's classes as written to the output, in ``classes_`` order."""
-    return model.names
+    return model.classes.names
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
-from bertsent.core.data import label_names, text_problem
+from bertsent.core.classes import ClassSet
+from bertsent.core.data import text_problem
 from bertsent.core.decision import decide
 from bertsent.core.embed import Embedder, ProgressCallback
 from bertsent.core.errors import Cancelled, DataError
@@ -30,21 +31,9 @@ class SentimentModel:
         return self.embedder.encoder
 
     @property
-    def classes(self) -> np.ndarray:
-        """The labels as given in the training data, sorted: the order of every probability column."""
-        return self.classifier.classes_
-
-    @property
-    def names(self) -> list[str]:
-        return label_names(self.classes)
-
-    def class_of(self, wanted: str) -> int | str:
-        """The class a user names, by its label or its shown name (``1`` or ``positive``)."""
-        for label, name in zip(self.classes.tolist(), self.names, strict=True):
-            if wanted.strip() in (str(label), name):
-                return label
-        known = ", ".join(repr(name) for name in self.names)
-        raise DataError(f"no class {wanted!r} in this model; its classes are {known}")
+    def classes(self) -> ClassSet:
+        """The classes in the classifier's order: the order of every probability column."""
+        return ClassSet(tuple(self.classifier.classes_.tolist()))
 
     def predict_proba(
         self, texts: list[str], progress: ProgressCallback | None = None, cancel: threading.Event | None = None
@@ -55,7 +44,7 @@ class SentimentModel:
     def predict(
         self, texts: list[str], progress: ProgressCallback | None = None, cancel: threading.Event | None = None
     ) -> np.ndarray:
-        return self.classes[decide(self.predict_proba(texts, progress, cancel))]
+        return self.classes.array[decide(self.predict_proba(texts, progress, cancel))]
 
     def proba_ids(
         self,
@@ -96,7 +85,7 @@ class SentimentModel:
         They cost one forward pass per token (and per multi-piece word); ``scores=False`` costs
         one. ``progress(done, total)`` counts those passes; ``cancel`` stops between batches.
         """
-        column = None if scored is None else self.classes.tolist().index(scored)
+        column = None if scored is None else self.classes.index(scored)
         result = next(self._explain_block([text], scores, column, progress, cancel))
         if isinstance(result, DataError):
             raise result
@@ -111,8 +100,7 @@ class SentimentModel:
         DataError instead of stopping the stream. ``scores=False`` skips
         the token scores (one forward pass per sentence instead of one per token).
         """
-        classes = self.classes.tolist()
-        column = None if scored is None else classes.index(scored)
+        column = None if scored is None else self.classes.index(scored)
         iterator = iter(texts)
         while block := list(itertools.islice(iterator, chunk)):
             yield from self._explain_block(block, scores, column)
@@ -125,7 +113,7 @@ class SentimentModel:
         progress: Callable[[int, int], None] | None = None,
         cancel: threading.Event | None = None,
     ) -> Iterator[Prediction | DataError]:
-        classes, names = tuple(self.classes.tolist()), tuple(self.names)
+        classes, names = self.classes.labels, tuple(self.classes.names)
         problems = [_problem(text) for text in block]
         good = [text for text, problem in zip(block, problems, strict=True) if problem is None]
         ids, lengths = self.encoder.encode_ids(good)

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 from bertsent.core import __version__, jsonio
+from bertsent.core.classes import MAX_CLASSES, ClassSet
 from bertsent.core.classifier import SentimentClassifier
-from bertsent.core.data import MAX_CLASSES, label_names
 from bertsent.core.embed import POOLINGS, Embedder
 from bertsent.core.encoder import PRECISIONS, Encoder, pick_device, resolve_precision, runnable_precision
 from bertsent.core.errors import BertsentError, ModelFileError
@@ -66,7 +66,7 @@ MODEL_SCHEMA = Obj(
             }
         ),
         "pooling": Str(choices=POOLINGS),
-        "classes": List(AnyOf(Int(), Str(r".*\S.*", max_len=200)), max_len=MAX_CLASSES),  # the sorted labels
+        "classes": List(AnyOf(Int(), Str(r".*\S.*", max_len=200)), max_len=MAX_CLASSES),  # the labels in class order
         "label_names": List(Str(r".*\S.*", max_len=200), max_len=MAX_CLASSES),  # shown for each class
         "data_sha256": Str(r"([0-9a-f]{64})?"),
         "report": Nullable(REPORT_SCHEMA),
@@ -159,8 +159,8 @@ def _save_locked(
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "encoder": encoder_spec,
         "pooling": model.embedder.pooling,
-        "classes": model.classes.tolist(),
-        "label_names": label_names(model.classes),
+        "classes": list(model.classes.labels),
+        "label_names": model.classes.names,
         "data_sha256": data_hash,
         "report": report.to_dict() if report else None,
         "fast_path": fast_path,  # core.fastpath: bf16 against fp32 on the held-out split, or None
@@ -267,6 +267,8 @@ def _load_locked(folder: Path, encoder: Encoder | None, device: str | None) -> S
         classifier = SentimentClassifier.from_arrays(arrays)
         if classifier.classes_.tolist() != meta["classes"]:
             raise ValueError(f"classes {classifier.classes_.tolist()[:10]} are not the classes of {META}")
+        if ClassSet(tuple(meta["classes"])).names != meta["label_names"]:
+            raise ValueError(f"label_names {meta['label_names'][:10]} are not the names of its classes")
     except (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile, EOFError) as exc:
         raise ModelFileError(f"{folder / meta['classifier']}: damaged classifier: {exc}; refusing to load") from None
     spec = meta["encoder"]
@@ -287,12 +289,13 @@ def _load_locked(folder: Path, encoder: Encoder | None, device: str | None) -> S
         or encoder.precision != resolve_precision(precision, device)
     ):
         encoder = Encoder.load(
-            str(folder / encoder_folder) if encoder_folder else spec["name"],
+            spec["name"],
             device=device,
             max_length=spec["max_length"],
             precision=precision,
+            source=str(folder / encoder_folder) if encoder_folder else None,
+            finetuned=encoder_folder is not None,
         )
-        encoder.name, encoder.finetuned = spec["name"], encoder_folder is not None
     if encoder.fingerprint != spec["fingerprint"]:
         raise ModelFileError(
             f"{folder}: trained with encoder {spec['name']!r} whose weights differ from the encoder "
@@ -305,7 +308,9 @@ def _load_locked(folder: Path, encoder: Encoder | None, device: str | None) -> S
             f"{embedder.dim}; refusing to load"
         )
     notes = ()
-    if encoder.precision != spec["trained_precision"]:
+    checked = meta.get("fast_path") or {}
+    allowed = checked.get("allowed") and checked.get("precision") == encoder.precision
+    if encoder.precision != spec["trained_precision"] and not allowed:
         notes = (
             f"{folder}: runs at {encoder.precision} precision (trained and evaluated at "
             f"{spec['trained_precision']}, as set in {META}); predictions may differ slightly",

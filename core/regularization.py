@@ -4,6 +4,8 @@ range a user may ask for. Kept apart from ``core.classifier`` so the scripts CLI
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 DEFAULT_CS = tuple(float(c) for c in np.logspace(-4, 0, 9))
@@ -14,3 +16,12 @@ C_RANGE = (1e-6, 1e6)  # a C asked for must lie here: beyond, the fit is all pri
 # the fits reach the same optimum from any such start (measured: 6 perturbed copies of SST2's
 # first 200 sentences gave two CV curves at 1e-4 and one at 1e-5, 1e-6 and 1e-8).
 TOL = 1e-6
+
+
+@dataclass(frozen=True)
+class CVResult:
+    """Mean cross-validated accuracy for each C tried."""
+
+    Cs: list[float]
+    scores: list[float]
+    folds: int

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from bertsent.core.classifier import CVResult
-from bertsent.core.data import label_names
+from bertsent.core.classes import ClassSet
+from bertsent.core.regularization import CVResult
 from bertsent.core.schema import Anything, Int, List, Map, Nullable, Num, Obj, Str, optional
 
 SHARE = Num(0, 1)
@@ -57,16 +57,20 @@ class Report:
     n_test: int
     encoder: str
     pooling: str
+    classes: list  # the labels as given, in class order
     seconds: dict[str, float] = field(default_factory=dict)
     cv: CVResult | None = None
     truncated: int = 0
     method: str = "frozen"  # frozen encoder + LR, "finetune", or the "tfidf" baseline
     settings: dict = field(default_factory=dict)  # fine-tuning settings
-    classes: list = field(default_factory=lambda: [0, 1])  # labels as given, sorted (reports before 0.3: 0/1)
+
+    @property
+    def class_set(self) -> ClassSet:
+        return ClassSet(tuple(self.classes))
 
     @property
     def names(self) -> list[str]:
-        return label_names(self.classes)
+        return self.class_set.names
 
     def describe(self) -> str:
         """The method in a few words: ``minilm, layers pooling, C = 0.0032``."""
@@ -100,32 +104,42 @@ def build_report(
     y_test: np.ndarray,
     test_pred: np.ndarray,
     *,
-    classes: np.ndarray,
+    classes: ClassSet,
     **details,
 ) -> Report:
     """Compute every metric from true and predicted labels; ``details`` fill the rest of the report.
 
-    ``classes`` is the model's class order; the majority baseline predicts the most frequent
+    ``classes`` is the model's class set; the majority baseline predicts the most frequent
     training label (the first in class order on a tie).
     """
-    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
-
-    labels = np.asarray(classes)
+    labels = classes.array
     counts = [int(np.sum(np.asarray(y_train) == label)) for label in labels]
     majority = labels[int(np.argmax(counts))]
-    precision, recall, f1, support = precision_recall_fscore_support(y_test, test_pred, labels=labels, zero_division=0)
-    per_class = {
-        name: ClassMetrics(float(precision[i]), float(recall[i]), float(f1[i]), int(support[i]))
-        for i, name in enumerate(label_names(labels))
-    }
+    per_class, confusion = class_metrics(y_test, test_pred, classes)
     return Report(
         accuracy=float(np.mean(test_pred == y_test)),
         baseline_accuracy=float(np.mean(y_test == majority)),
         train_accuracy=float(np.mean(train_pred == y_train)),
         per_class=per_class,
-        confusion=confusion_matrix(y_test, test_pred, labels=labels).tolist(),
+        confusion=confusion,
         n_train=len(y_train),
         n_test=len(y_test),
         classes=labels.tolist(),
         **details,
     )
+
+
+def class_metrics(
+    y_true: np.ndarray, y_pred: np.ndarray, classes: ClassSet
+) -> tuple[dict[str, ClassMetrics], list[list[int]]]:
+    """Precision, recall, F1 and support per class (by shown name, in class order), and the
+    confusion matrix (rows: true class, columns: predicted, in class order)."""
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+    labels = classes.array
+    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    per_class = {
+        name: ClassMetrics(float(precision[i]), float(recall[i]), float(f1[i]), int(support[i]))
+        for i, name in enumerate(classes.names)
+    }
+    return per_class, confusion_matrix(y_true, y_pred, labels=labels).tolist()

@@ -40,7 +40,26 @@ class TrainResult:
 
     @property
     def test_pred(self) -> np.ndarray:
-        return self.model.classes[decide(self.test_proba)]
+        return self.model.classes.array[decide(self.test_proba)]
+
+    def mistakes(self) -> list[Mistake]:
+        """The held-out sentences the model got wrong, most confident first (file order on ties)."""
+        predicted = self.test_pred
+        wrong = np.flatnonzero(predicted != self.held_out.labels)
+        confidence = self.test_proba.max(axis=1)
+        order = wrong[np.argsort(-confidence[wrong], kind="stable")]
+        truth, guess = self.held_out.labels.tolist(), predicted.tolist()
+        return [Mistake(self.held_out.texts[i], truth[i], guess[i], float(confidence[i])) for i in order.tolist()]
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A misclassified held-out sentence: its label, the label predicted and that prediction's probability."""
+
+    text: str
+    label: int | str
+    predicted: int | str
+    confidence: float
 
 
 def embed_splits(
@@ -73,7 +92,7 @@ def fit(
     """
     start = time.perf_counter()
     try:
-        classifier = SentimentClassifier(C=C, Cs=Cs).fit(
+        classifier = SentimentClassifier(C=C, Cs=Cs, classes=splits.classes.labels).fit(
             embedded.train, splits.train.labels, progress=progress, cancel=cancel
         )
     except ValueError as exc:
@@ -98,7 +117,7 @@ def finetune(
     settings = settings or FinetuneSettings()
     start = time.perf_counter()
     tuner = FineTuner(encoder, settings, device=device, checkpoints=checkpoints)
-    model = tuner.fit(splits.train, progress, cancel)
+    model = tuner.fit(splits.train, progress, cancel, classes=splits.classes)
     tuned = time.perf_counter() - start
     embedded = embed_splits(model.embedder, splits, embed_progress, cancel)
     seconds = {"finetune": round(tuned, 3), "embed": round(embedded.seconds, 3)}
@@ -112,7 +131,7 @@ def _result(model: SentimentModel, splits: Splits, embedded: Embedded, **details
         splits.train.labels,
         model.classifier.predict(embedded.train),
         splits.test.labels,
-        model.classes[decide(test_proba)],
+        model.classes.array[decide(test_proba)],
         classes=model.classes,
         encoder=model.encoder.name,
         pooling=model.embedder.pooling,

@@ -117,15 +117,15 @@ def test_summary(tmp_path):
 
 
 def test_labels_are_data_strings_or_integers(tmp_path):
-    from bertsent.core.data import label_names
+    from bertsent.core.classes import ClassSet
 
     words = load_dataset(write(tmp_path, "w.csv", "text,label\ngood,positive\nbad,negative\nmeh,neutral\n"))
     assert words.labels.tolist() == ["positive", "negative", "neutral"]
-    assert label_names(np.unique(words.labels)) == ["negative", "neutral", "positive"]
+    assert ClassSet.of(words.labels).names == ["negative", "neutral", "positive"]
     three = load_dataset(write(tmp_path, "n.tsv", "a\t2\nb\t0\nc\t1\n"))
     assert three.labels.dtype == np.int64 and three.labels.tolist() == [2, 0, 1]
-    assert label_names([0, 1, 2]) == ["0", "1", "2"]
-    assert label_names([0, 1]) == ["negative", "positive"]  # the SST2 convention, for exactly 0 and 1
+    assert ClassSet.of(three.labels).names == ["0", "1", "2"]
+    assert ClassSet.of([1, 0, 1]).names == ["negative", "positive"]  # the SST2 convention, for exactly 0 and 1
 
 
 def test_spreadsheet_csv_with_quoted_newline_semicolons_and_named_columns(tmp_path):
@@ -192,7 +192,7 @@ def test_folder_with_integer_and_text_labels_compares_them_as_text(tmp_path):
     write(tmp_path, "test.csv", "text,label\nc,1\n")
     write(tmp_path, "dev.csv", "text,label\nunused,1\n")
     splits = load_splits(tmp_path)
-    assert splits.classes.tolist() == ["1", "other"]
+    assert splits.classes.names == ["1", "other"]
 
 
 def test_align_labels_to_a_models_classes(tmp_path):
@@ -206,5 +206,5 @@ def test_align_labels_to_a_models_classes(tmp_path):
 
 def test_sst5_loads_with_five_named_classes(sst5_splits):
     assert len(sst5_splits.train) == 8544 and len(sst5_splits.test) == 2210
-    assert sst5_splits.classes.tolist() == ["negative", "neutral", "positive", "very negative", "very positive"]
+    assert sst5_splits.classes.names == ["negative", "neutral", "positive", "very negative", "very positive"]
     assert sum(sst5_splits.train.labels == "very negative") == 1092

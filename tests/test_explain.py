@@ -54,7 +54,7 @@ def test_removing_top_tokens_lowers_p_predicted_more_than_random(trained, sst2_s
         rand = rng.choice(inner, size=k, replace=False).tolist()
 
         variants = [[ids[0]] + [ids[1 + i] for i in inner if i not in drop] + [ids[-1]] for drop in (top, rand)]
-        p_top, p_rand = model.proba_ids(variants)[:, model.classes.tolist().index(prediction.label)]
+        p_top, p_rand = model.proba_ids(variants)[:, model.classes.index(prediction.label)]
         top_drops.append(prediction.probability - p_top)
         random_drops.append(prediction.probability - p_rand)
     assert np.mean(top_drops) > np.mean(random_drops) + 0.05, (np.mean(top_drops), np.mean(random_drops))

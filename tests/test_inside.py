@@ -67,7 +67,7 @@ def test_sentence_map_projects_and_marks_mistakes(small_result, few, method):
     test = few.test.head(80)
     m = sentence_map(small_result.model, test, method=method)
     assert m.xy.shape == (80, 2) and np.isfinite(m.xy).all()
-    assert m.classes == [0, 1] and m.class_names == ["negative", "positive"]
+    assert m.classes.labels == (0, 1) and m.classes.names == ["negative", "positive"]
     np.testing.assert_array_equal(m.predicted, small_result.model.predict(test.texts))
     assert m.mistakes.sum() == np.sum(m.predicted != test.labels)
     assert sentence_map(small_result.model, test, method=method).xy.tolist() == m.xy.tolist()  # deterministic

@@ -22,6 +22,7 @@ COMMANDS = (
     ("Inside: show", "Switch to the Inside screen (5)", "inside", None),
     ("Inside: run the layer probe", "A classifier on each layer alone, [CLS] and mean pooling", "inside", "probe"),
     ("Inside: map the test sentences", "2-D map of the test sentences with the model in use", "inside", "map"),
+    ("Inside: attention", "Every layer's and head's attention weights for one sentence", "inside", "attention"),
     ("Cancel running work", "Stop loading, embedding or training (Esc)", None, "cancel"),
 )
 

@@ -17,10 +17,9 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     from bertsent.core.data import Splits
-    from bertsent.core.embed import EmbedProgress
     from bertsent.core.explain import Prediction
-    from bertsent.core.finetune import FinetuneProgress
     from bertsent.core.inside import Attention, SentenceMap
+    from bertsent.core.jobs import Progress as JobProgress
     from bertsent.core.probe import LayerProbe, ProbeProgress
     from bertsent.core.runs import Run
     from bertsent.core.train import TrainResult
@@ -77,7 +76,7 @@ class LimitChanged(Message):
 
 @dataclass
 class EmbedProgressed(Progress):
-    progress: EmbedProgress
+    progress: JobProgress
 
 
 @dataclass
@@ -92,7 +91,7 @@ class Trained(Message):
 
 @dataclass
 class FinetuneProgressed(Progress):
-    progress: FinetuneProgress
+    progress: JobProgress  # stage "fine-tuning": done/total steps, detail "loss …"
 
 
 @dataclass
@@ -101,12 +100,14 @@ class RunsChanged(Message):
 
     runs: list[Run]
     latest: Run | None = None
+    notes: tuple[str, ...] = ()  # what the job that recorded ``latest`` wants the user to know
 
 
 @dataclass
 class ModelSaved(Message):
     folder: Path
     precision: str  # which precision the model runs in by default, and why ("" when not checked)
+    problem: str | None = None  # why the model is not in the folder asked for
 
 
 @dataclass

@@ -50,7 +50,7 @@ async def five_classes_read_at_80x24(app, tui_sst5_embedding, tui_sst5_result) -
         await settle(pilot)
         shown = screen_text(app)
         prediction = app.query_one("#predict-pane").history[0]
-        assert prediction.label in tui_sst5_result.model.classes.tolist() and prediction.scored == prediction.label
+        assert prediction.label in tui_sst5_result.model.classes.labels and prediction.scored == prediction.label
         bars = [line for line in shown.splitlines() if line.rstrip().endswith("%")]
         assert len(bars) == 5 and all(name in line for name, line in zip(FIVE, bars, strict=True))
         assert f"away  ▼▼▼  ▼▼  ▼  none  ▲  ▲▲  ▲▲▲  towards {prediction.label_name}" in shown

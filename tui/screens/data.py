@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from bertsent.core.data import SUFFIXES, label_names, summarize
+from bertsent.core.data import SUFFIXES, summarize
 from bertsent.tui.background import Throttle, cancel_event, reports_stop, yield_to_ui
-from bertsent.tui.labels import short_labels
 from bertsent.tui.messages import DataLoaded, DownloadProgressed, TokenLengths, Working
 from bertsent.tui.safe_text import clean, literal
 from bertsent.tui.screens.base import Pane
@@ -169,8 +168,8 @@ class DataPane(Pane):
         """The app's loaded data changed (DataLoaded bubbled up to it): fill the table."""
         if splits is None:
             return
-        classes = splits.classes.tolist()
-        short = dict(zip(classes, short_labels(label_names(classes)), strict=True))
+        classes = splits.classes
+        short = dict(zip(classes.labels, classes.short_names(), strict=True))
         self.rows = [
             ("train", t, short[y]) for t, y in zip(splits.train.texts, splits.train.labels.tolist(), strict=True)
         ]
@@ -205,20 +204,15 @@ class DataPane(Pane):
         splits = self.app.splits
         n_train = len(splits.train)
         classes = splits.classes
-        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), show_edge=False)
-        table.add_column("split")
-        for column in (*short_labels(label_names(classes)), "all", "dup"):
-            table.add_column(literal(column), justify="right")
         lengths = (None, None) if self.lengths is None else (self.lengths[:n_train], self.lengths[n_train:])
-        stats = []
+        summaries, stats = [], []
         for name, dataset, counts in (("train", splits.train, lengths[0]), ("test", splits.test, lengths[1])):
-            summary = summarize(dataset, () if counts is None else counts, classes)
-            table.add_row(
-                name, *(f"{n:,}" for n in summary.per_label.values()), f"{summary.n:,}", f"{summary.duplicates:,}"
-            )
+            summary = summarize(dataset, () if counts is None else counts, classes.labels)
+            summaries.append(summary)
             if summary.length_stats:
                 s = summary.length_stats
                 stats.append(f"{name:<5} tokens {s['min']}–{s['max']}, med {s['median']:.0f}, p95 {s['p95']:.0f}")
+        table = count_table(classes, *summaries)
         self.query_one("#data-summary", Static).update(Group(table, Text("\n".join(stats), style="italic")))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -235,3 +229,26 @@ class DataPane(Pane):
             return
         tokens = encoder.tokenize(self.rows[table.cursor_row][1])
         view.show(tokens.tokens, tokens.ids, tokens.truncated)
+
+
+def count_table(classes, train, test) -> Table:
+    """Sentences per class in each split. Two classes are columns (``neg pos all dup``); more are
+    rows, so six or more class names stay readable in the narrow summary column at 80x24."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), show_edge=False)
+    splits = {"train": train, "test": test}
+    if len(classes) <= 2:
+        table.add_column("split")
+        for column in (*classes.short_names(), "all", "dup"):
+            table.add_column(literal(column), justify="right")
+        for name, summary in splits.items():
+            counts = (*summary.per_label.values(), summary.n, summary.duplicates)
+            table.add_row(name, *(f"{n:,}" for n in counts))
+        return table
+    table.add_column("class", overflow="ellipsis", no_wrap=True)
+    for name in splits:
+        table.add_column(name, justify="right")
+    for label, name in zip(classes.labels, classes.names, strict=True):
+        table.add_row(literal(name), *(f"{summary.per_label[label]:,}" for summary in splits.values()))
+    table.add_row(Text("all", style="bold"), *(f"{summary.n:,}" for summary in splits.values()))
+    table.add_row(Text("dup", style="italic"), *(f"{summary.duplicates:,}" for summary in splits.values()))
+    return table

@@ -119,8 +119,8 @@ class EmbedPane(Pane):
     @reports_stop
     def _embed(self, name: str, pooling: str, splits) -> None:
         yield_to_ui()
+        from bertsent.core import jobs
         from bertsent.core.embed import Embedder
-        from bertsent.core.train import embed_splits
 
         cancel = cancel_event()
         encoder = self.app.get_encoder(name, status=self)
@@ -132,7 +132,7 @@ class EmbedPane(Pane):
             if throttle.ready(update.done == update.total):
                 self.post_message(EmbedProgressed(update))
 
-        embedded = embed_splits(embedder, splits, progress=progress, cancel=cancel)
+        embedded = jobs.embed(splits, embedder, progress=progress, cancel=cancel)
         self.post_message(EmbedFinished(Embedding(splits, embedder, embedded)))
 
     def on_working(self, message: Working) -> None:
@@ -143,8 +143,8 @@ class EmbedPane(Pane):
         self.query_one(ProgressBar).update(total=max(p.total, 1), progress=p.done)
         self.query_one("#embed-stats", Static).update(
             literal(
-                f"{p.done:,}/{p.total:,} sentences · {p.rate:,.0f}/s · elapsed {duration(p.elapsed)} · "
-                f"ETA {duration(p.eta) if p.done < p.total else '0:00'} · {p.cached:,} from cache"
+                f"{p.done:,}/{p.total:,} sentences · {p.rate or 0:,.0f}/s · elapsed {duration(p.elapsed or 0)} · "
+                f"ETA {duration(p.eta or 0) if p.done < p.total else '0:00'} · {p.detail}"
             )
         )
 

@@ -36,6 +36,7 @@ class InsidePane(Pane):
     BINDINGS = [
         Binding("ctrl+r", "probe", "Run probe", id="inside.probe"),
         Binding("ctrl+e", "map", "Map sentences", id="inside.map"),
+        Binding("ctrl+g", "attention", "Attention", id="inside.attention"),
         Binding("ctrl+t", "projection", "PCA/t-SNE", id="inside.projection"),
         Binding("left_square_bracket", "layer(-1)", "Layer-", show=False),
         Binding("right_square_bracket", "layer(1)", "Layer+", show=False),
@@ -103,6 +104,10 @@ class InsidePane(Pane):
         if action == "projection":
             return self._view() == "map"
         return True
+
+    def action_attention(self) -> None:
+        """Show the Attention view (of the sentence in the text field, or the map's selection)."""
+        self.query_one(Tabs).active = "attention"
 
     # --- probe ------------------------------------------------------------------------------
 
@@ -179,7 +184,7 @@ class InsidePane(Pane):
     @reports_stop
     def _map(self, model, dataset, method: str) -> None:
         yield_to_ui()
-        from bertsent.core.inside import sentence_map
+        from bertsent.core import jobs
 
         throttle = Throttle()
 
@@ -188,7 +193,7 @@ class InsidePane(Pane):
                 self.post_message(EmbedProgressed(update))
 
         with blas_on_this_thread():
-            result = sentence_map(model, dataset, method=method, progress=progress, cancel=cancel_event())
+            result = jobs.sentence_map(model, dataset, method=method, progress=progress, cancel=cancel_event())
         self.post_message(MapReady(result))
 
     def on_embed_progressed(self, message: EmbedProgressed) -> None:
@@ -214,8 +219,7 @@ class InsidePane(Pane):
         m, i = self.sentence_map, message.index
         if m is None:
             return
-        names = dict(zip(m.classes, m.class_names, strict=True))
-        truth, guess = names[int(m.labels[i])], names[int(m.predicted[i])]
+        truth, guess = m.classes.name(m.labels[i].item()), m.classes.name(m.predicted[i].item())
         verdict = f"true {truth}, predicted {guess} ({m.confidence[i]:.0%})"
         line = Text(("✗ " if truth != guess else "") + verdict + ": ", style="italic")
         self.query_one("#inside-point", Static).update(line + literal(m.texts[i]))

@@ -128,10 +128,11 @@ class PredictPane(Pane):
             label.append("  (sentence truncated to the encoder's limit)", style="italic")
         shown = self.query_one("#predict-label", Static)
         shown.update(label)
-        two = len(prediction.classes) == 2
-        shown.set_class(two and prediction.label == prediction.classes[1], "-positive")
-        shown.set_class(two and prediction.label == prediction.classes[0], "-negative")
-        self.query_one(ProbabilityBar).show(prediction.names, prediction.probabilities)
+        classes = prediction.class_set
+        predicted = classes.index(prediction.label)
+        shown.set_class(classes.tone(predicted) > 0, "-positive")
+        shown.set_class(classes.tone(predicted) < 0, "-negative")
+        self.query_one(ProbabilityBar).show(classes, prediction.probabilities, predicted)
         sign, away, towards = display_axis(prediction)
         self.query_one(TokenScores).show([(t.token, sign * t.score) for t in prediction.tokens])
         self.query_one(TokenLegend).ends = (away, towards)

@@ -5,13 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
 from bertsent.tui.background import Throttle, blas_on_this_thread, cancel_event, reports_stop, yield_to_ui
-from bertsent.tui.labels import short_labels
 from bertsent.tui.messages import FinetuneProgressed, ModelSaved, RunsChanged, Stopped, Trained, Working
 from bertsent.tui.safe_text import literal
 from bertsent.tui.screens.base import Pane
-from bertsent.tui.screens.embed import duration
 from bertsent.tui.widgets.cv_chart import CvChart
 from bertsent.tui.widgets.report import ReportView
 from rich.text import Text
@@ -68,6 +65,7 @@ class TrainPane(Pane):
                 compact=True,
                 id="train-epochs",
             )
+            yield Input(placeholder="class order: a,b,… (empty: sorted)", compact=True, id="train-classes")
             yield Button("Train", id="train-run", compact=True, variant="primary")
         yield Static(id="train-sizes", classes="status", markup=False)
         with Horizontal(id="train-main"):
@@ -166,10 +164,25 @@ class TrainPane(Pane):
         )
         if value is None:
             return
+        splits = self._ordered(embedding.splits)
+        if splits is None:
+            return
         self.query_one("#train-sizes", Static).update(
             literal("Training… " + ("(cross-validating C)" if not value else f"(C = {value})"))
         )
-        self._train(embedding, float(value) if value else None, self._data_name())
+        self._train(embedding, splits, float(value) if value else None, self._data_name())
+
+    def _ordered(self, splits):
+        """``splits`` with the class order of the field (empty: sorted), or None once a wrong
+        order is said."""
+        from bertsent.core.errors import DataError
+
+        text = self.query_one("#train-classes", Input).value
+        try:
+            return splits.ordered([name for name in text.split(",") if name.strip()])
+        except DataError as exc:
+            self.app.say(str(exc), "error")
+            return None
 
     def _field_value(self, selector: str, error: str) -> str | None:
         """The field's text without surrounding spaces ("" when empty), or None once ``error`` is said
@@ -192,6 +205,9 @@ class TrainPane(Pane):
         if value is None:
             return
         settings = FinetuneSettings(epochs=int(value)) if value else FinetuneSettings()
+        splits = self._ordered(splits)
+        if splits is None:
+            return
         self.query_one("#train-sizes", Static).update(literal(f"Fine-tuning {self.app.encoder_name}… (loading)"))
         self._finetune(self.app.encoder_name, splits, settings, self._data_name())
 
@@ -199,68 +215,66 @@ class TrainPane(Pane):
         return str(self.app.data_path or "")
 
     @on(Button.Pressed, "#train-run")
-    @on(Input.Submitted, "#train-c, #train-epochs")
+    @on(Input.Submitted, "#train-c, #train-epochs, #train-classes")
     def _train_pressed(self) -> None:
         self.action_train()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="train")
     @reports_stop
-    def _train(self, embedding, C: float | None, data: str) -> None:
+    def _train(self, embedding, splits, C: float | None, data: str) -> None:
         yield_to_ui()
-        from bertsent.core.train import fit
+        from bertsent.core import jobs
 
-        cancel = cancel_event()
-
-        def progress(done: int, total: int) -> None:
+        def progress(p) -> None:
             what = "cross-validating C" if C is None else f"C = {C:g}"
-            self.post_message(Working(f"Training… ({what}: fit {done} of {total}; Esc cancels)"))
+            self.post_message(Working(f"Training… ({what}: fit {p.done} of {p.total}; Esc cancels)"))
 
         with blas_on_this_thread():
-            result = fit(
-                embedding.embedder, embedding.splits, embedding.embedded, C=C, progress=progress, cancel=cancel
+            trained = jobs.train(
+                splits,
+                embedder=embedding.embedder,
+                embedded=embedding.embedded,
+                C=C,
+                data=data,
+                progress=progress,
+                cancel=cancel_event(),
             )
-        self._record(result.report, data, result.data_hash)
-        self.post_message(Trained(result))
+        self._trained(trained)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="train")
     @reports_stop
     def _finetune(self, encoder: str, splits, settings, data: str) -> None:
         yield_to_ui()
-        from bertsent.core.train import finetune
+        from bertsent.core import jobs
 
-        cancel = cancel_event()
         throttle = Throttle(0.2)
 
-        def progress(update) -> None:
-            if throttle.ready(update.step == update.total):
-                self.post_message(FinetuneProgressed(update))
+        def progress(p) -> None:
+            if throttle.ready(p.done == p.total):
+                self.post_message(FinetuneProgressed(p))
 
-        def evaluating(update) -> None:
-            if throttle.ready(update.done == update.total):
-                self.post_message(Working(f"Fine-tuned; scoring both splits: {update.done:,} of {update.total:,}"))
-
-        result = finetune(splits, encoder, settings, progress=progress, embed_progress=evaluating, cancel=cancel)
-        self._record(result.report, data, result.data_hash)
-        self.post_message(Trained(result))
+        trained = jobs.train(
+            splits, encoder=encoder, finetune=settings, data=data, progress=progress, cancel=cancel_event()
+        )
+        self._trained(trained)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="baseline")
     @reports_stop
     def _baseline(self, splits, data: str) -> None:
         yield_to_ui()
-        from bertsent.core.baseline import tfidf_report
-        from bertsent.core.data import data_hash
+        from bertsent.core import jobs
+        from bertsent.core.runs import RunHistory
 
         with blas_on_this_thread():
-            report = tfidf_report(splits, cancel=cancel_event())
-        self._record(report, data, data_hash(splits.train))
+            result = jobs.baseline(splits, data=data, cancel=cancel_event())
+        self.post_message(RunsChanged(RunHistory().runs(), result.run, result.notes))
 
-    def _record(self, report, data: str, digest: str) -> None:
-        """Add a run to the history (worker thread) and post the history as now recorded."""
-        from bertsent.core.runs import Run, RunHistory
+    def _trained(self, trained) -> None:
+        """Post a finished run and the history it was recorded in (worker thread)."""
+        from bertsent.core.runs import RunHistory
 
-        history = RunHistory()
-        run = history.add(Run.from_report(report, data=data, data_sha256=digest))
-        self.post_message(RunsChanged(history.runs(), run))
+        self.post_message(RunsChanged(RunHistory().runs(), trained.run, trained.notes))
+        self.post_message(Trained(trained.result))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="runs")
     def _read_runs(self) -> None:
@@ -300,6 +314,8 @@ class TrainPane(Pane):
         table.border_subtitle = f"{len(message.runs)} run(s)"
         if message.runs:
             table.move_cursor(row=len(message.runs) - 1)
+        for note in message.notes:
+            self.app.say(note, "warning")
         if message.latest is not None:
             if message.latest.method == "tfidf":
                 self.app.say(f"TF-IDF baseline: test accuracy {message.latest.accuracy:.1%}")
@@ -308,11 +324,10 @@ class TrainPane(Pane):
 
     def on_finetune_progressed(self, message: FinetuneProgressed) -> None:
         p = message.progress
-        eta = f", {duration(p.eta)} left" if p.eta is not None else ""
         self.query_one("#train-sizes", Static).update(
             literal(
-                f"Fine-tuning: step {p.step:,}/{p.total:,}, loss {p.loss:.3f}, "
-                f"{p.rate:.0f} sent/s{eta} (Esc stops; Train resumes)"
+                f"Fine-tuning: step {p.done:,}/{p.total:,}, {p.detail}, "
+                f"{p.rate or 0:.0f} sent/s (Esc stops; Train resumes)"
             )
         )
 
@@ -330,17 +345,12 @@ class TrainPane(Pane):
             chart.show(result.report.cv, result.report.C)
         self._show_sizes(self.app.embedding)
         test = result.held_out
-        classes, names = result.model.classes.tolist(), result.model.names
-        predicted = result.test_pred
-        wrong = np.flatnonzero(predicted != test.labels)
-        confidence = result.test_proba.max(axis=1)
-        order = wrong[np.argsort(-confidence[wrong], kind="stable")]
-        truth, guess = test.labels.tolist(), predicted.tolist()
+        classes = result.model.classes
         self.mistakes = [
-            (test.texts[i], names[classes.index(truth[i])], names[classes.index(guess[i])], float(confidence[i]))
-            for i in order.tolist()
+            (mistake.text, classes.name(mistake.label), classes.name(mistake.predicted), mistake.confidence)
+            for mistake in result.mistakes()
         ]
-        short = dict(zip(names, short_labels(names), strict=True))
+        short = dict(zip(classes.names, classes.short_names(), strict=True))
         table = self.query_one("#train-mistakes", DataTable)
         table.clear()
         table.add_rows((f"{p:.0%}", literal(short[true]), literal(text)) for text, true, _, p in self.mistakes)
@@ -371,8 +381,7 @@ class TrainPane(Pane):
         folder = self.query_one("#train-out", Input).value.strip() or default_model_folder(
             result.model.encoder.name, method
         )
-        run_id = self.latest_run.id if self.latest_run is not None else None
-        self._save(result, Path(folder).expanduser(), run_id)
+        self._save(result, Path(folder).expanduser(), self.latest_run)
 
     @on(Button.Pressed, "#train-save")
     @on(Input.Submitted, "#train-out")
@@ -380,27 +389,25 @@ class TrainPane(Pane):
         self.action_save()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="save")
-    def _save(self, result, folder: Path, run_id: str | None) -> None:
+    def _save(self, result, folder: Path, run) -> None:
         yield_to_ui()
-        from bertsent.core.fastpath import check_fast_path, describe_choice
-        from bertsent.core.persist import save_model
+        from bertsent.core import jobs
+        from bertsent.core.errors import BertsentError
         from bertsent.core.runs import RunHistory
 
-        # As `bertsent train` does: the saved model runs in bf16 by default only where bf16 keeps
-        # its decisions on the held-out split.
-        held_out = result.held_out
-        fast = check_fast_path(result.model, held_out.texts, held_out.labels)
-        saved = save_model(
-            result.model, folder, report=result.report, data_hash=result.data_hash, fast_path=fast and fast.to_dict()
-        )
-        self.post_message(ModelSaved(saved, describe_choice(fast) if fast else ""))
-        if run_id is not None:
-            history = RunHistory()
-            history.set_model(run_id, str(saved))
-            self.post_message(RunsChanged(history.runs()))
+        saved = jobs.save(result, folder, run=run)  # as `bertsent train` saves: with the bf16 check
+        if saved.folder is None:
+            raise BertsentError(saved.problem or f"{folder}: the model could not be saved")
+        self.post_message(ModelSaved(saved.folder, saved.precision, saved.problem))
+        self.post_message(RunsChanged(RunHistory().runs()))
 
     def on_model_saved(self, message: ModelSaved) -> None:
-        self.app.say(f"Saved the model to {message.folder}" + (f"; {message.precision}" if message.precision else ""))
+        if message.problem:
+            self.app.say(message.problem, "warning")
+        else:
+            self.app.say(
+                f"Saved the model to {message.folder}" + (f"; {message.precision}" if message.precision else "")
+            )
 
     def on_stopped(self, message: Stopped) -> None:
         self._show_sizes(self.app.embedding)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bertsent.tui.labels import short_labels
+from bertsent.core.classes import ClassSet, short_names
 from bertsent.tui.safe_text import clean
 from bertsent.tui.widgets.bars import bar
 from rich.style import Style
@@ -25,29 +25,29 @@ class ProbabilityBar(Widget):
     }
     """
     COMPONENT_CLASSES = {"probability--positive", "probability--negative"}
-    shown: reactive[tuple[tuple[str, ...], tuple[float, ...]] | None] = reactive(None, layout=True)
+    shown: reactive[tuple[ClassSet, tuple[float, ...], int] | None] = reactive(None, layout=True)
 
-    def show(self, names: tuple[str, ...], probabilities: tuple[float, ...]) -> None:
-        self.shown = (tuple(names), tuple(probabilities))
+    def show(self, classes: ClassSet, probabilities: tuple[float, ...], predicted: int) -> None:
+        """``predicted``: the position of the class the model chose (core's decision, shown in bold)."""
+        self.shown = (classes, tuple(probabilities), predicted)
 
     def render(self) -> Text:
         if self.shown is None:
             return Text("class probabilities appear here", style="italic")
-        names, probabilities = self.shown
+        classes, probabilities, best = self.shown
         negative = self.get_component_rich_style("probability--negative")
         positive = self.get_component_rich_style("probability--positive")
-        best = max(range(len(probabilities)), key=probabilities.__getitem__)
-        short = short_labels([clean(name) for name in names])
+        short = short_names([clean(name) for name in classes.names])
         label_width = max(len(name) for name in short)
         width = max(self.size.width - label_width - 8, 10)
         text = Text(end="")
         for index, (name, p) in enumerate(zip(short, probabilities, strict=True)):
-            if len(names) == 2:
-                style = positive if index == 1 else negative
+            if tone := classes.tone(index):
+                style = positive if tone > 0 else negative
             else:
                 style = positive if index == best else Style(dim=True)
             text.append(f"{name:>{label_width}} ", style + Style(bold=True) if index == best else style)
             text.append(bar(p, width), style)
             # Rounded to what the bar can show, so float noise never reaches the screen.
-            text.append(f" {round(p * 1000) / 10:5.1f}%" + ("\n" if index < len(names) - 1 else ""))
+            text.append(f" {round(p * 1000) / 10:5.1f}%" + ("\n" if index < len(classes) - 1 else ""))
         return text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bertsent.tui.labels import short_labels
+from bertsent.core.classes import short_names
 from bertsent.tui.safe_text import clean
 from bertsent.tui.widgets.bars import bar
 from rich import box
@@ -68,7 +68,7 @@ class ReportView(Widget):
     def _confusion(self, report) -> Table:
         """Rows: true class, columns: predicted class, each named by a label cut to fit."""
         # Columns are a label (or count) and a space: six classes fit 40 cells with 4-cell labels.
-        short = short_labels([clean(name) for name in report.names], 5 if len(report.names) < FITS else 4)
+        short = short_names([clean(name) for name in report.names], 5 if len(report.names) < FITS else 4)
         confusion = Table(
             box=box.SIMPLE_HEAD,
             pad_edge=False,

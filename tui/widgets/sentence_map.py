@@ -66,12 +66,12 @@ class SentenceMapView(PlotWidget, inherit_bindings=False):
         m = self.map
         self.clear()
         xy, wrong = m.xy, m.mistakes
-        for number, (label, name) in enumerate(zip(m.classes, m.class_names, strict=True)):
+        for number, (label, name) in enumerate(zip(m.classes.labels, m.classes.names, strict=True)):
             marker = MARKERS[number % len(MARKERS)]
             right = (m.labels == label) & ~wrong
             self.scatter(*xy[right].T, marker=marker, marker_style=self._colour(number), label=name)
         legend: str | None = "misclassified"
-        for number, label in enumerate(m.classes):
+        for number, label in enumerate(m.classes.labels):
             rows = (m.labels == label) & wrong
             if rows.any():
                 self.scatter(*xy[rows].T, marker=MISTAKE, marker_style=f"bold {self._colour(number)}", label=legend)

@@ -1,0 +1,210 @@
+"""bertsent for scripts: the documented, typed Python API (every public name is in ``__all__``).
+
+    from bertsent.core.api import load_data, train, save, load_model, predict
+
+    splits = load_data("../shared/data/sst2", limit=400)
+    trained = train(splits)                       # embed, choose C, report on the held-out split
+    print(f"{trained.report.accuracy:.1%}")
+    save(trained, "models/sst2")
+    model = load_model("models/sst2")
+    for p in predict(model, ["a gorgeous, witty film"]):
+        print(p.label_name, round(p.probability, 3), [(w.token, round(w.score, 2)) for w in p.words])
+
+Data comes from a path (a CSV, TSV or JSONL file, or a folder with ``train.*`` and ``test.*``),
+from lists of texts and labels, or from any table with named columns (a pandas DataFrame, a dict
+of lists: duck-typed, pandas is not needed). Every long call takes ``progress`` (called with a
+:class:`Progress`) and ``cancel`` (a ``threading.Event``; setting it stops the work between
+steps with :class:`~bertsent.core.errors.Cancelled`). Errors are
+:class:`~bertsent.core.errors.BertsentError` subclasses with one-line messages.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from bertsent.core.classes import ClassSet
+from bertsent.core.data import Dataset, Splits, find_column, from_records, load_splits, split
+from bertsent.core.errors import BertsentError, Cancelled, DataError
+from bertsent.core.explain import Prediction
+from bertsent.core.jobs import Evaluation, Progress, ProgressFn, Saved, Trained, evaluate
+from bertsent.core.model import SentimentModel
+
+__all__ = [
+    "BertsentError",
+    "Cancelled",
+    "ClassSet",
+    "DataError",
+    "Dataset",
+    "Evaluation",
+    "Prediction",
+    "Progress",
+    "ProgressFn",
+    "Saved",
+    "SentimentModel",
+    "Splits",
+    "Trained",
+    "evaluate",
+    "label_file",
+    "load_data",
+    "load_model",
+    "predict",
+    "save",
+    "train",
+]
+
+
+class Table(Protocol):
+    """Anything with named columns: a pandas DataFrame, a dict of lists."""
+
+    def __getitem__(self, column: str, /) -> Iterable[Any]: ...
+
+
+def load_data(
+    source: str | Path | Sequence[str] | Table,
+    labels: Sequence[object] | None = None,
+    *,
+    test: str | Path | Table | tuple[Sequence[str], Sequence[object]] | None = None,
+    text_column: str | None = None,
+    label_column: str | None = None,
+    classes: Sequence[str] | None = None,
+    limit: int | None = None,
+    test_size: float = 0.25,
+    seed: int = 42,
+    skip_bad: bool = False,
+) -> Splits:
+    """Labelled sentences split into train and test.
+
+    ``source`` is a path, a list of texts (with ``labels``), or a table with named columns
+    (found as in files: ``text``/``sentence``/..., ``label``/``sentiment``/..., or named with
+    ``text_column``/``label_column``). ``test`` gives the held-out data in any of those forms;
+    without it a stratified split of ``test_size`` is held out. ``classes`` orders the classes
+    (default: integers numerically, other labels sorted).
+    """
+    if isinstance(source, (str, Path)):
+        if test is not None:
+            raise DataError("a path brings its own test split (a folder's test.*, or a stratified split)")
+        return load_splits(
+            source,
+            limit=limit,
+            test_size=test_size,
+            seed=seed,
+            skip_bad=skip_bad,
+            text_column=text_column,
+            label_column=label_column,
+            class_order=classes,
+        )
+    columns = {"text_column": text_column, "label_column": label_column, "skip_bad": skip_bad}
+    train_set = _in_memory(source, labels, "train", **columns).head(limit)
+    if test is None:
+        return split(train_set, test_size=test_size, seed=seed).ordered(classes)
+    test_set = _in_memory(*(test if isinstance(test, tuple) else (test, None)), "test", **columns).head(limit)
+    return Splits(train_set, test_set, given=True, order=tuple(classes) if classes else None)
+
+
+def _in_memory(
+    source: object, labels: Sequence[object] | None, name: str, *, text_column, label_column, skip_bad
+) -> Dataset:
+    if labels is not None:
+        return from_records(source, labels, source=f"({name} texts)", skip_bad=skip_bad)  # type: ignore[arg-type]
+    names = _column_names(source)
+    if names is None:
+        raise DataError(f"{name} data: give a path, a table with named columns, or texts with their labels")
+    text_key = find_column(names, text_column, "text", f"({name} table)")
+    label_key = find_column(names, label_column, "label", f"({name} table)")
+    table: Any = source
+    return from_records(table[text_key], table[label_key], source=f"({name} table)", skip_bad=skip_bad)
+
+
+def _column_names(source: object) -> tuple[str, ...] | None:
+    if isinstance(source, Mapping):
+        return tuple(str(key) for key in source)
+    columns = getattr(source, "columns", None)  # a DataFrame
+    return None if columns is None else tuple(str(column) for column in columns)
+
+
+def train(
+    splits: Splits,
+    *,
+    encoder: str = "minilm",
+    pooling: str | None = None,
+    C: float | None = None,
+    finetune: bool = False,
+    epochs: int | None = None,
+    device: str | None = None,
+    precision: str = "auto",
+    cache: bool = True,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> Trained:
+    """Train a classifier on ``splits.train`` and report on ``splits.test`` (the run is recorded in
+    the run history, as ``bertsent train`` records it).
+
+    Frozen by default: ``encoder`` embeds each sentence (``pooling``: the default recipe, or
+    ``mean``/``cls``) and logistic regression is fitted, ``C`` fixed or chosen by
+    cross-validation. ``finetune=True`` trains the encoder too, with a linear head.
+    """
+    from bertsent.core import jobs
+
+    if finetune:
+        from bertsent.core.finetune import FinetuneSettings
+
+        settings = FinetuneSettings() if epochs is None else FinetuneSettings(epochs=epochs)
+        return jobs.train(splits, encoder=encoder, finetune=settings, device=device, progress=progress, cancel=cancel)
+    from bertsent.core.embed import DEFAULT_POOLING, Embedder
+    from bertsent.core.encoder import Encoder
+
+    loaded = Encoder.load(encoder, device=device, precision=precision)
+    embedder = Embedder(loaded, pooling or DEFAULT_POOLING, cache=cache)
+    return jobs.train(splits, embedder=embedder, C=C, progress=progress, cancel=cancel)
+
+
+def save(trained: Trained, folder: str | Path, *, progress: ProgressFn | None = None) -> Saved:
+    """Save a trained model to ``folder`` (with the bf16 fast-path check, as ``bertsent train`` saves)."""
+    from bertsent.core import jobs
+
+    return jobs.save(trained.result, folder, run=trained.run, progress=progress)
+
+
+def load_model(folder: str | Path, *, device: str | None = None) -> SentimentModel:
+    """A saved model, checked against its ``model.json`` (a model folder cannot run code)."""
+    from bertsent.core.persist import load_model as load_saved
+
+    return load_saved(folder, device=device).model
+
+
+def predict(model: SentimentModel, texts: Iterable[str], *, scores: bool = True) -> Iterator[Prediction]:
+    """Label, probabilities and (with ``scores``) token and word scores for each text, in order.
+
+    A text that cannot be classified (empty, not valid UTF-8) raises its DataError when reached.
+    """
+    for prediction in model.explain_many(texts, scores=scores):
+        if isinstance(prediction, DataError):
+            raise prediction
+        yield prediction
+
+
+def label_file(
+    model: SentimentModel,
+    source: str | Path,
+    out: str | Path,
+    *,
+    text_column: str | None = None,
+    all_probabilities: bool = False,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> Path:
+    """Label every row of ``source`` into ``out`` (its columns kept, the label and probability
+    added); an interrupted run resumes where it stopped. Returns ``out``."""
+    from bertsent.core.label import label_file as label_rows
+
+    def rows(p) -> None:
+        if progress is not None:
+            progress(Progress("labelling", p.done, p.total, p.rate))
+
+    label_rows(
+        model, source, out, text_column=text_column, all_probabilities=all_probabilities, progress=rows, cancel=cancel
+    )
+    return Path(out)

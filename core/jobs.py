@@ -1,0 +1,331 @@
+"""The jobs: each thing a user does, written once for every front end.
+
+The CLI, the app and the bench parse their input, call one job and render its typed result;
+they compute no metric, decide no label, check no fast path and write no model folder themselves
+(an import-linter contract in ``pyproject.toml`` keeps it so). Each job reports through one
+progress type, :class:`Progress`, and stops between steps when its ``cancel`` event is set.
+
+- :func:`train`: embed -> fit logistic regression (or fine-tune) -> report -> run history.
+- :func:`save`: the bf16 fast-path check on the held-out split -> model folder (or, when the
+  folder cannot be written any more, the state folder's ``unsaved/``) -> the run names its model.
+- :func:`evaluate`: a saved model on labelled data, with the precision it ran at.
+- :func:`embed`: both splits through the encoder, cached and resumable.
+- :func:`sentence_map`: a saved or trained model's view of labelled sentences in 2-D.
+- :func:`baseline`: TF-IDF + logistic regression on the same split, recorded as a run.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from bertsent.core.errors import BertsentError
+
+if TYPE_CHECKING:
+    from bertsent.core.data import Dataset, Splits
+    from bertsent.core.embed import Embedder
+    from bertsent.core.fastpath import FastPathCheck
+    from bertsent.core.finetune import FinetuneSettings
+    from bertsent.core.inside import SentenceMap
+    from bertsent.core.model import SentimentModel
+    from bertsent.core.report import ClassMetrics, Report
+    from bertsent.core.runs import Run
+    from bertsent.core.train import Embedded, TrainResult
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a job is: ``done`` of ``total`` (None: unknown) in its current ``stage``.
+
+    ``rate`` is per second in the stage's unit (sentences, fits, steps), ``elapsed`` the seconds
+    since the stage began; ``detail`` is a short note for the stage ("loss 0.412", "120 from cache").
+    """
+
+    stage: str
+    done: int
+    total: int | None
+    rate: float | None = None
+    detail: str = ""
+    elapsed: float | None = None
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left at the current rate (None when unknown)."""
+        if not self.rate or self.total is None:
+            return None
+        return max(self.total - self.done, 0) / self.rate
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A finished training run: the model and its report, as recorded in the run history."""
+
+    result: TrainResult
+    run: Run  # the history's record (``model`` is set once :func:`save` has saved it)
+    notes: tuple[str, ...] = ()  # what the user should know: truncation, one class predicted, not recorded
+
+    @property
+    def report(self) -> Report:
+        return self.result.report
+
+    @property
+    def model(self) -> SentimentModel:
+        return self.result.model
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The TF-IDF baseline's report, as recorded in the run history."""
+
+    report: Report
+    run: Run
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Saved:
+    """Where :func:`save` put a model, and the precision it will run at."""
+
+    folder: Path | None  # None: it could not be saved anywhere
+    fast_path: FastPathCheck | None
+    problem: str | None = None  # why the model is not where it was asked to go
+
+    @property
+    def precision(self) -> str:
+        """One line: which precision the saved model runs at by default here, and why ("" if no check ran)."""
+        from bertsent.core.fastpath import describe_choice
+
+        return describe_choice(self.fast_path) if self.fast_path is not None else ""
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A saved model measured on labelled sentences."""
+
+    accuracy: float
+    macro_f1: float
+    n: int
+    precision: str  # the encoder precision the predictions were made at
+    per_class: dict[str, ClassMetrics] = field(repr=False)
+    confusion: list[list[int]] = field(repr=False)
+
+
+def embed(
+    splits: Splits,
+    embedder: Embedder,
+    *,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> Embedded:
+    """Embed both splits in one pass (cached: a cancelled run resumes where it stopped)."""
+    from bertsent.core.train import embed_splits
+
+    return embed_splits(embedder, splits, _embed_progress("embedding", progress), cancel)
+
+
+def train(
+    splits: Splits,
+    *,
+    embedder: Embedder | None = None,
+    embedded: Embedded | None = None,
+    encoder: str = "minilm",
+    C: float | None = None,
+    finetune: FinetuneSettings | None = None,
+    device: str | None = None,
+    data: str = "",
+    record: bool = True,
+    resume: bool = True,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> Trained:
+    """Train on ``splits.train``, report on ``splits.test`` and record the run.
+
+    Frozen (the default): the sentences are embedded with ``embedder`` (reusing ``embedded`` when
+    the caller embedded already) and logistic regression is fitted, ``C`` fixed or, when None,
+    chosen by cross-validation. With ``finetune`` settings, ``encoder`` is fine-tuned with a
+    linear head instead (checkpointed unless ``resume`` is False: a cancelled run resumes).
+    ``data`` names the data in the run history; ``record=False`` leaves the history alone.
+    """
+    from bertsent.core.data import cv_folds
+    from bertsent.core.runs import Run
+    from bertsent.core.train import finetune as finetune_encoder
+    from bertsent.core.train import fit
+
+    if finetune is not None:
+        result = finetune_encoder(
+            splits,
+            encoder,
+            finetune,
+            device=device,
+            progress=_finetune_progress(progress),
+            embed_progress=_embed_progress("scoring", progress),
+            cancel=cancel,
+            checkpoints="default" if resume else None,
+        )
+    else:
+        if embedder is None:
+            raise ValueError("a frozen-encoder run needs an embedder")
+        if C is None:
+            cv_folds(splits.train.labels, 5)  # too few sentences per class: say so before embedding
+        if embedded is None:
+            embedded = embed(splits, embedder, progress=progress, cancel=cancel)
+        stage = "choosing C" if C is None else "fitting"
+        result = fit(embedder, splits, embedded, C=C, progress=_steps(stage, progress), cancel=cancel)
+    run = Run.from_report(result.report, data=data, data_sha256=result.data_hash)
+    notes = [*_notes(result), *(_record(run) if record else [])]
+    return Trained(result, run, tuple(notes))
+
+
+def save(
+    result: TrainResult,
+    folder: str | Path,
+    *,
+    run: Run | None = None,
+    progress: ProgressFn | None = None,
+) -> Saved:
+    """Save a trained model to ``folder`` after checking the bf16 fast path on its held-out split.
+
+    If the folder cannot be written now (it was checked before the work, so something changed),
+    the model goes to the state folder's ``unsaved/<run id>`` instead and ``problem`` says so.
+    The history's ``run`` (as recorded by :func:`train`) is pointed at the folder saved.
+    """
+    from bertsent.core.fastpath import check_fast_path
+    from bertsent.core.paths import state_dir
+    from bertsent.core.persist import save_model
+
+    held_out = result.held_out
+    if progress:
+        progress(Progress("checking bf16 against fp32", 0, len(held_out)))
+    fast = check_fast_path(result.model, held_out.texts, held_out.labels)
+    extra = {"report": result.report, "data_hash": result.data_hash, "fast_path": fast and fast.to_dict()}
+    saved: Path | None = None
+    problem = None
+    try:
+        saved = save_model(result.model, folder, **extra)
+    except BertsentError as exc:
+        fallback = state_dir() / "unsaved" / (run.id if run is not None else time.strftime("%Y%m%d-%H%M%S"))
+        try:
+            saved = save_model(result.model, fallback, **extra)
+            problem = f"{exc}; the model was saved to {fallback} instead"
+        except BertsentError:
+            problem = f"{exc}; the model could not be saved anywhere"
+    if saved is not None and run is not None:
+        _record_model(run, str(saved))
+    return Saved(saved, fast, problem)
+
+
+def evaluate(
+    model: SentimentModel,
+    dataset: Dataset,
+    *,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> Evaluation:
+    """Accuracy and macro F1 of ``model`` on ``dataset`` (labels checked against its classes)."""
+    from bertsent.core.data import align_labels
+    from bertsent.core.report import class_metrics
+
+    dataset = align_labels(dataset, model.classes.array)
+    predicted = model.predict(dataset.texts, _embed_progress("embedding", progress), cancel)
+    per_class, confusion = class_metrics(dataset.labels, predicted, model.classes)
+    macro_f1 = float(np.mean([m.f1 for m in per_class.values()]))
+    accuracy = float(np.mean(predicted == dataset.labels))
+    return Evaluation(accuracy, macro_f1, len(dataset), model.encoder.precision, per_class, confusion)
+
+
+def sentence_map(
+    model: SentimentModel,
+    dataset: Dataset,
+    *,
+    method: str = "pca",
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> SentenceMap:
+    """A 2-D map of ``dataset``'s sentences as the model's classifier sees them; labels that are
+    not the model's classes are refused, as :func:`evaluate` refuses them."""
+    from bertsent.core.data import align_labels
+    from bertsent.core.inside import sentence_map as project
+
+    dataset = align_labels(dataset, model.classes.array)
+    return project(model, dataset, method=method, progress=_embed_progress("embedding", progress), cancel=cancel)
+
+
+def baseline(splits: Splits, *, data: str = "", record: bool = True, cancel: threading.Event | None = None) -> Baseline:
+    """TF-IDF + logistic regression on the same split, recorded as a run (unless ``record`` is False)."""
+    from bertsent.core.baseline import tfidf_report
+    from bertsent.core.data import data_hash
+    from bertsent.core.runs import Run
+
+    report = tfidf_report(splits, cancel=cancel)
+    run = Run.from_report(report, data=data, data_sha256=data_hash(splits.train))
+    return Baseline(report, run, tuple(_record(run) if record else ()))
+
+
+def _notes(result: TrainResult) -> list[str]:
+    """What a finished run should tell its user besides the report."""
+    report, notes = result.report, []
+    if report.truncated:
+        limit = result.model.encoder.max_length
+        notes.append(f"{report.truncated} sentences were longer than {limit} tokens and were truncated")
+    predicted = [sum(column) for column in zip(*report.confusion, strict=True)]
+    if sum(1 for count in predicted if count) == 1 and report.n_test > 1:
+        hint = ""
+        if report.C is not None:
+            hint = f" (C = {report.C:g} may be too small for {report.n_train:,} sentences: try a larger --C, or --cv)"
+        notes.append(f"the model predicts one label for every test sentence{hint}")
+    return notes
+
+
+def _record(run: Run) -> list[str]:
+    """Add ``run`` to the history; failing that is a note, not a failed job (the work is done)."""
+    from bertsent.core.runs import RunHistory
+
+    try:
+        RunHistory().add(run)
+    except BertsentError as exc:
+        return [f"the run was not recorded: {exc}"]
+    return []
+
+
+def _record_model(run: Run, folder: str) -> None:
+    from bertsent.core.runs import RunHistory
+
+    try:
+        RunHistory().set_model(run.id, folder)
+    except BertsentError:
+        pass  # the model is saved; the history keeps the run without its folder
+
+
+def _steps(stage: str, progress: ProgressFn | None) -> Callable[[int, int], None] | None:
+    if progress is None:
+        return None
+    return lambda done, total: progress(Progress(stage, done, total))
+
+
+def _embed_progress(stage: str, progress: ProgressFn | None):
+    if progress is None:
+        return None
+
+    def report(p) -> None:
+        progress(Progress(stage, p.done, p.total, p.rate, f"{p.cached:,} from cache", p.elapsed))
+
+    return report
+
+
+def _finetune_progress(progress: ProgressFn | None):
+    if progress is None:
+        return None
+
+    def report(p) -> None:
+        eta = f", {p.eta:.0f} s left" if p.eta is not None else ""
+        progress(Progress("fine-tuning", p.step, p.total, p.rate, f"loss {p.loss:.3f}{eta}"))
+
+    return report
