@@ -189,3 +189,60 @@ def finetuned_model(sst2_dir):
 
     train = load_dataset(sst2_dir / "train.tsv").head(1000)
     return FineTuner("minilm", FinetuneSettings(epochs=1), checkpoints=None).fit(train)
+
+
+# Words that carry each class in the synthetic sentences of ``labelled_data``: a tiny random
+# encoder still sees which words a sentence has, so these classes can be learned in milliseconds.
+CLASS_WORDS = {
+    "very negative": "awful dreadful abysmal",
+    "negative": "dull tedious weak",
+    "neutral": "plain ordinary average",
+    "positive": "good pleasant nice",
+    "very positive": "brilliant superb masterful",
+    "mixed feelings": "uneven patchy erratic",
+}
+LABEL_KINDS = {
+    "0/1": {0: CLASS_WORDS["negative"], 1: CLASS_WORDS["positive"]},
+    "3 strings": {"bad": CLASS_WORDS["negative"], "so-so": CLASS_WORDS["neutral"], "good": CLASS_WORDS["positive"]},
+    "6 strings with spaces": CLASS_WORDS,
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder(tmp_path_factory) -> Path:
+    """A 2-layer BERT with 32 dimensions and random weights around the bundled WordPiece
+    vocabulary, saved as a model folder: every job runs on it in a fraction of a second."""
+    import torch
+    from bertsent.core.encoder import resolve_encoder
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(resolve_encoder("minilm"), local_files_only=True)
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    BertModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session", params=list(LABEL_KINDS), ids=list(LABEL_KINDS))
+def labelled_data(request, tmp_path_factory) -> tuple[Path, list]:
+    """A folder with train.csv (16 sentences a class) and test.csv (6 a class) of one label kind,
+    and its classes in their natural order."""
+    words = LABEL_KINDS[request.param]
+    folder = tmp_path_factory.mktemp("labelled")
+    for split, n in (("train", 16), ("test", 6)):
+        lines = ["text,label"]
+        for i in range(n):
+            for label, bag in words.items():
+                a, b, c = bag.split()
+                lines.append(f'"a {(a, b, c)[i % 3]} film, {(c, a, b)[i % 3]} and {i} times {b}",{label}')
+        (folder / f"{split}.csv").write_text("\n".join(lines) + "\n")
+    return folder, list(words)

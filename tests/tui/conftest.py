@@ -134,6 +134,9 @@ def tui_map(tui_result, tui_embedding):
     return sentence_map(tui_result.model, tui_embedding.splits.test)
 
 
+SST5_ORDER = ["very negative", "negative", "neutral", "positive", "very positive"]  # the graded scale
+
+
 @pytest.fixture(scope="session")
 def tui_sst5_embedding(encoder, sst5_dir):
     """SST-5 (five named classes) as the Embed screen produces it with limit 200 (one pass, no
@@ -143,7 +146,7 @@ def tui_sst5_embedding(encoder, sst5_dir):
     from bertsent.core.train import embed_splits
     from bertsent.tui.state import Embedding
 
-    splits = load_splits(sst5_dir, limit=200)
+    splits = load_splits(sst5_dir, limit=200, class_order=SST5_ORDER)
     embedder = Embedder(encoder, cache=False)
     return Embedding(splits, embedder, embed_splits(embedder, splits))
 
@@ -154,3 +157,42 @@ def tui_sst5_result(tui_sst5_embedding):
     from bertsent.core.train import fit
 
     return fit(tui_sst5_embedding.embedder, tui_sst5_embedding.splits, tui_sst5_embedding.embedded, C=0.01)
+
+
+@pytest.fixture(scope="session")
+def six_classes_folder(tmp_path_factory) -> Path:
+    """Six named classes (spaces in their names), 16 train and 6 test sentences each."""
+    from tests.conftest import CLASS_WORDS
+
+    folder = tmp_path_factory.mktemp("six-classes") / "six"
+    folder.mkdir()
+    for split, n in (("train", 16), ("test", 6)):
+        lines = ["text,label"]
+        for i in range(n):
+            for label, bag in CLASS_WORDS.items():
+                a, b, c = bag.split()
+                lines.append(f'"a {(a, b, c)[i % 3]} film, {(c, a, b)[i % 3]} and {i} times {b}",{label}')
+        (folder / f"{split}.csv").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tui_six_embedding(encoder, six_classes_folder):
+    """:func:`six_classes_folder` embedded as the Embed screen does, the classes in their given order."""
+    from bertsent.core.data import load_splits
+    from bertsent.core.embed import Embedder
+    from bertsent.core.train import embed_splits
+    from bertsent.tui.state import Embedding
+
+    from tests.conftest import CLASS_WORDS
+
+    splits = load_splits(six_classes_folder, class_order=list(CLASS_WORDS))
+    embedder = Embedder(encoder, cache=False)
+    return Embedding(splits, embedder, embed_splits(embedder, splits))
+
+
+@pytest.fixture(scope="session")
+def tui_six_result(tui_six_embedding):
+    from bertsent.core.train import fit
+
+    return fit(tui_six_embedding.embedder, tui_six_embedding.splits, tui_six_embedding.embedded, C=1.0)
