@@ -125,15 +125,18 @@ def cmd_train(args: argparse.Namespace) -> int:
             embedded = embed_splits(embedder, splits, progress)
         with Progress("choosing C" if C is None else "fitting") as progress, warnings_as_notes():
             result = fit(embedder, splits, embedded, C=C, progress=progress.steps)
+    with Progress("checking bf16 against fp32") as progress:
+        fast = check_fast_path(result.model, splits.test.texts, splits.test.labels)
+    # Saved before anything is formatted or recorded: nothing after this line can lose the model.
+    run = Run.from_report(result.report, data=str(path), data_sha256=result.data_hash)
+    out, problem = _save(result, args.out, run.id, fast_path=fast and fast.to_dict())
+    if out is not None:
+        result.discard_checkpoint()
+    record(replace(run, model=out))
     if result.report.truncated:
         limit = result.model.encoder.max_length
         fail(f"note: {result.report.truncated} sentences were longer than {limit} tokens and were truncated")
     warn_one_class(result.report)
-    with Progress("checking bf16 against fp32") as progress:
-        fast = check_fast_path(result.model, splits.test.texts, splits.test.labels)
-    run = Run.from_report(result.report, data=str(path), data_sha256=result.data_hash)
-    out, problem = _save(result, args.out, run.id, fast_path=fast and fast.to_dict())
-    record(replace(run, model=out))
     if args.json:
         print_json({**result.report.to_dict(), "model": out, "fast_path": fast and fast.to_dict()})
     else:
@@ -168,8 +171,10 @@ def warn_one_class(report) -> None:
     """A model that gives one label to every test sentence has learned nothing but the prior."""
     predicted = [sum(column) for column in zip(*report.confusion, strict=True)]
     if sum(1 for count in predicted if count) == 1 and report.n_test > 1:
-        C = f" (C = {report.C:g} may be too small for {report.n_train:,} sentences: try a larger --C, or --cv)"
-        fail(f"note: the model predicts one label for every test sentence{C if report.C else ''}")
+        hint = ""  # a fine-tuned model has no C
+        if report.C is not None:
+            hint = f" (C = {report.C:g} may be too small for {report.n_train:,} sentences: try a larger --C, or --cv)"
+        fail(f"note: the model predicts one label for every test sentence{hint}")
 
 
 def check_writable(*, cache: bool) -> None:
@@ -219,6 +224,7 @@ def _finetune(args: argparse.Namespace, splits, finetune):
             progress=progress.training,
             embed_progress=evaluating,
             cancel=stop,
+            keep_checkpoint=True,  # removed once the model is saved (cmd_train)
         )
 
 

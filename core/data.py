@@ -1,13 +1,16 @@
 """Load and validate labelled sentences (CSV, TSV, JSONL through ``core.table``) and split them.
 
-Labels are data: integers when every label in a file is one, strings otherwise. The class set
-and its order come from the data (sorted, as scikit-learn's ``classes_``); ``label_names`` is the
-one rule for showing them (0/1 are SST2's negative/positive, anything else as given).
+Labels are data, kept exactly as written: integers when every label in a file is written as
+Python writes that integer (so ``01``, ``+1``, ``-0``, ``1.0`` and ``١`` stay text and stay apart
+from ``1``), strings otherwise. The class set and its order come from the data (sorted, as
+scikit-learn's ``classes_``); ``label_names`` is the one rule for showing them (0/1 are SST2's
+negative/positive, anything else as given, quoted where spaces at its ends would not show).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 from collections import Counter
@@ -22,20 +25,37 @@ from bertsent.core.table import find_column, open_table
 SUFFIXES = (".tsv", ".csv", ".jsonl")
 BINARY_NAMES = ("negative", "positive")  # the SST2 convention for labels 0 and 1
 MAX_CLASSES = 100  # more distinct labels than this is almost surely the wrong column
-_INTEGER = re.compile(r"[+-]?\d+")
+_INTEGER = re.compile(r"0|-?[1-9][0-9]*", re.ASCII)  # as str(int) writes one: no +, -0, leading zeros or spaces
+INT64 = (-(2**63), 2**63 - 1)
 
 
 def label_names(classes: Sequence | np.ndarray) -> list[str]:
-    """How to show each class: labels exactly 0 and 1 read negative/positive, others as given."""
+    """How to show each class: labels exactly 0 and 1 read negative/positive, others as given.
+
+    A label with spaces at an end (or starting with a quote) is shown in JSON quotes, ``"good "``,
+    so it cannot look like another class (``good``); every other label is shown as it is.
+    """
     values = list(np.asarray(classes).tolist())
     if values == [0, 1]:
         return list(BINARY_NAMES)
-    return [str(value) for value in values]
+    return [_visible(str(value)) for value in values]
+
+
+def _visible(label: str) -> str:
+    if label != label.strip() or label.startswith('"'):
+        return json.dumps(label, ensure_ascii=False)
+    return label
+
+
+def is_integer_label(value: str) -> bool:
+    """True when ``value`` is an int64 written exactly as ``str(int(value))`` writes it."""
+    return bool(_INTEGER.fullmatch(value)) and INT64[0] <= int(value) <= INT64[1]
 
 
 def as_labels(values: Sequence[str]) -> np.ndarray:
-    """Labels as given: an int64 array when every value is an integer, else a string array."""
-    if values and all(_INTEGER.fullmatch(value) for value in values):
+    """Labels as given: an int64 array when every value is an integer label
+    (:func:`is_integer_label`), else a string array of the values exactly as written."""
+    if values and all(is_integer_label(value) for value in values):
         return np.asarray([int(value) for value in values], dtype=np.int64)
     return np.asarray(list(values), dtype=str)
 
@@ -185,9 +205,9 @@ def _labelled(row: dict[str, str], text_key: str | None, label_key: str | None) 
         return f"bad encoding: {problem}"
     if not label.strip():
         return "empty label: the label is empty"
-    if any(ord(char) < 32 or ord(char) == 127 for char in label.strip()):
+    if any(ord(char) < 32 or ord(char) == 127 for char in label):
         return "bad label: control characters in the label"  # numpy would drop a trailing NUL, merging classes
-    return text.strip(), label.strip()
+    return text.strip(), label  # the label exactly as written: "good " and "good" are two classes
 
 
 def _short(text: str) -> str:
