@@ -392,6 +392,7 @@ def test_the_decision_rule_is_the_most_probable_class_first_on_ties():
     proba = np.asarray([[0.2, 0.5, 0.3], [0.4, 0.4, 0.2], [0.1, 0.2, 0.7], [0.6, 0.4, 0.0], [0.3, 0.35, 0.35]])
     assert decide(proba).tolist() == [1, 0, 2, 0, 1]
     assert decide(np.asarray([0.45, 0.55])).tolist() == 1
+    assert decide(np.asarray([0.5, 0.5])).tolist() == 0  # two classes too: a tie is the first, not "p >= 0.5"
 
 
 def test_a_tie_goes_to_the_first_class_in_model_and_labelling(encoder, tmp_path):
