@@ -14,6 +14,29 @@ EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 EXIT_TERMINATED = 143  # SIGTERM (128 + SIGTERM), handled as Ctrl-C is
 
+_stop_signals: set[int] = set()  # the stop signals this command received: main's exit status says which
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would be, so the same cleanup runs (cache flush, temp files)."""
+
+
+def stop_signal(signum: int) -> None:
+    """Note that ``signum`` (SIGINT or SIGTERM) asked this command to stop."""
+    _stop_signals.add(signum)
+
+
+def stop_status(*, reset: bool = False) -> int:
+    """The exit status of a command that stopped on request: 143 once SIGTERM came, else 130.
+
+    Work that stops at a checkpoint turns the signal into ``Cancelled`` (and some commands turn
+    ``KeyboardInterrupt`` into it), so the status comes from the signal received, not the exception.
+    """
+    status = EXIT_TERMINATED if signal.SIGTERM in _stop_signals else EXIT_INTERRUPTED
+    if reset:
+        _stop_signals.clear()
+    return status
+
 
 class OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (and exit 2) like every other error."""
@@ -153,24 +176,26 @@ def stdin_lines() -> Iterator[str]:
 
 @contextmanager
 def ctrl_c_stops_at_a_checkpoint() -> Iterator[threading.Event]:
-    """The first Ctrl-C sets the event, so work that checkpoints (fine-tuning) stops at the end of
-    its step and saves where it was; a second Ctrl-C interrupts at once."""
+    """The first Ctrl-C or SIGTERM sets the event, so work that checkpoints (fine-tuning) stops at
+    the end of its step and saves where it was; a second one interrupts at once."""
     event = threading.Event()
 
     def stop(signum, frame) -> None:
+        stop_signal(signum)
         if event.is_set():
-            raise KeyboardInterrupt
+            raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
         event.set()
 
     try:
-        previous = signal.signal(signal.SIGINT, stop)
-    except ValueError:  # not the main thread: leave Ctrl-C as it is
+        previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread: leave the signals as they are
         yield event
         return
     try:
         yield event
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 class Progress:

@@ -23,8 +23,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     from bertsent.core.errors import BertsentError
     from bertsent.core.estimators import to_pipeline
     from bertsent.core.files import atomic_open
+    from bertsent.core.paths import writable_file
     from bertsent.core.persist import load_model
 
+    writable_file(args.out, "--out")  # before any work: a bad destination must not cost the export
     model = load_model(args.model).model
     if model.encoder.precision == "int8":
         raise BertsentError("an int8 model cannot be exported (its encoder has no standard weights); train in fp32")

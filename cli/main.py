@@ -13,13 +13,9 @@ import sys
 from collections.abc import Iterator, Sequence
 
 from bertsent.cli import data, export, inside, label, predict, probe, runs, tokenize, train
-from bertsent.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED, OneLineParser, fail
+from bertsent.cli.common import EXIT_ERROR, EXIT_TERMINATED, OneLineParser, Terminated, fail, stop_signal, stop_status
 
 COMMAND_MODULES = (tokenize, data, train, runs, predict, label, export, probe, inside)
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised where Ctrl-C would be, so the same cleanup runs (cache flush, temp files)."""
 
 
 def build_parser() -> OneLineParser:
@@ -58,18 +54,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from bertsent.core.errors import BertsentError, Cancelled
 
+    stop_status(reset=True)  # a signal noted by an earlier call in this process is not this one's
     try:
         with sigterm_as_interrupt():
             return args.run(args)
-    except Terminated:
-        fail("terminated; finished embeddings are cached, run again to resume")
-        return EXIT_TERMINATED
-    except KeyboardInterrupt:
-        fail("interrupted; finished embeddings are cached, run again to resume")
-        return EXIT_INTERRUPTED
-    except Cancelled as exc:
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (Terminated)
+        status = stop_status()
+        what = "terminated" if status == EXIT_TERMINATED else "interrupted"
+        fail(f"{what}; finished embeddings are cached, run again to resume")
+        return status
+    except Cancelled as exc:  # stopped on request at a checkpoint: 143 if SIGTERM asked, else 130
         fail(str(exc))
-        return EXIT_INTERRUPTED
+        return stop_status()
     except BertsentError as exc:
         fail(str(exc))
         return EXIT_ERROR
@@ -87,6 +83,7 @@ def sigterm_as_interrupt() -> Iterator[None]:
     """While inside, SIGTERM raises :class:`Terminated` (only the main thread can install it)."""
 
     def terminate(signum, frame) -> None:
+        stop_signal(signum)
         raise Terminated
 
     try:

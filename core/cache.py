@@ -100,6 +100,8 @@ class EmbeddingCache:
         keep = self.add(hashes, vectors, lengths)
         covered = set(hashes)
         for shard in shards:
+            if not shard.is_file():
+                continue
             try:
                 with np.load(shard, allow_pickle=False) as data:
                     inside = data["hashes"]
@@ -114,6 +116,8 @@ class EmbeddingCache:
 
 
 def _read_shard(path: Path, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    if not path.is_file():  # a FIFO or device put in the cache would block or never end
+        return None
     try:
         with np.load(path, allow_pickle=False) as data:
             hashes, vectors, lengths = data["hashes"], data["vectors"], data["lengths"]

@@ -12,6 +12,7 @@ other label is shown as written. Short names fit narrow columns and stay distinc
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -111,11 +112,21 @@ class ClassSet:
 
 
 def names_of(labels: Sequence[Label]) -> list[str]:
-    """The naming rule: labels exactly 0 and 1 read negative/positive, others as written."""
+    """The naming rule: labels exactly 0 and 1 read negative/positive, others as written.
+
+    A label with spaces at an end (or starting with a quote) is shown in JSON quotes, ``"good "``,
+    so it cannot look like another class (``good``).
+    """
     values = list(labels)
     if values == [0, 1]:
         return list(BINARY_NAMES)
-    return [str(value) for value in values]
+    return [_visible(str(value)) for value in values]
+
+
+def _visible(label: str) -> str:
+    if label != label.strip() or label.startswith('"'):
+        return json.dumps(label, ensure_ascii=False)
+    return label
 
 
 def short_names(names: Sequence[str], width: int = 5) -> list[str]:

@@ -1,7 +1,9 @@
 """Load and validate labelled sentences (CSV, TSV, JSONL through ``core.table``) and split them.
 
-Labels are data: integers when every label in a file is one, strings otherwise. The class set
-(``core.classes``) and its order come from the data, or from the order the user gives.
+Labels are data, kept exactly as written: integers when every label in a file is written as
+Python writes that integer (so ``01``, ``+1``, ``-0``, ``1.0`` and ``١`` stay text and stay apart
+from ``1``), strings otherwise. The class set (``core.classes``) and its order come from the data,
+or from the order the user gives.
 """
 
 from __future__ import annotations
@@ -20,12 +22,19 @@ from bertsent.core.errors import DataError
 from bertsent.core.table import find_column, open_table
 
 SUFFIXES = (".tsv", ".csv", ".jsonl")
-_INTEGER = re.compile(r"[+-]?\d+")
+_INTEGER = re.compile(r"0|-?[1-9][0-9]*", re.ASCII)  # as str(int) writes one: no +, -0, leading zeros or spaces
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def is_integer_label(value: str) -> bool:
+    """True when ``value`` is an int64 written exactly as ``str(int(value))`` writes it."""
+    return bool(_INTEGER.fullmatch(value)) and INT64[0] <= int(value) <= INT64[1]
 
 
 def as_labels(values: Sequence[str]) -> np.ndarray:
-    """Labels as given: an int64 array when every value is an integer, else a string array."""
-    if values and all(_INTEGER.fullmatch(value) for value in values):
+    """Labels as given: an int64 array when every value is an integer label
+    (:func:`is_integer_label`), else a string array of the values exactly as written."""
+    if values and all(is_integer_label(value) for value in values):
         return np.asarray([int(value) for value in values], dtype=np.int64)
     return np.asarray(list(values), dtype=str)
 
@@ -187,9 +196,9 @@ def _labelled(row: dict[str, str], text_key: str | None, label_key: str | None) 
         return f"bad encoding: {problem}"
     if not label.strip():
         return "empty label: the label is empty"
-    if any(ord(char) < 32 or ord(char) == 127 for char in label.strip()):
+    if any(ord(char) < 32 or ord(char) == 127 for char in label):
         return "bad label: control characters in the label"  # numpy would drop a trailing NUL, merging classes
-    return text.strip(), label.strip()
+    return text.strip(), label  # the label exactly as written: "good " and "good" are two classes
 
 
 def _short(text: str) -> str:

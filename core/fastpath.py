@@ -18,7 +18,7 @@ import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from bertsent.core.files import atomic_write_text
+from bertsent.core.files import MIB, atomic_write_text, read_regular
 from bertsent.core.paths import cache_dir
 
 FAST = "bf16"
@@ -99,7 +99,7 @@ def machine_choice(*, refresh: bool = False) -> MachineChoice:
     key = hashlib.sha256(json.dumps([cpu, features, torch.__version__, torch.get_num_threads()]).encode()).hexdigest()
     path = cache_dir() / "machine.json"
     try:
-        cached = json.loads(path.read_text(encoding="utf-8"))
+        cached = json.loads(read_regular(path, MIB))
     except (OSError, ValueError):
         cached = {}
     if not isinstance(cached, dict):

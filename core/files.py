@@ -1,10 +1,13 @@
-"""File helpers: atomic writes (readers see the old file or the complete new one) and checksums."""
+"""File helpers: atomic writes (readers see the old file or the complete new one), the one bounded
+reader for files a user can point bertsent at, and checksums."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -86,6 +89,41 @@ def _fsync_dir(directory: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+MIB = 1 << 20
+
+
+def read_regular(path: str | os.PathLike[str], limit: int) -> bytes:
+    """The bytes of ``path`` if it is a regular file of at most ``limit`` bytes; else ``OSError``.
+
+    Every file bertsent reads back whole (model.json, the run history, settings, caches) and that a
+    user can point elsewhere goes through here: a link to ``/dev/zero`` or a huge file is refused
+    instead of filling memory, a FIFO or socket instead of blocking, a folder with one line. It is
+    opened without blocking and checked on the open descriptor, so a swap after a check changes
+    nothing. A missing file is ``FileNotFoundError``, as from ``open``.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    if not stat.S_ISREG(os.stat(path).st_mode):  # before opening: opening a socket fails obscurely
+        raise _not_regular(path)
+    fd = os.open(path, flags)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise _not_regular(path)
+        os.set_blocking(fd, True)
+        chunks, size = [], 0
+        while chunk := os.read(fd, min(MIB, limit + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:  # checked on what is read, not on st_size: a file can grow meanwhile
+                raise OSError(errno.EFBIG, f"larger than {limit:,} bytes, too large to be this file", str(path))
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _not_regular(path: str | os.PathLike[str]) -> OSError:
+    return OSError(errno.EINVAL, "not a regular file", str(path))
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:

@@ -91,6 +91,7 @@ class FineTuner:
         self.checkpoints = cache_dir() / "finetune" if checkpoints == "default" else checkpoints
         self.checkpoint_every = checkpoint_every
         self.resumed_from = 0
+        self.checkpoint: Path | None = None  # the finished run's, when kept (see ``fit``)
 
     def fit(
         self,
@@ -100,12 +101,15 @@ class FineTuner:
         *,
         classes: ClassSet | None = None,
         stop_after: int | None = None,
+        keep_checkpoint: bool = False,
     ) -> SentimentModel:
         """Train on ``dataset``; raises :class:`Cancelled` (after checkpointing) when ``cancel`` is set.
 
         ``classes`` orders the head's outputs (default: the dataset's labels, sorted).
 
         ``stop_after`` ends the run after that many steps as if cancelled (for tests and demos).
+        ``keep_checkpoint``: checkpoint the finished weights too and leave that file (``self.checkpoint``)
+        for the caller to remove once the model is saved, so a failure before then loses no training.
         """
         import torch
         from bertsent.core.classifier import SentimentClassifier
@@ -166,7 +170,11 @@ class FineTuner:
             if stopping and step < total:
                 where = "; run again to resume" if path else ""
                 raise Cancelled(f"fine-tuning stopped at step {step:,} of {total:,}{where}")
-        if path:
+        if path and keep_checkpoint:
+            if self.resumed_from < total:  # resumed at the end: that checkpoint is this one
+                _save_checkpoint(path, step, model, head, optimizer, scheduler, scaler)
+            self.checkpoint = path
+        elif path:
             path.unlink(missing_ok=True)
         model.eval().requires_grad_(False)
         trained = encoder.with_weights(model, "fp32", weights_fingerprint(model, encoder.tokenizer), finetuned=True)
@@ -209,7 +217,7 @@ class FineTuner:
         except Exception:  # noqa: BLE001 - a damaged checkpoint means starting over, not failing
             path.unlink(missing_ok=True)
             return 0
-        return step if 0 < step < total else 0
+        return step if 0 < step <= total else 0  # ``total``: finished, kept until its model was saved
 
 
 def _param_groups(model, head, weight_decay: float) -> list[dict]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from bertsent.core.classes import ClassSet
-from bertsent.core.data import Dataset
+from bertsent.core.data import Dataset, align_labels
 from bertsent.core.decision import decide
 from bertsent.core.embed import ProgressCallback
 from bertsent.core.encoder import Encoder
@@ -66,9 +66,13 @@ def sentence_map(
     cancel: threading.Event | None = None,
 ) -> SentenceMap:
     """Embed ``dataset`` with the model's embedder (cached), predict, and project the vectors the
-    classifier sees (standardized) to 2-D: PCA, or t-SNE (on the first 50 principal components)."""
+    classifier sees (standardized) to 2-D: PCA, or t-SNE (on the first 50 principal components).
+
+    Labels that are not the model's classes are refused, as ``evaluate`` refuses them (``align_labels``).
+    """
     if method not in PROJECTIONS:
         raise DataError(f"unknown projection {method!r}; choose from {', '.join(PROJECTIONS)}")
+    dataset = align_labels(dataset, model.classes)
     if len(dataset) < 3:
         raise DataError("a sentence map needs at least 3 sentences")
     from sklearn.decomposition import PCA

@@ -169,6 +169,7 @@ def train(
             embed_progress=_embed_progress("scoring", progress),
             cancel=cancel,
             checkpoints="default" if resume else None,
+            keep_checkpoint=resume,  # until :func:`save` has saved the model: nothing is lost before
         )
     else:
         if embedder is None:
@@ -180,7 +181,7 @@ def train(
         stage = "choosing C" if C is None else "fitting"
         result = fit(embedder, splits, embedded, C=C, progress=_steps(stage, progress), cancel=cancel)
     run = Run.from_report(result.report, data=data, data_sha256=result.data_hash)
-    notes = [*_notes(result), *(_record(run) if record else [])]
+    notes = [*run_notes(result.report, result.model.encoder.max_length), *(_record(run) if record else [])]
     return Trained(result, run, tuple(notes))
 
 
@@ -217,8 +218,10 @@ def save(
             problem = f"{exc}; the model was saved to {fallback} instead"
         except BertsentError:
             problem = f"{exc}; the model could not be saved anywhere"
-    if saved is not None and run is not None:
-        _record_model(run, str(saved))
+    if saved is not None:
+        result.discard_checkpoint()  # a fine-tuning run's finished weights are safe in the folder now
+        if run is not None:
+            _record_model(run, str(saved))
     return Saved(saved, fast, problem)
 
 
@@ -269,12 +272,11 @@ def baseline(splits: Splits, *, data: str = "", record: bool = True, cancel: thr
     return Baseline(report, run, tuple(_record(run) if record else ()))
 
 
-def _notes(result: TrainResult) -> list[str]:
+def run_notes(report: Report, max_length: int) -> list[str]:
     """What a finished run should tell its user besides the report."""
-    report, notes = result.report, []
+    notes = []
     if report.truncated:
-        limit = result.model.encoder.max_length
-        notes.append(f"{report.truncated} sentences were longer than {limit} tokens and were truncated")
+        notes.append(f"{report.truncated} sentences were longer than {max_length} tokens and were truncated")
     predicted = [sum(column) for column in zip(*report.confusion, strict=True)]
     if sum(1 for count in predicted if count) == 1 and report.n_test > 1:
         hint = ""

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from bertsent.core.decision import decide
 from bertsent.core.errors import Cancelled, DataError
-from bertsent.core.files import atomic_open, atomic_write_text, sha256_file
+from bertsent.core.files import MIB, atomic_open, atomic_write_text, read_regular, sha256_file
 from bertsent.core.table import STDIN, SUFFIX_FORMATS, Row, Table, find_column, open_table
 
 if TYPE_CHECKING:  # scikit-learn (under the model) is slow to import, and `bertsent --help` needs none of it
@@ -158,7 +158,7 @@ class Journal:
         self.parts: list[dict] = []
         self.restarted = False
         try:
-            saved = json.loads((folder / "journal.json").read_text(encoding="utf-8"))
+            saved = json.loads(read_regular(folder / "journal.json", 64 * MIB))
         except (OSError, ValueError):
             saved = None
         if isinstance(saved, dict) and saved.get("settings") == settings and isinstance(saved.get("parts"), list):

@@ -45,3 +45,17 @@ def writable_folder(folder: str | os.PathLike[str], what: str) -> Path:
     if not os.access(existing, os.W_OK | os.X_OK):
         raise BertsentError(f"{what} {folder} is not writable ({existing} does not allow it)")
     return folder
+
+
+def writable_file(path: str | os.PathLike[str], what: str) -> Path:
+    """``path`` if a file can be written there (atomically: a new file beside it, renamed over it);
+    else one clear error naming ``what`` it is. Checked before the work, as ``writable_folder``."""
+    from bertsent.core.errors import BertsentError
+
+    path = Path(path)
+    if path.is_dir():
+        raise BertsentError(f"{what} {path} is a folder; name a file in it")
+    if path.exists() and not path.is_file():
+        raise BertsentError(f"{what} {path} exists and is not a regular file")
+    writable_folder(path.parent, f"{what} {path}: its folder")
+    return path

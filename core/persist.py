@@ -19,13 +19,21 @@ from pathlib import Path
 
 import numpy as np
 from bertsent.core import __version__, jsonio
-from bertsent.core.classes import MAX_CLASSES, ClassSet
+from bertsent.core.classes import MAX_CLASSES, names_of
 from bertsent.core.classifier import SentimentClassifier
 from bertsent.core.embed import POOLINGS, Embedder
 from bertsent.core.encoder import PRECISIONS, Encoder, pick_device, resolve_precision, runnable_precision
 from bertsent.core.errors import BertsentError, ModelFileError
 from bertsent.core.fastpath import load_precision
-from bertsent.core.files import atomic_write_bytes, atomic_write_text, follow_umask, locked, sha256_file
+from bertsent.core.files import (
+    MIB,
+    atomic_write_bytes,
+    atomic_write_text,
+    follow_umask,
+    locked,
+    read_regular,
+    sha256_file,
+)
 from bertsent.core.model import SentimentModel
 from bertsent.core.paths import writable_folder
 from bertsent.core.report import REPORT_SCHEMA, Report
@@ -33,6 +41,7 @@ from bertsent.core.schema import AnyOf, Bool, Int, Invalid, List, Map, Nullable,
 
 FORMAT = 3
 META = "model.json"
+META_LIMIT = 16 * MIB  # a real one is a few KB (100 classes: about 1 MB of report)
 HEX64 = Str(r"[0-9a-f]{64}")
 
 FAST_PATH_SCHEMA = Obj(
@@ -212,10 +221,12 @@ def read_meta(folder: str | Path) -> dict:
     if not folder.is_dir():
         raise ModelFileError(f"{folder}: no such model folder")
     try:
-        meta = jsonio.loads((folder / META).read_bytes())
+        meta = jsonio.loads(read_regular(folder / META, META_LIMIT))
     except FileNotFoundError:
         raise ModelFileError(f"{folder}: not a bertsent model folder (no {META})") from None
-    except (OSError, ValueError) as exc:  # unreadable, not UTF-8, not JSON, nested too deeply
+    except OSError as exc:  # a folder, FIFO or device in its place, too large, unreadable
+        raise ModelFileError(f"{folder / META}: cannot be read: {exc.strerror or exc}; refusing to load") from None
+    except ValueError as exc:  # not UTF-8, not JSON, nested too deeply
         raise ModelFileError(f"{folder / META}: damaged: {exc}") from None
     if isinstance(meta, dict) and meta.get("format") != FORMAT and isinstance(meta.get("format"), int):
         raise ModelFileError(
@@ -230,6 +241,11 @@ def read_meta(folder: str | Path) -> dict:
         raise ModelFileError(
             f"{folder / META}: checksum mismatch (edited or damaged since it was saved; only "
             f"encoder.precision may be changed); refusing to load"
+        )
+    if meta["label_names"] != names_of(meta["classes"]):  # one per class, as the one naming rule gives
+        raise ModelFileError(
+            f"{folder / META}: damaged: label_names {_short(meta['label_names'])} are not the names of classes "
+            f"{_short(meta['classes'])}; refusing to load"
         )
     if meta["classifier"] not in meta["files"]:
         raise ModelFileError(f"{folder / META}: damaged: {meta['classifier']} has no checksum")
@@ -267,8 +283,6 @@ def _load_locked(folder: Path, encoder: Encoder | None, device: str | None) -> S
         classifier = SentimentClassifier.from_arrays(arrays)
         if classifier.classes_.tolist() != meta["classes"]:
             raise ValueError(f"classes {classifier.classes_.tolist()[:10]} are not the classes of {META}")
-        if ClassSet(tuple(meta["classes"])).names != meta["label_names"]:
-            raise ValueError(f"label_names {meta['label_names'][:10]} are not the names of its classes")
     except (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile, EOFError) as exc:
         raise ModelFileError(f"{folder / meta['classifier']}: damaged classifier: {exc}; refusing to load") from None
     spec = meta["encoder"]
@@ -317,6 +331,11 @@ def _load_locked(folder: Path, encoder: Encoder | None, device: str | None) -> S
         )
     report = Report.from_dict(meta["report"]) if meta["report"] else None
     return SavedModel(SentimentModel(embedder, classifier), report, meta, notes)
+
+
+def _short(values: list) -> str:
+    text = jsonio.dumps(values)
+    return text if len(text) <= 60 else text[:60] + "…"
 
 
 def _versions() -> dict[str, str]:

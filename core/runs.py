@@ -17,12 +17,13 @@ from pathlib import Path
 
 from bertsent.core import jsonio
 from bertsent.core.errors import BertsentError
-from bertsent.core.files import atomic_write_bytes
+from bertsent.core.files import MIB, atomic_write_bytes, read_regular
 from bertsent.core.paths import state_dir
 from bertsent.core.report import Report
 from bertsent.core.schema import Anything, Int, Invalid, Map, Nullable, Num, Obj, Str, optional
 
 FILE = "runs.jsonl"
+HISTORY_LIMIT = 256 * MIB  # a run is about 2 KB: over 100,000 runs
 # A line is a run when it matches this; other fields are kept but not shown.
 RUN_SCHEMA = Obj(
     {
@@ -133,7 +134,7 @@ class RunHistory:
     def _lines(self) -> list[tuple[bytes, Run | None]]:
         """Each non-blank line as stored, with its run, or None where it cannot be read."""
         try:
-            raw = self.path.read_bytes()
+            raw = read_regular(self.path, HISTORY_LIMIT)
         except FileNotFoundError:
             return []
         except OSError as exc:

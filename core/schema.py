@@ -75,7 +75,7 @@ class Num(Spec):
             raise Invalid(f"{where}: {_show(value)} is outside [{self.low:g}, {self.high:g}]")
 
 
-def Int(low: float = -(2**63), high: float = 2**63) -> Num:  # noqa: N802 - reads like the other specs
+def Int(low: float = -(2**63), high: float = 2**63 - 1) -> Num:  # noqa: N802 - reads like the other specs
     return Num(low, high, integer=True)
 
 

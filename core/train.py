@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +37,12 @@ class TrainResult:
     test_proba: np.ndarray  # class probabilities per test sentence (columns: model.classes), for mistakes
     data_hash: str
     held_out: Dataset  # the split the report was measured on (and the fast path is checked on at save)
+    checkpoint: Path | None = None  # fine-tuning's final checkpoint, kept until the model is saved
+
+    def discard_checkpoint(self) -> None:
+        """Remove the kept checkpoint: call once the model is saved (a rerun then starts afresh)."""
+        if self.checkpoint is not None:
+            self.checkpoint.unlink(missing_ok=True)
 
     @property
     def test_pred(self) -> np.ndarray:
@@ -112,16 +118,22 @@ def finetune(
     embed_progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
     checkpoints: str | Path | None = "default",
+    keep_checkpoint: bool = False,
 ) -> TrainResult:
-    """Fine-tune ``encoder`` with a linear head on the train split, then report as :func:`fit` does."""
+    """Fine-tune ``encoder`` with a linear head on the train split, then report as :func:`fit` does.
+
+    ``keep_checkpoint``: leave the finished run's checkpoint (``TrainResult.checkpoint``) until the
+    caller has saved the model and calls ``discard_checkpoint``; a rerun before that resumes at the end.
+    """
     settings = settings or FinetuneSettings()
     start = time.perf_counter()
     tuner = FineTuner(encoder, settings, device=device, checkpoints=checkpoints)
-    model = tuner.fit(splits.train, progress, cancel, classes=splits.classes)
+    model = tuner.fit(splits.train, progress, cancel, classes=splits.classes, keep_checkpoint=keep_checkpoint)
     tuned = time.perf_counter() - start
     embedded = embed_splits(model.embedder, splits, embed_progress, cancel)
     seconds = {"finetune": round(tuned, 3), "embed": round(embedded.seconds, 3)}
-    return _result(model, splits, embedded, C=None, method="finetune", settings=asdict(settings), seconds=seconds)
+    result = _result(model, splits, embedded, C=None, method="finetune", settings=asdict(settings), seconds=seconds)
+    return replace(result, checkpoint=tuner.checkpoint)
 
 
 def _result(model: SentimentModel, splits: Splits, embedded: Embedded, **details) -> TrainResult:

@@ -235,13 +235,14 @@ def test_ctrl_c_while_fine_tuning_checkpoints_and_the_same_command_resumes(
 
     monkeypatch.setenv("BERTSENT_CACHE", str(tmp_path / "cache"))
     steps = CtrlC(at=3)
-    real = Progress.training
+    real = Progress.job
 
     def training(progress, update):
         real(progress, update)
-        steps(update.step)
+        if update.stage == "fine-tuning":
+            steps(update.done)
 
-    monkeypatch.setattr(Progress, "training", training)
+    monkeypatch.setattr(Progress, "job", training)
     args = ["train", "--finetune", "--encoder", str(tiny_distilbert), "--data", str(sst2_dir), "--limit", "40"]
     args += ["--epochs", "2", "--batch-size", "8", "--out", str(tmp_path / "ft"), "--json"]
     assert main(args) == 130

@@ -6,7 +6,7 @@ import contextlib
 from pathlib import Path
 
 from bertsent.core import jsonio
-from bertsent.core.files import atomic_write_text
+from bertsent.core.files import MIB, atomic_write_text, read_regular
 from bertsent.core.paths import config_dir
 
 KEYS = ("data", "encoder")
@@ -19,7 +19,7 @@ def config_path() -> Path:
 def load() -> dict[str, str]:
     """Remembered settings; a missing or damaged file gives ``{}``."""
     try:
-        data = jsonio.loads(config_path().read_bytes())
+        data = jsonio.loads(read_regular(config_path(), MIB))
     except (OSError, ValueError):  # missing, unreadable, not JSON, nested too deeply
         return {}
     if not isinstance(data, dict):
