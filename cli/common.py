@@ -230,10 +230,6 @@ class Progress:
         cached = f", {p.cached:,} cached" if p.cached else ""
         self.bar.update(self.task, completed=p.done, total=p.total, rate=f"{p.rate:,.0f} sent/s{cached}")
 
-    def training(self, p) -> None:
-        rate = f"loss {p.loss:.3f}, {p.rate:,.0f} sent/s"
-        self.bar.update(self.task, completed=p.step, total=p.total, rate=rate)
-
     def rows(self, p) -> None:
         eta = f", ETA {_clock(p.eta)}" if p.eta is not None else ""
         resumed = f", {p.resumed:,} resumed" if p.resumed else ""
