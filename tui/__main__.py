@@ -7,7 +7,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-QUIT_GRACE_S = 2.0  # how long quitting waits for cancelled workers to reach their next checkpoint
+# How long quitting waits for cancelled workers to reach their next checkpoint (a batch being
+# embedded ends, and what was embedded goes to the cache); a thread stuck in a read is left behind.
+QUIT_GRACE_S = 5.0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
