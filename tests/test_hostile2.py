@@ -278,6 +278,7 @@ def test_sigterm_while_fine_tuning_checkpoints_and_exits_143(tiny_distilbert, ss
     assert "fine-tuning stopped at step 3 of 10; run again to resume" in err and "embeddings" not in err
     assert len(list((tmp_path / "cache" / "finetune").glob("*.pt"))) == 1
     steps.clear()
+
     def count(progress, update) -> None:
         if update.stage == "fine-tuning":
             steps.append(update.done)

@@ -2,17 +2,21 @@
 
 Slow work (torch, transformers, scikit-learn) runs in thread workers that only post messages;
 those libraries are imported inside the workers, so the first frame needs none of them.
+An unexpected error (a bug) becomes one line on screen and a traceback in a log file.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 from pathlib import Path
 from typing import Any
 
-from bertsent.tui import config
+from bertsent.tui import config, error_log
+from bertsent.tui.background import WorkerThreads
 from bertsent.tui.commands import BertsentCommands
+from bertsent.tui.error_log import ReportsHandlerErrors
 from bertsent.tui.messages import DataLoaded, EmbedFinished, LimitChanged, ModelLoaded, Stopped, Trained, Working
 from bertsent.tui.safe_text import clean, error_line
 from bertsent.tui.screens.base import Pane
@@ -35,7 +39,7 @@ TABS = ("data", "embed", "train", "predict", "inside")
 LONG_WORK = ("data", "lengths", "embed", "train", "baseline", "save", "model", "predict", "probe", "map")
 
 
-class BertsentApp(App[None]):
+class BertsentApp(ReportsHandlerErrors, App[None]):
     """Shared state lives here, in reactives the panes watch; panes change it only through
     messages that bubble up to the app's handlers (no pane reads or calls another pane)."""
 
@@ -69,6 +73,15 @@ class BertsentApp(App[None]):
         self.data_path: Path | None = None
         self._encoders: dict[str, object] = {}
         self._encoder_lock = threading.Lock()
+        self.started = False  # composed and mounted: from then on an unexpected error is one line
+        self.fatal_error: str | None = None  # the line to print when an error ended the app
+
+    def on_load(self) -> None:
+        """Thread workers on threads no one waits for (see WorkerThreads), before any starts."""
+        asyncio.get_running_loop().set_default_executor(WorkerThreads())
+
+    def on_mount(self) -> None:
+        self.started = True  # every pane's compose and on_mount ran before the app's own Mount
 
     def compose(self) -> ComposeResult:
         with TabbedContent(initial="data", id="tabs"):
@@ -211,11 +224,32 @@ class BertsentApp(App[None]):
 
     def worker_changed(self, event: Worker.StateChanged) -> None:
         """Every worker's state change ends here (panes forward theirs): errors become one line."""
+        from bertsent.core.errors import BertsentError
+
         self.refresh_bindings()
         if event.state == WorkerState.ERROR:
             error = event.worker.error
-            self.log.error(repr(error))
-            self.say(error_line(error), "error")
+            if isinstance(error, BertsentError):
+                self.log.error(repr(error))
+                self.say(error_line(error), "error")
+            else:
+                self._handle_exception(error)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Textual's hook for an exception nothing caught (its default: exit with a traceback).
+
+        Once the app is up, the traceback goes to the log and one line naming it to the screen,
+        and the app goes on. During startup there is no app to go on with: it exits with status 1
+        and ``fatal_error`` holds the line for ``bertsent-tui`` to print.
+        """
+        line = error_log.record(error)
+        self.log.error(line)
+        if not self.started:
+            if self.fatal_error is None:
+                self.fatal_error = line
+                self.exit(return_code=1)
+        elif self.is_running:  # not while shutting down: the log has it
+            self.say(line, "error")
 
 
 def create_app(data: str | None = None, encoder: str | None = None) -> BertsentApp:

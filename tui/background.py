@@ -1,4 +1,5 @@
-"""Worker threads yield the CPU to the UI thread, so keys are handled promptly under load."""
+"""Worker threads yield the CPU to the UI thread, so keys are handled promptly under load, and
+never hold up the app: Esc and quitting do not wait for a thread that is stuck."""
 
 from __future__ import annotations
 
@@ -7,13 +8,55 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TypeVar
 
 from textual.worker import get_current_worker
 
 NICENESS = 10
+THREAD_NAME = "bertsent-worker"
 Work = TypeVar("Work", bound=Callable)
+
+
+class WorkerThreads(ThreadPoolExecutor):
+    """The app's event loop runs Textual's thread workers here: each call on a daemon thread of its
+    own, and shutting down never waits for one.
+
+    A cancelled worker's thread runs on to its next checkpoint, and one blocked where no cancel
+    reaches it (open() of a FIFO, a stalled network read) never gets there. The default pool would
+    make quitting wait for it (asyncio joins the pool's threads, and so does Python at exit); here
+    the worker is marked cancelled at once, its result is ignored, and the thread is left behind.
+    """
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+
+        def run() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as error:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+        threading.Thread(target=run, name=THREAD_NAME, daemon=True).start()
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Nothing to wait for: every thread is a daemon of its own, not a pool's."""
+
+
+def threads_finished(within: float) -> bool:
+    """Wait up to ``within`` seconds in all for the worker threads still running (cancelled ones
+    reach their next checkpoint); True if none is left."""
+    deadline = time.monotonic() + within
+    for thread in threading.enumerate():
+        if thread.name == THREAD_NAME:
+            thread.join(max(0.0, deadline - time.monotonic()))
+    return not any(thread.name == THREAD_NAME and thread.is_alive() for thread in threading.enumerate())
 
 
 def yield_to_ui() -> None:
@@ -63,6 +106,13 @@ def cancel_event() -> threading.Event:
     job stops at its next checkpoint (a batch, a fit) without any bookkeeping of our own.
     """
     return get_current_worker().cancelled_event
+
+
+def post_unless_cancelled(node, message) -> None:
+    """Post a worker's result from its thread, unless the worker was cancelled meanwhile (Esc, a
+    newer run, quitting): a load that ends after Esc changes nothing."""
+    if not get_current_worker().is_cancelled:
+        node.post_message(message)
 
 
 def reports_stop(work: Work) -> Work:

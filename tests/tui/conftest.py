@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import textual.constants
+from bertsent.tui import error_log
 from bertsent.tui.app import BertsentApp, create_app
 
 
@@ -16,6 +18,15 @@ def no_animations(monkeypatch: pytest.MonkeyPatch) -> None:
     """Apps built in tests start with animations off. The tab underline slides for 0.3 s after a
     tab switch, so a snapshot taken soon after "3" drew it wherever a loaded CPU had got it to."""
     monkeypatch.setattr(textual.constants, "TEXTUAL_ANIMATIONS", "none")
+
+
+@pytest.fixture(autouse=True)
+def no_unexpected_errors(own_config_and_state) -> Iterator[None]:
+    """The app turns a bug into one line and a logged traceback and goes on, so no test may pass
+    over one: a test that causes an error on purpose reads the log and removes it."""
+    yield
+    if error_log.log_path().exists():
+        pytest.fail(f"the app logged an unexpected error:\n{error_log.log_path().read_text()}")
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 from bertsent.core.data import SUFFIXES, summarize
-from bertsent.tui.background import Throttle, cancel_event, reports_stop, yield_to_ui
+from bertsent.tui.background import Throttle, cancel_event, post_unless_cancelled, reports_stop, yield_to_ui
 from bertsent.tui.messages import DataLoaded, DownloadProgressed, TokenLengths, Working
 from bertsent.tui.safe_text import clean, literal
 from bertsent.tui.screens.base import Pane
@@ -148,7 +148,7 @@ class DataPane(Pane):
                 return
             raise
         self.post_message(Working(f"Reading {found}…"))
-        self.post_message(DataLoaded(found, load_splits(found)))
+        post_unless_cancelled(self, DataLoaded(found, load_splits(found)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="lengths")
     def _measure(self, encoder_name: str, texts: list[str]) -> None:

@@ -13,7 +13,7 @@ from bertsent.tui.messages import (
     Stopped,
     Working,
 )
-from bertsent.tui.safe_text import literal
+from bertsent.tui.safe_text import error_line, literal
 from bertsent.tui.screens.base import Pane
 from bertsent.tui.screens.predict import PREVIEW_TOKENS
 from bertsent.tui.widgets.attention import AttentionGrid
@@ -26,8 +26,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, ScrollableContainer, Vertical
 from textual.widgets import ContentSwitcher, Input, Static, Tab, Tabs
+from textual.worker import Worker, WorkerState
 
 VIEWS = ("probe", "map", "attention")
+STATUS_WORK = {"probe": ("probe", "ctrl+r"), "map": ("map", "ctrl+e")}  # worker group: (its view, its key)
 
 
 class InsidePane(Pane):
@@ -311,6 +313,18 @@ class InsidePane(Pane):
             "· keys [ ] , . h",
         )
         self.query_one(AttentionGrid).show(a.tokens, a.grid(self.attention_layer, self.attention_head))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A probe or map that failed or was cancelled says so in its view's status line, in place
+        of its last progress line (Pane's handler still hands the event to the app)."""
+        group = event.worker.group
+        if group not in STATUS_WORK or any(w.is_running for w in self.app.workers if w.group == group):
+            return  # not ours, or a newer run (ctrl+t redraws the map) cancelled this one
+        view, key = STATUS_WORK[group]
+        if event.state == WorkerState.ERROR:
+            self._say(view, f"The {view} failed: {error_line(event.worker.error)} · {key} tries again")
+        elif event.state == WorkerState.CANCELLED:
+            self._say(view, f"The {view} was cancelled · {key} starts it again")
 
     def on_working(self, message: Working) -> None:
         self._say(self._view(), message.text)

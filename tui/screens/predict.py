@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bertsent.tui.background import Throttle, cancel_event, yield_to_ui
+from bertsent.tui.background import Throttle, cancel_event, post_unless_cancelled, yield_to_ui
 from bertsent.tui.messages import ModelLoaded, Predicted, Working
 from bertsent.tui.safe_text import literal
 from bertsent.tui.screens.base import Pane
@@ -171,7 +171,7 @@ class PredictPane(Pane):
         accuracy = f", test accuracy {saved.report.accuracy:.1%}" if saved.report else ""
         origin = f"{folder} ({saved.model.encoder.name}, {saved.model.embedder.pooling}{accuracy})"
         origin += "".join(f"; note: {note}" for note in saved.notes)  # e.g. precision edited in model.json
-        self.post_message(ModelLoaded(ActiveModel(saved.model, origin)))
+        post_unless_cancelled(self, ModelLoaded(ActiveModel(saved.model, origin)))
 
     def on_working(self, message: Working) -> None:
         self.query_one("#predict-model", Static).update(literal(message.text))
