@@ -8,7 +8,7 @@ TORCH  ?= torch==2.13.0
 # Pictures must not depend on float bits: the TUI tests also run with one BLAS/OpenMP thread.
 ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: tui test test-tui-1thread check wheel-smoke bench install clean
+.PHONY: tui test test-tui-1thread check typecheck wheel-smoke bench install clean
 
 $(BIN)/bertsent: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,11 +29,21 @@ test: install
 test-tui-1thread: install
 	$(ONE_THREAD) $(BIN)/python -m pytest -q tests/tui
 
-# Lint, format and the import contracts (core headless, the scripts CLI free of Textual).
+# Lint, format, the import contracts (core headless, the scripts CLI free of Textual, the front
+# ends calling jobs) and the type checker on core.
 check: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(MAKE) typecheck
+
+# mypy reads core as installed (bertsent.core), which the checkout maps from core/: a link tree
+# under build/ gives it that view.
+TYPES := build/typecheck
+typecheck: install
+	mkdir -p $(TYPES)/bertsent && ln -sfn $(CURDIR)/core $(TYPES)/bertsent/core
+	cd $(TYPES) && $(abspath $(BIN))/mypy -p bertsent.core --config-file $(CURDIR)/pyproject.toml \
+		--python-executable $(abspath $(BIN))/python
 
 # Build the wheel, install it in a fresh venv outside the checkout and use it from an empty folder.
 wheel-smoke: install

@@ -36,23 +36,16 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
+    from bertsent.core import jobs
     from bertsent.core.data import load_splits
-    from bertsent.core.probe import probe_layers
 
     path = find_data(args.data)
     splits = load_splits(path, limit=args.limit, skip_bad=args.skip_bad)
     warn_skipped(splits.train.skipped)
     warn_skipped(splits.test.skipped)
     encoder = load_encoder(args)
-    with Progress("embedding every layer") as embedding, Progress("probing layers") as fitting:
-
-        def progress(update) -> None:
-            if update.stage == "embed":
-                embedding(update.embed)
-            else:
-                fitting.steps(update.done, update.total)
-
-        result = probe_layers(encoder, splits, reference=args.reference, progress=progress)
+    with Progress("embedding every layer") as progress:
+        result = jobs.probe(encoder, splits, reference=args.reference, progress=progress.job)
     if args.json:
         print_json([score.to_dict() for score in result.scores])
     else:

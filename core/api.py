@@ -96,26 +96,34 @@ def load_data(
             label_column=label_column,
             class_order=classes,
         )
-    columns = {"text_column": text_column, "label_column": label_column, "skip_bad": skip_bad}
-    train_set = _in_memory(source, labels, "train", **columns).head(limit)
+
+    def in_memory(data: object, data_labels: Sequence[object] | None, name: str) -> Dataset:
+        found = _in_memory(data, data_labels, name, text_column, label_column, skip_bad)
+        return found.head(limit)
+
+    train_set = in_memory(source, labels, "train")
     if test is None:
         return split(train_set, test_size=test_size, seed=seed).ordered(classes)
-    test_set = _in_memory(*(test if isinstance(test, tuple) else (test, None)), "test", **columns).head(limit)
+    test_set = in_memory(*test, "test") if isinstance(test, tuple) else in_memory(test, None, "test")
     return Splits(train_set, test_set, given=True, order=tuple(classes) if classes else None)
 
 
 def _in_memory(
-    source: object, labels: Sequence[object] | None, name: str, *, text_column, label_column, skip_bad
+    source: Any,
+    labels: Sequence[object] | None,
+    name: str,
+    text_column: str | None,
+    label_column: str | None,
+    skip_bad: bool,
 ) -> Dataset:
     if labels is not None:
-        return from_records(source, labels, source=f"({name} texts)", skip_bad=skip_bad)  # type: ignore[arg-type]
+        return from_records(source, labels, source=f"({name} texts)", skip_bad=skip_bad)
     names = _column_names(source)
     if names is None:
         raise DataError(f"{name} data: give a path, a table with named columns, or texts with their labels")
     text_key = find_column(names, text_column, "text", f"({name} table)")
     label_key = find_column(names, label_column, "label", f"({name} table)")
-    table: Any = source
-    return from_records(table[text_key], table[label_key], source=f"({name} table)", skip_bad=skip_bad)
+    return from_records(source[text_key], source[label_key], source=f"({name} table)", skip_bad=skip_bad)
 
 
 def _column_names(source: object) -> tuple[str, ...] | None:

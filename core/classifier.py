@@ -38,6 +38,8 @@ class SentimentClassifier(ClassifierMixin, BaseEstimator):
     Works in scikit-learn's ``Pipeline``, ``cross_val_score``, ``GridSearchCV`` and ``clone``.
     """
 
+    C_: float | None  # fitted: the C used (None for a fine-tuned head, where no C applies)
+
     def __init__(
         self,
         C: float | None = None,

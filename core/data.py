@@ -157,15 +157,14 @@ def load_dataset(
     labels: list[str] = []
     skipped: Counter[str] = Counter()
     for lineno, row in table.rows():
-        if not isinstance(row, str):
-            row = _labelled(row, text_key, label_key)
-        if isinstance(row, str):
+        checked = row if isinstance(row, str) else _labelled(row, text_key, label_key)
+        if isinstance(checked, str):
             if not skip_bad:
-                raise DataError(f"{path}:{lineno}: {row}")
-            skipped[row.split(":")[0]] += 1
+                raise DataError(f"{path}:{lineno}: {checked}")
+            skipped[checked.split(":")[0]] += 1
             continue
-        texts.append(row[0])
-        labels.append(row[1])
+        texts.append(checked[0])
+        labels.append(checked[1])
     if not texts:
         detail = f" ({sum(skipped.values())} bad rows skipped)" if skipped else ""
         raise DataError(f"{path}: no sentences found{detail}")
@@ -224,10 +223,12 @@ def load_splits(
     ``dev.*``/``validation.*`` file is allowed and not used (C is chosen by cross-validation).
     """
     path = Path(path)
-    columns = {"skip_bad": skip_bad, "text_column": text_column, "label_column": label_column}
+
+    def load(file: Path) -> Dataset:
+        return load_dataset(file, skip_bad=skip_bad, text_column=text_column, label_column=label_column).head(limit)
+
     if path.is_dir():
-        train = load_dataset(_find_split(path, "train"), **columns).head(limit)
-        test = load_dataset(_find_split(path, "test"), **columns).head(limit)
+        train, test = load(_find_split(path, "train")), load(_find_split(path, "test"))
         train, test = _same_label_type(train, test)
         unknown = sorted(set(test.labels.tolist()) - set(train.labels.tolist()), key=str)
         if unknown:
@@ -239,19 +240,19 @@ def load_splits(
         return Splits(train, test, given=True).ordered(class_order)
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
-    return split(load_dataset(path, **columns).head(limit), test_size=test_size, seed=seed).ordered(class_order)
+    return split(load(path), test_size=test_size, seed=seed).ordered(class_order)
 
 
-def align_labels(dataset: Dataset, classes: np.ndarray, what: str = "the model") -> Dataset:
+def align_labels(dataset: Dataset, classes: ClassSet, what: str = "the model") -> Dataset:
     """``dataset`` with labels of the same type as ``classes``; a label not among them is an error."""
-    known = {str(label): label for label in np.asarray(classes).tolist()}
+    known = {str(label): label for label in classes.labels}
     labels = []
     for label in dataset.labels.tolist():
         if str(label) not in known:
             names = ", ".join(repr(name) for name in known)
             raise DataError(f"{dataset.source}: label {label!r} is not one of the classes of {what} ({names})")
         labels.append(known[str(label)])
-    return Dataset(dataset.texts, np.asarray(labels, dtype=np.asarray(classes).dtype), dataset.source, dataset.skipped)
+    return Dataset(dataset.texts, np.asarray(labels, dtype=classes.array.dtype), dataset.source, dataset.skipped)
 
 
 def _same_label_type(train: Dataset, test: Dataset) -> tuple[Dataset, Dataset]:

@@ -222,7 +222,8 @@ class FineTuner:
 
 def _param_groups(model, head, weight_decay: float) -> list[dict]:
     """No weight decay on biases and LayerNorm weights, as BERT was trained."""
-    decay, plain = [], []
+    decay: list = []
+    plain: list = []
     for name, parameter in [*model.named_parameters(), *(("head." + n, p) for n, p in head.named_parameters())]:
         (plain if parameter.ndim < 2 or "LayerNorm" in name or "layer_norm" in name else decay).append(parameter)
     return [{"params": decay, "weight_decay": weight_decay}, {"params": plain, "weight_decay": 0.0}]

@@ -11,6 +11,7 @@ progress type, :class:`Progress`, and stops between steps when its ``cancel`` ev
 - :func:`evaluate`: a saved model on labelled data, with the precision it ran at.
 - :func:`embed`: both splits through the encoder, cached and resumable.
 - :func:`sentence_map`: a saved or trained model's view of labelled sentences in 2-D.
+- :func:`probe`: a classifier on each layer of the encoder alone.
 - :func:`baseline`: TF-IDF + logistic regression on the same split, recorded as a run.
 """
 
@@ -21,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from bertsent.core.errors import BertsentError
@@ -29,10 +30,12 @@ from bertsent.core.errors import BertsentError
 if TYPE_CHECKING:
     from bertsent.core.data import Dataset, Splits
     from bertsent.core.embed import Embedder
+    from bertsent.core.encoder import Encoder
     from bertsent.core.fastpath import FastPathCheck
     from bertsent.core.finetune import FinetuneSettings
     from bertsent.core.inside import SentenceMap
     from bertsent.core.model import SentimentModel
+    from bertsent.core.probe import LayerProbe
     from bertsent.core.report import ClassMetrics, Report
     from bertsent.core.runs import Run
     from bertsent.core.train import Embedded, TrainResult
@@ -206,7 +209,11 @@ def save(
     if progress:
         progress(Progress("checking bf16 against fp32", 0, len(held_out)))
     fast = check_fast_path(result.model, held_out.texts, held_out.labels)
-    extra = {"report": result.report, "data_hash": result.data_hash, "fast_path": fast and fast.to_dict()}
+    extra: dict[str, Any] = {
+        "report": result.report,
+        "data_hash": result.data_hash,
+        "fast_path": fast and fast.to_dict(),
+    }
     saved: Path | None = None
     problem = None
     try:
@@ -236,7 +243,7 @@ def evaluate(
     from bertsent.core.data import align_labels
     from bertsent.core.report import class_metrics
 
-    dataset = align_labels(dataset, model.classes.array)
+    dataset = align_labels(dataset, model.classes)
     predicted = model.predict(dataset.texts, _embed_progress("embedding", progress), cancel)
     per_class, confusion = class_metrics(dataset.labels, predicted, model.classes)
     macro_f1 = float(np.mean([m.f1 for m in per_class.values()]))
@@ -254,11 +261,32 @@ def sentence_map(
 ) -> SentenceMap:
     """A 2-D map of ``dataset``'s sentences as the model's classifier sees them; labels that are
     not the model's classes are refused, as :func:`evaluate` refuses them."""
-    from bertsent.core.data import align_labels
     from bertsent.core.inside import sentence_map as project
 
-    dataset = align_labels(dataset, model.classes.array)
     return project(model, dataset, method=method, progress=_embed_progress("embedding", progress), cancel=cancel)
+
+
+def probe(
+    encoder: Encoder,
+    splits: Splits,
+    *,
+    reference: bool = True,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> LayerProbe:
+    """A classifier on each layer alone ([CLS] and mean pooling), and the all-layer reference."""
+    from bertsent.core.probe import probe_layers
+
+    def report(p) -> None:
+        if progress is None:
+            return
+        if p.stage == "embed":
+            e = p.embed
+            progress(Progress("embedding every layer", e.done, e.total, e.rate, f"{e.cached:,} from cache", e.elapsed))
+        else:
+            progress(Progress("probing layers", p.done, p.total))
+
+    return probe_layers(encoder, splits, reference=reference, progress=report, cancel=cancel)
 
 
 def baseline(splits: Splits, *, data: str = "", record: bool = True, cancel: threading.Event | None = None) -> Baseline:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from typing import Any
 
 # json.dumps already escapes C0 controls; these pass through raw with ensure_ascii=False.
 _TERMINAL_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
@@ -25,7 +26,7 @@ def dumps(data: object, *, indent: int | None = None, sort_keys: bool = False) -
     return _TERMINAL_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def loads(text: str | bytes) -> object:
+def loads(text: str | bytes) -> Any:  # JSON values: as json.loads, checked by a schema where used
     """Parse JSON; every way it can fail is a ValueError (``json.JSONDecodeError`` or ours)."""
     try:
         return json.loads(text, parse_constant=_no_constant)

@@ -117,9 +117,7 @@ class SentimentModel:
         problems = [_problem(text) for text in block]
         good = [text for text, problem in zip(block, problems, strict=True) if problem is None]
         ids, lengths = self.encoder.encode_ids(good)
-        occlusions = [
-            occlude(seq, self.encoder.tokenizer.convert_ids_to_tokens(seq)) if scores else None for seq in ids
-        ]
+        occlusions = [occlude(seq, self.encoder.tokenizer.convert_ids_to_tokens(seq)) for seq in ids] if scores else []
         variants = [v for o in occlusions for v in o.variants] if scores else ids
         proba = self.proba_ids(variants, progress=progress, cancel=cancel) if variants else np.zeros((0, len(classes)))
         start = 0

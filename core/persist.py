@@ -16,6 +16,7 @@ import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from bertsent.core import __version__, jsonio
@@ -144,7 +145,8 @@ def _save_locked(
     for leftover in folder.glob(".*.part"):  # from a writer killed mid-write; none is running now
         shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink(missing_ok=True)
     buffer = io.BytesIO()
-    np.savez(buffer, **model.classifier.to_arrays())
+    arrays: dict[str, Any] = model.classifier.to_arrays()
+    np.savez(buffer, **arrays)
     data = buffer.getvalue()
     digest = hashlib.sha256(data).hexdigest()
     classifier_file = f"classifier-{digest[:16]}.npz"
@@ -321,7 +323,7 @@ def _load_locked(folder: Path, encoder: Encoder | None, device: str | None) -> S
             f"{folder}: classifier expects {classifier.scaler_.n_features_in_} features, encoder gives "
             f"{embedder.dim}; refusing to load"
         )
-    notes = ()
+    notes: tuple[str, ...] = ()
     checked = meta.get("fast_path") or {}
     allowed = checked.get("allowed") and checked.get("precision") == encoder.precision
     if encoder.precision != spec["trained_precision"] and not allowed:

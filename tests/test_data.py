@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from bertsent.core.classes import ClassSet
 from bertsent.core.data import load_dataset, load_splits, split, summarize
 from bertsent.core.errors import DataError
 
@@ -199,9 +200,9 @@ def test_align_labels_to_a_models_classes(tmp_path):
     from bertsent.core.data import align_labels
 
     data = load_dataset(write(tmp_path, "e.csv", "text,label\na,1\nb,0\n"))
-    assert align_labels(data, np.array(["0", "1"])).labels.tolist() == ["1", "0"]
+    assert align_labels(data, ClassSet(("0", "1"))).labels.tolist() == ["1", "0"]
     with pytest.raises(DataError, match="label 1 is not one of the classes of the model"):
-        align_labels(data, np.array(["neg", "pos"]))
+        align_labels(data, ClassSet(("neg", "pos")))
 
 
 def test_sst5_loads_with_five_named_classes(sst5_splits):

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from bertsent.cli.main import main
 from bertsent.core import jsonio
+from bertsent.core.classes import ClassSet
 from bertsent.core.classes import names_of as label_names
 from bertsent.core.classifier import SentimentClassifier
 from bertsent.core.data import align_labels, as_labels, load_dataset
@@ -425,7 +426,7 @@ def test_a_tie_goes_to_the_first_class_in_model_and_labelling(encoder, tmp_path)
 
 
 def test_align_labels_uses_the_same_rule_as_loading(tmp_path):
-    model_classes = as_labels(["0", "1"])
+    model_classes = ClassSet.of(as_labels(["0", "1"]))
     for written in (["01", "1"], ["+1", "0"], ["-0", "1"]):
         dataset = load_dataset(labelled_file(tmp_path, written * 2))
         with pytest.raises(DataError, match="is not one of the classes"):

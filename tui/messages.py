@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from bertsent.core.explain import Prediction
     from bertsent.core.inside import Attention, SentenceMap
     from bertsent.core.jobs import Progress as JobProgress
-    from bertsent.core.probe import LayerProbe, ProbeProgress
+    from bertsent.core.probe import LayerProbe
     from bertsent.core.runs import Run
     from bertsent.core.train import TrainResult
 
@@ -123,7 +123,7 @@ class Predicted(Message):
 
 @dataclass
 class ProbeProgressed(Progress):
-    progress: ProbeProgress
+    progress: JobProgress  # stages "embedding every layer", then "probing layers"
 
 
 @dataclass

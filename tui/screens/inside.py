@@ -129,7 +129,7 @@ class InsidePane(Pane):
     @reports_stop
     def _probe(self, encoder_name: str, splits) -> None:
         yield_to_ui()
-        from bertsent.core.probe import probe_layers
+        from bertsent.core import jobs
 
         cancel = cancel_event()
         encoder = self.app.get_encoder(encoder_name, status=self)
@@ -140,13 +140,13 @@ class InsidePane(Pane):
                 self.post_message(ProbeProgressed(update))
 
         with blas_on_this_thread():
-            probe = probe_layers(encoder, splits, progress=progress, cancel=cancel)
+            probe = jobs.probe(encoder, splits, progress=progress, cancel=cancel)
         self.post_message(ProbeFinished(probe))
 
     def on_probe_progressed(self, message: ProbeProgressed) -> None:
         p = message.progress
-        if p.stage == "embed":
-            line = f"Embedding every layer: {p.done:,} of {p.total:,} sentences ({p.embed.cached:,} cached)"
+        if p.stage == "embedding every layer":
+            line = f"Embedding every layer: {p.done:,} of {p.total:,} sentences ({p.detail})"
         else:
             line = f"Fitting one classifier per layer and pooling: fit {p.done:,} of {p.total:,}"
         self._say("probe", line + " · Esc cancels")
