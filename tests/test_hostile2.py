@@ -93,7 +93,7 @@ def test_a_label_beyond_int64_is_a_text_label_in_data_and_train(tmp_path, capsys
     assert "99999999999999999999" in json.dumps(per_label)
     monkeypatch.setattr("bertsent.core.fastpath.check_fast_path", lambda *args: None)
     assert main(["train", "--data", str(data), "--C", "1", "--out", str(tmp_path / "m"), "--json"]) == 0
-    assert load_model(tmp_path / "m").model.classes.tolist() == ["1", "99999999999999999999"]
+    assert load_model(tmp_path / "m").model.classes.labels == ("1", "99999999999999999999")
 
 
 def test_evaluate_refuses_labels_that_only_look_like_the_models(small_model_dir, tmp_path, capsys):
@@ -218,7 +218,7 @@ def test_a_failing_report_after_fine_tuning_loses_no_model(tiny_distilbert, sst2
     def broken(*args, **kwargs) -> None:
         raise RuntimeError("formatting failed")
 
-    monkeypatch.setattr("bertsent.cli.train.print_report", broken)
+    monkeypatch.setattr("bertsent.cli.train.print_json", broken)
     with pytest.raises(RuntimeError):
         main(finetune_args(tiny_distilbert, sst2_dir, tmp_path / "ft"))
     assert load_model(tmp_path / "ft").report.method == "finetune"
@@ -366,7 +366,7 @@ def test_multiclass_token_scores_are_the_drop_of_the_scored_class(three_classes)
     text = "a warm and funny film"
     for scored in ("neg", "neu", "pos"):
         prediction = three_classes.explain(text, scored=scored)
-        column = three_classes.classes.tolist().index(scored)
+        column = three_classes.classes.index(scored)
         ids = three_classes.encoder.encode_ids([text])[0][0]
         without_first = ids[:1] + ids[2:]
         proba = three_classes.proba_ids([ids, without_first])[:, column]
