@@ -45,6 +45,15 @@ class EmbedProgress:
 ProgressCallback = Callable[[EmbedProgress], None]
 
 
+@dataclass(frozen=True)
+class Vectors:
+    """Sentence vectors, ``(n, dim)`` float32, and how many distinct sentences were longer than the
+    encoder's limit (and cut to it)."""
+
+    array: np.ndarray
+    truncated: int
+
+
 class Embedder:
     """Turn sentences into fixed-size vectors with a frozen :class:`Encoder`.
 
@@ -74,7 +83,6 @@ class Embedder:
         if cache is True:
             cache = EmbeddingCache(cache_dir() / "embeddings", self.cache_key)
         self.cache = cache or None
-        self.truncated = 0
 
     @property
     def dim(self) -> int:
@@ -96,7 +104,16 @@ class Embedder:
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> np.ndarray:
-        """Vectors for ``texts`` in input order, shape ``(len(texts), dim)``, float32.
+        """Vectors for ``texts`` in input order, shape ``(len(texts), dim)``, float32 (see :meth:`vectors`)."""
+        return self.vectors(texts, progress, cancel).array
+
+    def vectors(
+        self,
+        texts: list[str],
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Vectors:
+        """Vectors for ``texts`` in input order, with how many sentences were cut to the encoder's limit.
 
         Raises :class:`Cancelled` when ``cancel`` is set; every finished batch stays cached.
         """
@@ -141,10 +158,10 @@ class Embedder:
                 self._flush(pending, hashes, vectors, lengths)
             if self.cache:
                 self.cache.compact(hashes, vectors, lengths)
-        self.truncated = int((lengths > self.encoder.max_length).sum())
+        truncated = int((lengths > self.encoder.max_length).sum())
         if len(unique) < len(texts):
             _spread(result, unique, texts)
-        return result
+        return Vectors(result, truncated)
 
     def batches_of(self, ids: list[list[int]]) -> list[np.ndarray]:
         """Index arrays of length-sorted batches within the token budget."""

@@ -76,9 +76,9 @@ def embed_splits(
 ) -> Embedded:
     """Embed train and test sentences in one pass (one progress bar, one sorted batching)."""
     start = time.perf_counter()
-    vectors = embedder.embed(splits.train.texts + splits.test.texts, progress, cancel)
+    vectors = embedder.vectors(splits.train.texts + splits.test.texts, progress, cancel)
     n = len(splits.train)
-    return Embedded(vectors[:n], vectors[n:], time.perf_counter() - start, embedder.truncated)
+    return Embedded(vectors.array[:n], vectors.array[n:], time.perf_counter() - start, vectors.truncated)
 
 
 def fit(
