@@ -61,11 +61,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with sigterm_as_interrupt():
             return args.run(args)
-    except Terminated:
-        fail("terminated; finished embeddings are cached, run again to resume")
+    except Terminated as exc:
+        fail(str(exc) or "terminated; finished embeddings are cached, run again to resume")
         return EXIT_TERMINATED
-    except KeyboardInterrupt:
-        fail("interrupted; finished embeddings are cached, run again to resume")
+    except KeyboardInterrupt as exc:
+        fail(str(exc) or "interrupted; finished embeddings are cached, run again to resume")
         return EXIT_INTERRUPTED
     except Cancelled as exc:
         fail(str(exc))
