@@ -34,7 +34,15 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="local: this machine, resumable; ray: a Ray cluster (pip install 'bertsent[ray]') (default: local)",
     )
     label.add_argument("--ray-address", help="Ray cluster to use (default: $RAY_ADDRESS, else a local Ray)")
-    label.add_argument("--workers", type=positive_int, help="Ray actors (default: the cluster's CPUs / 2)")
+    label.add_argument(
+        "--workers", type=positive_int, help="Ray actors (default: as many as the cluster's nodes can host)"
+    )
+    label.add_argument(
+        "--cpus-per-worker",
+        type=positive_int,
+        help="CPUs (torch threads) of each Ray actor (default: 2, or the largest node's CPUs if fewer)",
+    )
+    label.add_argument("--verbose", action="store_true", help="show Ray's own log lines (hidden by default)")
     label.add_argument(
         "--window-rows",
         type=positive_int,
@@ -47,7 +55,6 @@ def register(commands: argparse._SubParsersAction) -> None:
 def cmd_label(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from bertsent.core.errors import Cancelled
     from bertsent.core.files import sha256_file
     from bertsent.core.label import label_file
     from bertsent.core.persist import META, load_model
@@ -66,7 +73,14 @@ def cmd_label(args: argparse.Namespace) -> int:
                 from bertsent.core.label_ray import label_with_ray
 
                 result = label_with_ray(
-                    args.model, args.input, args.out, address=args.ray_address, workers=args.workers, **shared
+                    args.model,
+                    args.input,
+                    args.out,
+                    address=args.ray_address,
+                    workers=args.workers,
+                    worker_threads=args.cpus_per_worker,
+                    verbose=args.verbose,
+                    **shared,
                 )
             else:
                 result = label_file(
@@ -77,8 +91,14 @@ def cmd_label(args: argparse.Namespace) -> int:
                     model_id=sha256_file(Path(args.model) / META),
                     **shared,
                 )
-        except KeyboardInterrupt:
-            raise Cancelled("interrupted; finished parts are kept, run the same command again to resume") from None
+        except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (a subclass): main gives each its status
+            kept = (
+                "the Ray engine does not resume: nothing was written"
+                if args.engine == "ray"
+                else "finished parts are kept, run the same command again to resume"
+            )
+            said = "interrupted" if type(stop) is KeyboardInterrupt else "terminated"
+            raise type(stop)(f"{said}; {kept}") from None
     if result.restarted:
         fail("note: an interrupted run with other settings or another model was discarded")
     rate = (result.rows - result.resumed) / result.seconds if result.seconds > 0 else 0.0

@@ -58,10 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with sigterm_as_interrupt():
             return args.run(args)
-    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (Terminated)
-        status = stop_status()
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (Terminated)
+        status = EXIT_TERMINATED if isinstance(exc, Terminated) else stop_status()
         what = "terminated" if status == EXIT_TERMINATED else "interrupted"
-        fail(f"{what}; finished embeddings are cached, run again to resume")
+        fail(str(exc) or f"{what}; finished embeddings are cached, run again to resume")
         return status
     except Cancelled as exc:  # stopped on request at a checkpoint: 143 if SIGTERM asked, else 130
         fail(str(exc))

@@ -19,3 +19,7 @@ class ModelFileError(BertsentError):
 
 class Cancelled(BertsentError):
     """Long work was cancelled through its cancel event; finished parts stay cached."""
+
+
+class ClusterError(BertsentError):
+    """A Ray cluster cannot be reached, cannot host the work asked of it, or the job failed there."""

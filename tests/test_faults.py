@@ -34,12 +34,15 @@ def announced(function, after=1):
     return wrapper
 
 import bertsent.core.classifier as classifier, bertsent.core.embed as embed, bertsent.core.persist as persist
+import bertsent.core.label as label
 if stage == "embedding":
     embed.Embedder.forward = announced(embed.Embedder.forward, after=3)  # two batches done
 elif stage == "training":
     classifier.SentimentClassifier.fit = announced(classifier.SentimentClassifier.fit)
 elif stage == "saving":
     persist.atomic_write_text = announced(persist.atomic_write_text)  # the classifier file is written
+elif stage == "labelling":
+    label.label_rows = announced(label.label_rows)
 from bertsent.cli.main import main
 sys.exit(main(args))
 """
@@ -79,6 +82,29 @@ def test_signal_mid_stage_ends_cleanly_and_leaves_a_model_that_loads(
     assert not list(old_model.glob(".*.part")) and load_model(old_model, encoder=encoder).model
     if stage == "embedding":  # the batches finished before the signal were flushed to the cache
         assert list(cache.glob("embeddings/*/*.npz"))
+
+
+@pytest.mark.parametrize(
+    ("signum", "status", "said"), [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")]
+)
+def test_signal_while_labelling_ends_with_one_line_and_its_own_status(
+    small_model_dir, tmp_path, signum, status, said
+):  # fmt: skip
+    (tmp_path / "in.csv").write_text("id,review\n1,a fine film\n2,a dull film\n", encoding="utf-8")
+    args = ["label", str(tmp_path / "in.csv"), "--model", str(small_model_dir), "--out", str(tmp_path / "o.csv")]
+    process = subprocess.Popen(
+        [sys.executable, "-c", STAGED_CLI, "labelling", *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout.readline().strip() == "stage labelling", process.stderr.read()
+    process.send_signal(signum)
+    assert process.wait(timeout=120) == status
+    err = process.stderr.read()
+    assert err == f"bertsent: {said}; finished parts are kept, run the same command again to resume\n"
+    assert not (tmp_path / "o.csv").exists()
 
 
 SAVER = """
