@@ -14,6 +14,7 @@ SST2 = Path(os.environ.get("BERTSENT_TEST_DATA", REPO.parent / "shared" / "data"
 SST5 = Path(os.environ.get("BERTSENT_TEST_SST5", SST2.parent / "sst5"))
 
 # Everything that would otherwise read the user's home: caches, configs, the Hugging Face cache.
+RAY_LOOPBACK = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 HOME_VARIABLES = (
     "XDG_CACHE_HOME",
     "XDG_CONFIG_HOME",
@@ -30,11 +31,16 @@ def pytest_configure(config: pytest.Config) -> None:
     """An empty HOME for the whole run (child processes included), set before anything imports
     transformers: no test sees the user's caches, configs or Hugging Face downloads."""
     home = Path(tempfile.mkdtemp(prefix="bertsent-test-home-"))
-    config.stash[_HOME] = (home, {key: os.environ.get(key) for key in ("HOME", *HOME_VARIABLES, "HF_HUB_OFFLINE")})
+    saved = ("HOME", *HOME_VARIABLES, "HF_HUB_OFFLINE", RAY_LOOPBACK)
+    config.stash[_HOME] = (home, {key: os.environ.get(key) for key in saved})
     os.environ["HOME"] = str(home)
     for key in HOME_VARIABLES:
         os.environ.pop(key, None)
     os.environ["HF_HUB_OFFLINE"] = "1"
+    # Loopback only: Ray takes a node's address from the machine's network unless it runs "without
+    # clusters" (its setting for laptops), where every node, actor and driver it starts, the CLI's
+    # included, uses 127.0.0.1.
+    os.environ[RAY_LOOPBACK] = "0"
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

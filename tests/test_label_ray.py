@@ -50,14 +50,14 @@ pytestmark = pytest.mark.slow
 def two_nodes():
     """Two Ray nodes of 1 CPU each on this machine, their temp files (actors' included) in a folder
     of their own; every process of theirs is stopped at the end. Yields the address as a user on
-    the head node gives it, ``127.0.0.1:PORT`` (Ray itself swaps a loopback address for this
-    machine's own IP: a new driver cannot join a cluster bound to 127.0.0.1 alone)."""
+    the head node gives it, ``127.0.0.1:PORT`` (every Ray process of the tests stays on loopback:
+    see ``tests/conftest.py``)."""
     from ray.cluster_utils import Cluster
 
     folder = tempfile.mkdtemp(prefix="bsray-")  # short: Ray's socket paths must fit in 107 bytes
     saved = os.environ.get("TMPDIR")
     os.environ["TMPDIR"] = folder
-    node = {"num_cpus": 1, "include_dashboard": False}
+    node = {"num_cpus": 1, "include_dashboard": False, "node_ip_address": "127.0.0.1"}
     cluster = Cluster(initialize_head=True, head_node_args=node)
     try:
         cluster.add_node(**node)
