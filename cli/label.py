@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bertsent.cli.common import Progress, fail, positive_int, safe
+from bertsent.cli.common import EXIT_INTERRUPTED, EXIT_TERMINATED, Progress, fail, positive_int, safe
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -47,7 +47,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def cmd_label(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from bertsent.core.errors import Cancelled
+    from bertsent.cli.main import Terminated
     from bertsent.core.files import sha256_file
     from bertsent.core.label import label_file
     from bertsent.core.persist import META, load_model
@@ -77,8 +77,11 @@ def cmd_label(args: argparse.Namespace) -> int:
                     model_id=sha256_file(Path(args.model) / META),
                     **shared,
                 )
-        except KeyboardInterrupt:
-            raise Cancelled("interrupted; finished parts are kept, run the same command again to resume") from None
+        except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (main's Terminated): parts kept either way
+            terminated = isinstance(stop, Terminated)
+            how = "terminated" if terminated else "interrupted"
+            fail(f"{how}; finished parts are kept, run the same command again to resume")
+            return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
     if result.restarted:
         fail("note: an interrupted run with other settings or another model was discarded")
     rate = (result.rows - result.resumed) / result.seconds if result.seconds > 0 else 0.0
