@@ -165,7 +165,9 @@ MARKER = "made-by-bertsent-label"  # in every parts folder bertsent makes: a fol
 JOURNAL = "journal.json"
 SPOOL = "input"  # a copy of a pipe or stdin, which can be read only once
 MAX_JOURNAL_BYTES = 256 * 2**20
-_OURS = re.compile(r"part-\d{6}|journal\.json|input|\.(part-\d{6}|journal\.json)\..+\.part")  # + MARKER
+# What a run writes in the folder besides the marker (removed last): parts, the journal, the copy
+# of a pipe, and atomic_open's temporary files for the first two. Nothing else there is removed.
+_OURS = re.compile(r"part-\d{6}|journal\.json|input|\.(part-\d{6}|journal\.json)\..+\.part")
 _DIGEST = Str(r"[0-9a-f]{64}")
 JOURNAL_SCHEMA = Obj(
     {
