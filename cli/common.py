@@ -170,8 +170,10 @@ def load_encoder(args: argparse.Namespace):
 def stdin_lines() -> Iterator[str]:
     """Lines of stdin as text; bytes that are not UTF-8 stay as lone surrogates, for core to
     report on that line (instead of the whole stream failing to decode)."""
+    from bertsent.core.table import line_text  # the one rule for where a line ends
+
     for line in sys.stdin.buffer:
-        yield line.rstrip(b"\r\n").decode("utf-8", "surrogateescape")
+        yield line_text(line.decode("utf-8", "surrogateescape"))
 
 
 @contextmanager

@@ -63,11 +63,12 @@ def follow_umask(path: str | os.PathLike[str], *, directory: bool = False) -> No
 
 
 @contextlib.contextmanager
-def locked(folder: str | os.PathLike[str], *, shared: bool = False) -> Iterator[None]:
+def locked(folder: str | os.PathLike[str], *, shared: bool = False, wait: bool = True) -> Iterator[None]:
     """Hold an advisory lock on ``folder`` itself (exclusive for writers, shared for readers).
 
     The lock is on the folder, not a file in it, so it adds nothing to the folder; it is released
-    when the process dies, so a killed writer never leaves it held.
+    when the process dies, so a killed writer never leaves it held. ``wait=False``: raise
+    :class:`BlockingIOError` at once when another process holds it.
     """
     try:
         import fcntl
@@ -76,7 +77,7 @@ def locked(folder: str | os.PathLike[str], *, shared: bool = False) -> Iterator[
         return
     fd = os.open(folder, os.O_RDONLY)
     try:
-        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | (0 if wait else fcntl.LOCK_NB))
         yield
     finally:
         os.close(fd)

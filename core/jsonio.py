@@ -4,7 +4,9 @@ Output: no bare ``NaN``/``Infinity`` (non-finite numbers become ``null``), and c
 terminal would act on (C1 controls, bidi overrides, line separators) are ``\\uXXXX`` escapes, so
 printing a JSON line never reorders or drives the terminal; the parsed values are unchanged.
 Input: nesting too deep for the parser and ``NaN``/``Infinity`` constants are a ValueError like
-any other malformed JSON.
+any other malformed JSON. Data passed through (a corpus being labelled) can keep its numbers as
+their own text (:class:`Number`, :func:`line`), so ``1e-09``, ``1e999`` or a 5,000-digit integer
+come out as they went in.
 """
 
 from __future__ import annotations
@@ -26,12 +28,72 @@ def dumps(data: object, *, indent: int | None = None, sort_keys: bool = False) -
     return _TERMINAL_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def loads(text: str | bytes) -> Any:  # JSON values: as json.loads, checked by a schema where used
-    """Parse JSON; every way it can fail is a ValueError (``json.JSONDecodeError`` or ours)."""
+class Number:
+    """A JSON number kept as its input text: never rounded, never out of range, any number of digits."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"Number({self.text!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Number) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+
+def loads(text: str | bytes, *, exact_numbers: bool = False) -> Any:  # as json.loads; checked by a schema where used
+    """Parse JSON; every way it can fail is a ValueError (``json.JSONDecodeError`` or ours).
+
+    ``exact_numbers``: numbers become :class:`Number` (their text), for data written back out.
+    """
+    hooks = {"parse_int": Number, "parse_float": Number} if exact_numbers else {}
     try:
-        return json.loads(text, parse_constant=_no_constant)
+        return json.loads(text, parse_constant=_no_constant, **hooks)
     except RecursionError:
         raise ValueError("nested too deeply") from None
+
+
+class _Between(str):
+    """Text written between values (punctuation, a key) while :func:`line` walks a value."""
+
+
+def line(data: object) -> str:
+    """One line of strict JSON for ``data``: :class:`Number` as its text, the escapes of :func:`dumps`,
+    and no recursion, so any value the parser accepted is written back, however deeply nested."""
+    parts: list[str] = []
+    work: list[object] = [data]
+    while work:
+        item = work.pop()
+        if isinstance(item, _Between):
+            parts.append(item)
+        elif isinstance(item, dict):
+            parts.append("{")
+            work.append(_Between("}"))
+            entries = list(item.items())
+            for index in range(len(entries) - 1, -1, -1):
+                key, value = entries[index]
+                work.append(value)
+                work.append(_Between((", " if index else "") + json.dumps(str(key), ensure_ascii=False) + ": "))
+        elif isinstance(item, list | tuple):
+            parts.append("[")
+            work.append(_Between("]"))
+            for index in range(len(item) - 1, -1, -1):
+                work.append(item[index])
+                if index:
+                    work.append(_Between(", "))
+        elif isinstance(item, Number):
+            parts.append(item.text)
+        else:
+            parts.append(json.dumps(_finite(item), ensure_ascii=False, allow_nan=False, default=_plain))
+    return _TERMINAL_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", "".join(parts))
 
 
 def _no_constant(name: str) -> object:

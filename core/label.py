@@ -13,28 +13,34 @@ the result is byte-identical to an uninterrupted run. Nothing is written to the 
 
 from __future__ import annotations
 
-import csv
+import contextlib
+import dataclasses
 import hashlib
-import io
-import json
+import os
+import re
 import shutil
+import stat
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
+from bertsent.core import jsonio
 from bertsent.core.decision import decide
 from bertsent.core.errors import Cancelled, DataError
-from bertsent.core.files import MIB, atomic_open, atomic_write_text, read_regular, sha256_file
+from bertsent.core.files import atomic_open, atomic_write_text, follow_umask, locked, sha256_file
+from bertsent.core.schema import Anything, Int, List, Map, Obj, Str
 from bertsent.core.table import STDIN, SUFFIX_FORMATS, Row, Table, find_column, open_table
 
 if TYPE_CHECKING:  # scikit-learn (under the model) is slow to import, and `bertsent --help` needs none of it
     from bertsent.core.model import SentimentModel
 
-JOURNAL_FORMAT = 1
+JOURNAL_FORMAT = 2  # 2: numbers kept as their text in the rows' digests
 WINDOW_ROWS = 8192
 WINDOW_CHARS = 16 * 2**20  # bounds memory when rows are long (a scraped page per cell)
 DIGITS = 6  # probabilities are written rounded, so the file reads the same wherever it is made
@@ -97,7 +103,12 @@ class AddedColumns:
 
 
 class RowWriter:
-    """Rows as bytes in the output format: CSV/TSV with a header, or JSON lines."""
+    """Rows as bytes in the output format: CSV/TSV with a header, or JSON lines.
+
+    Input values come out as they came in: CSV and TSV cells as their text, JSON numbers as their
+    own text (:class:`jsonio.Number`), strict JSON. TSV is written without quoting (as bertsent
+    reads it): a ``"`` is kept as it is, a tab or line break inside a field becomes a space.
+    """
 
     def __init__(self, format: str, columns: tuple[str, ...], added: AddedColumns, delimiter: str = ",") -> None:
         self.format = format
@@ -110,43 +121,141 @@ class RowWriter:
 
     def rows(self, rows: list[tuple[Row, dict[str, object]]]) -> bytes:
         if self.format == "jsonl":
-            lines = []
-            for fields, added in rows:
-                obj = dict(fields) if isinstance(fields, dict) else {}
-                obj.update(added)
-                lines.append(json.dumps(obj, ensure_ascii=False) + "\n")
-            return "".join(lines).encode("utf-8", "surrogateescape")
+            lines = [jsonio.line({**(fields if isinstance(fields, dict) else {}), **added}) for fields, added in rows]
+            return "".join(line + "\n" for line in lines).encode("utf-8", "surrogateescape")
         table = []
         for fields, added in rows:
             given = fields if isinstance(fields, dict) else {}
             values = [_cell(given.get(column)) for column in self.columns]
-            table.append(values + [_cell(added[name]) for name in self.added.names])
+            table.append(values + [_added_cell(added[name]) for name in self.added.names])
         return self._delimited(table)
 
     def _delimited(self, table: list[list[str]]) -> bytes:
-        buffer = io.StringIO()
-        if self.format == "tsv":  # TSV has no quoting: a tab or line break inside a field becomes a space
-            table = [[_one_line(v) for v in row] for row in table]
-            writer = csv.writer(buffer, delimiter="\t", quoting=csv.QUOTE_NONE, escapechar=None, lineterminator="\n")
+        if self.format == "tsv":
+            text = "".join("\t".join(_one_line(value) for value in row) + "\n" for row in table)
         else:
-            writer = csv.writer(buffer, delimiter=self.delimiter, lineterminator="\n")
-        writer.writerows(table)
-        return buffer.getvalue().encode("utf-8", "surrogateescape")
+            text = "".join(self.delimiter.join(self._quoted(value) for value in row) + "\n" for row in table)
+        return text.encode("utf-8", "surrogateescape")
+
+    def _quoted(self, value: str) -> str:
+        """A CSV field, quoted when it holds the delimiter, a quote or any line break (a lone ``\\r`` too)."""
+        if self.delimiter in value or '"' in value or "\n" in value or "\r" in value:
+            return '"' + value.replace('"', '""') + '"'
+        return value
 
 
 def _cell(value: object) -> str:
+    """An input value as a CSV/TSV cell: text as it is, anything else as its JSON text."""
     if value is None:
         return ""
-    if isinstance(value, float):
-        return f"{value:.{DIGITS}f}"
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return value if isinstance(value, str) else jsonio.line(value)
+
+
+def _added_cell(value: object) -> str:
+    return f"{value:.{DIGITS}f}" if isinstance(value, float) else _cell(value)
 
 
 def _one_line(value: str) -> str:
     return value.replace("\t", " ").replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
 
 
-# --- the journal of finished parts ---
+# --- the parts folder and its journal ---
+
+MARKER = "made-by-bertsent-label"  # in every parts folder bertsent makes: a folder without it is not ours
+JOURNAL = "journal.json"
+SPOOL = "input"  # a copy of a pipe or stdin, which can be read only once
+MAX_JOURNAL_BYTES = 256 * 2**20
+# What a run writes in the folder besides the marker (removed last): parts, the journal, the copy
+# of a pipe, and atomic_open's temporary files for the first two. Nothing else there is removed.
+_OURS = re.compile(r"part-\d{6}|journal\.json|input|\.(part-\d{6}|journal\.json)\..+\.part")
+_DIGEST = Str(r"[0-9a-f]{64}")
+JOURNAL_SCHEMA = Obj(
+    {
+        "settings": Map(Str(), Anything(), max_len=100),
+        "parts": List(Obj({"rows": Int(0), "bad": Int(0), "input": _DIGEST, "sha256": _DIGEST}), max_len=10**8),
+    }
+)
+
+
+def check_destination(source: str, out: Path) -> None:
+    """Refuse, before any work, an output that would destroy something: a folder, a file that is
+    not a regular file, a file in a model folder, the input itself."""
+    from bertsent.core.persist import META  # loaded already: labelling needs a model
+
+    if out.is_dir():
+        raise DataError(f"{out}: is a folder; choose another --out (a file to write)")
+    if out.exists() and not out.is_file():
+        raise DataError(f"{out}: is not a regular file; choose another --out")
+    if (out.parent / META).is_file():
+        raise DataError(f"{out}: is inside the model folder {out.parent}; choose another --out")
+    if source != STDIN and (
+        Path(source).resolve() == out.resolve() or (out.exists() and Path(source).exists() and out.samefile(source))
+    ):
+        raise DataError(f"{out}: the output would replace the input; choose another --out")
+
+
+@contextlib.contextmanager
+def parts_folder(folder: Path, out: Path) -> Iterator[Path]:
+    """``folder`` made now (with its marker) or left by an earlier run, locked for the whole run.
+
+    A folder without the marker is not ours and is refused, as is one another run holds. Left
+    early with no journal in it (nothing to resume), the folder is removed again.
+    """
+    if not folder.exists() and not folder.is_symlink():
+        _make_parts_folder(folder, out)
+    if folder.is_symlink() or not folder.is_dir() or not _regular_file(folder / MARKER):
+        raise DataError(f"{folder}: exists and was not made by bertsent label; move it away or choose another --out")
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(locked(folder, wait=False))
+        except BlockingIOError:
+            raise DataError(
+                f"{folder}: another 'bertsent label' is writing {out}; wait for it to end or choose another --out"
+            ) from None
+        try:
+            yield folder
+        except BaseException:
+            if not (folder / JOURNAL).exists():
+                remove_parts_folder(folder)
+            raise
+
+
+def _make_parts_folder(folder: Path, out: Path) -> None:
+    """Made under a temporary name with its marker, then renamed: it never exists without one."""
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    except OSError as exc:
+        raise DataError(f"{out}: cannot write there: {exc.strerror or exc}; choose another --out") from None
+    try:
+        follow_umask(staging, directory=True)
+        (staging / MARKER).write_text("made by bertsent label; removed when the labelling ends\n", encoding="utf-8")
+        os.rename(staging, folder)  # fails if another run made the folder first: that one is checked instead
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not folder.exists():
+            raise DataError(f"{out}: cannot write there: {exc.strerror or exc}; choose another --out") from None
+
+
+def remove_parts_folder(folder: Path) -> None:
+    """Remove what labelling made in ``folder`` (the marker last), then the folder if that empties it."""
+    _remove_ours(folder)
+    with contextlib.suppress(OSError):
+        (folder / MARKER).unlink()
+        folder.rmdir()
+
+
+def _remove_ours(folder: Path, keep: tuple[str, ...] = ()) -> None:
+    for entry in os.scandir(folder):
+        if entry.name not in keep and _OURS.fullmatch(entry.name) and not entry.is_dir(follow_symlinks=False):
+            os.unlink(entry.path)
+
+
+def _regular_file(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 class Journal:
@@ -157,15 +266,12 @@ class Journal:
         self.settings = settings
         self.parts: list[dict] = []
         self.restarted = False
-        try:
-            saved = json.loads(read_regular(folder / "journal.json", 64 * MIB))
-        except (OSError, ValueError):
-            saved = None
-        if isinstance(saved, dict) and saved.get("settings") == settings and isinstance(saved.get("parts"), list):
+        saved = read_journal(folder)
+        if saved is not None and saved["settings"] == settings:
             self.parts = saved["parts"]
-        elif folder.exists():
-            self.restarted = saved is not None  # other settings: what is there cannot be reused
-            shutil.rmtree(folder)
+        elif saved is not None:  # other settings: what is there cannot be reused
+            self.restarted = True
+            _remove_ours(folder, keep=(SPOOL,))
 
     def part_path(self, index: int) -> Path:
         return self.folder / f"part-{index:06d}"
@@ -176,7 +282,7 @@ class Journal:
             return None
         entry = self.parts[index]
         path = self.part_path(index)
-        if entry.get("input") == input_digest and path.is_file() and sha256_file(path) == entry.get("sha256"):
+        if entry["input"] == input_digest and _regular_file(path) and sha256_file(path) == entry["sha256"]:
             return entry
         return None
 
@@ -195,9 +301,38 @@ class Journal:
             self._save()
 
     def _save(self) -> None:
-        atomic_write_text(
-            self.folder / "journal.json", json.dumps({"settings": self.settings, "parts": self.parts}, indent=1)
-        )
+        atomic_write_text(self.folder / JOURNAL, jsonio.dumps({"settings": self.settings, "parts": self.parts}))
+
+
+def read_journal(folder: Path) -> dict | None:
+    """The journal in ``folder`` (None when there is none), checked against :data:`JOURNAL_SCHEMA`;
+    anything else there is one line naming it and how to start over."""
+    path = folder / JOURNAL
+
+    def damaged(reason: str) -> DataError:
+        return DataError(f"{path}: damaged ({reason}); delete the folder {folder} to start over")
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise damaged(exc.strerror or str(exc)) from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_JOURNAL_BYTES:
+        os.close(fd)
+        too_big = stat.S_ISREG(info.st_mode)
+        raise damaged(f"larger than {MAX_JOURNAL_BYTES // 2**20} MiB" if too_big else "not a regular file")
+    with open(fd, "rb") as handle:
+        try:
+            saved = jsonio.loads(handle.read(MAX_JOURNAL_BYTES + 1))
+            JOURNAL_SCHEMA.check(saved, JOURNAL)
+        except (OSError, ValueError) as exc:
+            raise damaged(str(exc)) from None
+    for index, part in enumerate(saved["parts"]):
+        if part["bad"] > part["rows"]:
+            raise damaged(f"part {index} has more bad rows than rows")
+    return saved
 
 
 # --- the run ---
@@ -206,7 +341,7 @@ class Journal:
 @dataclass(frozen=True)
 class LabelProgress:
     done: int  # rows finished, resumed ones included
-    total: int | None  # estimated from the input's line count; None for stdin
+    total: int | None  # the input's rows (a pipe or stdin is copied first, so it is known too)
     resumed: int
     bad: int
     elapsed: float
@@ -271,63 +406,127 @@ def label_file(
     """
     start = time.perf_counter()
     source, out = str(source), Path(out)
-    plan = make_plan(model, source, out, text_column, format, input_format, all_probabilities)
-    table, text, fmt, added, writer = plan.table, plan.text_column, plan.format, plan.added, plan.writer
-    settings = {
-        "journal": JOURNAL_FORMAT,
-        "input": source if source == STDIN else str(Path(source).resolve()),
-        "model": model_id,
-        "fingerprint": model.encoder.fingerprint,
-        "precision": model.encoder.precision,
-        "text_column": text,
-        "format": fmt,
-        "columns": list(writer.columns) + list(added.names),
-        "window": [window_rows, window_chars],
-    }
-    journal = Journal(Path(f"{out}.parts"), settings)
-    total = None if source == STDIN else _count_rows(source, table)
-    done = resumed = bad = labelled = 0
-    errors: list[str] = []
+    check_destination(source, out)
+    stream = None if _is_file(source) else _open_stream(source)  # before the folder: a missing input makes none
+    folder = Path(f"{out}.parts")
+    with parts_folder(folder, out):
+        readable = source if stream is None else _spool(stream, source, folder / SPOOL)
+        plan = make_plan(model, readable, out, text_column, format, input_format, all_probabilities, name=source)
+        table, text, fmt, added, writer = plan.table, plan.text_column, plan.format, plan.added, plan.writer
+        settings = {
+            "journal": JOURNAL_FORMAT,
+            "input": _input_id(source),
+            "model": model_id,
+            "fingerprint": model.encoder.fingerprint,
+            "precision": model.encoder.precision,
+            "text_column": text,
+            "format": fmt,
+            "columns": list(writer.columns) + list(added.names),
+            "window": [window_rows, window_chars],
+        }
+        journal = Journal(folder, settings)
+        total = plan.total
+        done = resumed = bad = labelled = 0
+        errors: list[str] = []
 
-    def report() -> None:
-        if progress:
-            elapsed = time.perf_counter() - start
-            progress(LabelProgress(done, total, resumed, bad, elapsed, labelled / elapsed if elapsed > 0 else 0.0))
+        def report() -> None:
+            if progress:
+                elapsed = time.perf_counter() - start
+                progress(LabelProgress(done, total, resumed, bad, elapsed, labelled / elapsed if elapsed > 0 else 0.0))
 
-    report()
-    count = 0
-    for window in _windows(table.rows(typed=True), window_rows, window_chars):
-        rows = len(window.rows)
-        entry = journal.finished(count, window.digest)
-        if entry is None:
-
-            def batch_done(n: int) -> None:
-                nonlocal done, labelled
-                if cancel is not None and cancel.is_set():
-                    raise Cancelled(f"labelling cancelled after {done:,} rows; run the same command again to resume")
-                done, labelled = done + n, labelled + n
-                report()
-
-            data, window_bad, window_errors = _label_window(model, window.rows, text, added, writer, batch_done)
-            journal.add(count, data, window.digest, rows, window_bad)
-            errors.extend(window_errors[: max(0, 5 - len(errors))])
-            done += window_bad  # good rows were counted batch by batch
-            labelled += window_bad
-        else:
-            window_bad = int(entry["bad"])
-            resumed += rows
-            done += rows
-        bad += window_bad
-        count += 1
         report()
-    journal.truncate(count)
-    with atomic_open(out) as handle:
-        handle.write(writer.header())
-        for part in range(count):
-            with open(journal.part_path(part), "rb") as piece:
-                shutil.copyfileobj(piece, handle, 1 << 20)
-    shutil.rmtree(journal.folder, ignore_errors=True)
+        count = 0
+        for window in _windows(table.rows(typed=True), window_rows, window_chars):
+            rows = len(window.rows)
+            entry = journal.finished(count, window.digest)
+            if entry is None:
+
+                def batch_done(n: int) -> None:
+                    nonlocal done, labelled
+                    if cancel is not None and cancel.is_set():
+                        raise Cancelled(
+                            f"labelling cancelled after {done:,} rows; run the same command again to resume"
+                        )
+                    done, labelled = done + n, labelled + n
+                    report()
+
+                data, window_bad, window_errors = _label_window(model, window.rows, text, added, writer, batch_done)
+                with _writing(journal.part_path(count), folder):
+                    journal.add(count, data, window.digest, rows, window_bad)
+                errors.extend(window_errors[: max(0, 5 - len(errors))])
+                done += window_bad  # good rows were counted batch by batch
+                labelled += window_bad
+            else:
+                window_bad = entry["bad"]
+                resumed += rows
+                done += rows
+            bad += window_bad
+            count += 1
+            report()
+        with _writing(folder / JOURNAL, folder):
+            journal.truncate(count)
+        with _writing(out, folder):
+            _join(out, writer.header(), [journal.part_path(part) for part in range(count)])
+        remove_parts_folder(folder)
     return LabelResult(out, fmt, done, bad, resumed, time.perf_counter() - start, journal.restarted, tuple(errors))
+
+
+def _join(out: Path, header: bytes, parts: list[Path]) -> None:
+    with atomic_open(out) as handle:
+        handle.write(header)
+        for part in parts:
+            with open(part, "rb") as piece:
+                shutil.copyfileobj(piece, handle, 1 << 20)
+
+
+@contextlib.contextmanager
+def _writing(path: Path, folder: Path) -> Iterator[None]:
+    """A full disk (or another failure) writing ``path`` is one line naming it and how to go on."""
+    try:
+        yield
+    except OSError as exc:
+        raise DataError(
+            f"{path}: cannot write: {exc.strerror or exc}; finished parts are kept in {folder}, "
+            "run the same command again to resume"
+        ) from None
+
+
+def _is_file(source: str) -> bool:
+    """A regular file, which can be read more than once (a pipe, ``/dev/stdin`` on a pipe or ``-`` cannot)."""
+    return source != STDIN and os.path.isfile(source)
+
+
+def _input_id(source: str) -> str:
+    """How the journal names the input: a file by its real path; a pipe by the name it was given
+    (``/dev/fd/63`` resolves to a new ``pipe:[N]`` every run)."""
+    if source == STDIN:
+        return source
+    return str(Path(source).resolve()) if _is_file(source) else os.path.abspath(source)
+
+
+def _open_stream(source: str) -> BinaryIO:
+    if source == STDIN:
+        return sys.stdin.buffer
+    try:
+        return open(source, "rb")  # noqa: SIM115 (closed by _spool)
+    except IsADirectoryError:
+        raise DataError(f"{source}: is a folder, not a file") from None
+    except OSError as exc:
+        raise DataError(f"{source}: cannot read: {exc.strerror or exc}") from None
+
+
+def _spool(stream: BinaryIO, source: str, copy: Path) -> str:
+    """Copy a stream into ``copy`` in our parts folder, read once: the rows are then counted and read
+    from the copy, and a rerun fed the same stream resumes like one on a file."""
+    try:
+        with open(copy, "wb") as handle:
+            shutil.copyfileobj(stream, handle, 1 << 20)
+    except OSError as exc:
+        raise DataError(f"{source}: cannot copy it into {copy}: {exc.strerror or exc}") from None
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    return str(copy)
 
 
 @dataclass(frozen=True)
@@ -339,6 +538,7 @@ class Plan:
     format: str
     added: AddedColumns
     writer: RowWriter
+    total: int | None = None  # rows in the input, when it is a file (read once more to count them)
 
 
 def make_plan(
@@ -349,14 +549,29 @@ def make_plan(
     format: str | None,
     input_format: str | None,
     all_probabilities: bool,
+    *,
+    name: str | None = None,
 ) -> Plan:
+    """The columns read and written. A file input is read through once first: its rows are counted
+    (the progress total) and a JSONL input's columns are every key of every object, in order of first
+    appearance, so the added columns' names (``predicted_`` before a name in use) avoid every key."""
     if source != STDIN and Path(source).resolve() == out.resolve():
         raise DataError(f"{out}: the output would replace the input; choose another --out")
-    table = open_table(source, format=input_format, known_columns=(text_column,) if text_column else ())
+    known = (text_column,) if text_column else ()
+    table = open_table(source, format=input_format, known_columns=known, name=name)
+    total = None
+    if _is_file(source):
+        total, keys = 0, {}
+        for _, row in open_table(source, format=table.format, known_columns=known, name=name).rows(typed=True):
+            total += 1
+            if table.format == "jsonl" and isinstance(row, dict):
+                keys.update(dict.fromkeys(row))
+        if table.format == "jsonl":
+            table = dataclasses.replace(table, columns=tuple(keys))
     text = find_column(table.columns, text_column, "text", table.source)
     fmt = output_format(out, format, table)
     added = AddedColumns.make(class_names(model), all_probabilities, table.columns)
-    return Plan(table, text, fmt, added, RowWriter(fmt, table.columns, added, table.delimiter))
+    return Plan(table, text, fmt, added, RowWriter(fmt, table.columns, added, table.delimiter), total)
 
 
 def _windows(rows: Iterator[tuple[int, Row]], max_rows: int, max_chars: int) -> Iterator[Window]:
@@ -366,7 +581,7 @@ def _windows(rows: Iterator[tuple[int, Row]], max_rows: int, max_chars: int) -> 
     digest = hashlib.sha256()
     chars = 0
     for lineno, row in rows:
-        blob = json.dumps([lineno, row], ensure_ascii=False)
+        blob = jsonio.line([lineno, row])
         digest.update(blob.encode("utf-8", "surrogateescape") + b"\n")
         batch.append((lineno, row))
         chars += len(blob)
@@ -441,15 +656,3 @@ def _text_problem(text: object, column: str) -> str | None:
     if not text.strip():
         return "empty text"
     return None
-
-
-def _count_rows(source: str, table: Table) -> int:
-    """Rows to expect, from the number of lines (exact unless fields hold line breaks or lines are blank)."""
-    lines = 0
-    last = b"\n"
-    with open(source, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            lines += chunk.count(b"\n")
-            last = chunk[-1:]
-    lines += last != b"\n"
-    return max(lines - table.has_header, 0)

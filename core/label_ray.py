@@ -39,13 +39,14 @@ from bertsent.core.label import (
     LabelProgress,
     LabelResult,
     Plan,
-    _count_rows,
+    _is_file,
+    check_destination,
     label_file,
     label_rows,
     make_plan,
 )
 from bertsent.core.persist import load_model
-from bertsent.core.table import STDIN, open_table
+from bertsent.core.table import open_table
 
 BATCH_ROWS = 2048
 CPUS_PER_WORKER = 2  # torch threads per actor, unless the nodes are smaller
@@ -152,9 +153,10 @@ def label_with_ray(
     except ImportError:
         raise BertsentError("--engine ray needs Ray: pip install 'bertsent[ray]'") from None
     start = time.perf_counter()
-    if source == STDIN:
-        raise DataError("the Ray engine's workers read the input themselves: give a file, not stdin")
+    if "://" not in source and not _is_file(source):
+        raise DataError("the Ray engine's workers read the input themselves: give a file (or a URI), not a pipe")
     out = Path(out)
+    check_destination(source, out)
     folder = Path(model_folder)
     model = load_model(folder).model
     plan = make_plan(model, source, out, text_column, format, input_format, all_probabilities)
@@ -164,7 +166,7 @@ def label_with_ray(
             all_probabilities=all_probabilities, progress=progress,
         )  # fmt: skip
     files = {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
-    total = None if "://" in source else _count_rows(source, plan.table)
+    total = plan.total  # counted when the plan read the file; None for a URI
     with _quiet_ray(verbose), _connected(ray, address, verbose), _private_data_context(ray.data, start_timeout):
         nodes = [node["Resources"] for node in ray.nodes() if node.get("Alive")]
         pool = size_pool(nodes, workers, worker_threads)
