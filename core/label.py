@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 from bertsent.core import jsonio
+from bertsent.core.data import text_problem
 from bertsent.core.decision import decide
 from bertsent.core.errors import Cancelled, DataError
 from bertsent.core.files import atomic_open, atomic_write_text, follow_umask, locked, sha256_file
@@ -627,15 +628,7 @@ def label_rows(
             texts.append(row[text_column])
             values.append(None)
     if texts:
-        encoder = model.encoder
-        ids = encoder.tokenizer(
-            texts,
-            add_special_tokens=True,
-            truncation=True,
-            max_length=encoder.max_length,
-            return_attention_mask=False,
-            return_token_type_ids=False,
-        )["input_ids"]
+        ids, _ = model.encoder.encode_ids(texts)  # the encoder's one path: bounded on huge rows
         seen = 0
 
         def advanced(done: int, _total: int) -> None:
@@ -655,4 +648,4 @@ def _text_problem(text: object, column: str) -> str | None:
         return f"{column!r} is not text"
     if not text.strip():
         return "empty text"
-    return None
+    return text_problem(text)  # the rule every reader applies: text that is not valid UTF-8

@@ -142,7 +142,7 @@ def test_a4_tsv_output_keeps_quotes_and_reads_back_the_same(five, tmp_path):
     label_file(five, tmp_path / "in.csv", tmp_path / "from_csv.tsv")
     rows = [row for _, row in open_table(tmp_path / "out.tsv").rows()]
     assert [r["text"] for r in rows] == ['"quoted" start', 'says "hi" twice "x']
-    assert all(r["predicted_label"] in five.names and r["error"] == "" for r in rows)
+    assert all(r["predicted_label"] in five.classes.names and r["error"] == "" for r in rows)
     (row,) = [row for _, row in open_table(tmp_path / "from_csv.tsv").rows()]
     assert row["text"] == 'a "q" b, and a tab'  # the documented rule: a tab becomes a space, quotes stay
 
@@ -157,8 +157,8 @@ def test_a5_jsonl_columns_are_the_union_and_no_later_key_is_overwritten(five, tm
     label_file(five, tmp_path / "in.jsonl", tmp_path / "out.csv")
     bad, dull, fine = (json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines())
     assert bad["error"].startswith("line 1: bad JSON") and "text" not in bad
-    assert fine["label"] == "mine" and fine["note"] == [1] and fine["predicted_label"] in five.names
-    assert dull["predicted_label"] in five.names and "label" not in dull
+    assert fine["label"] == "mine" and fine["note"] == [1] and fine["predicted_label"] in five.classes.names
+    assert dull["predicted_label"] in five.classes.names and "label" not in dull
     header, *rows = _csv_rows(tmp_path / "out.csv")
     assert header == ["text", "label", "note", "predicted_label", "probability", "error"]
     assert rows[2][:3] == ["a fine film", "mine", "[1]"] and rows[1][:3] == ["a dull film", "", ""]

@@ -152,7 +152,9 @@ def test_five_string_classes_on_two_nodes_leave_no_global_change_nor_temp_folder
     )
     assert (result.rows, result.bad) == (61, 1)
     _same_labels(tmp_path / "local.csv", tmp_path / "ray.csv")
-    assert {r["label"] for r in _read(tmp_path / "ray.csv")} - {""} <= set(load_model(five_class_model_dir).model.names)
+    assert {r["label"] for r in _read(tmp_path / "ray.csv")} - {""} <= set(
+        load_model(five_class_model_dir).model.classes.names
+    )
     assert len([c for c in _read(tmp_path / "ray.csv")[0] if c.startswith("probability_")]) == 5
     assert ray.data.DataContext.get_current() is context
     assert (context.execution_options.preserve_order, context.enable_progress_bars) == (order, bars)
