@@ -111,10 +111,8 @@ def test_poolings_are_the_first_token_and_the_mask_weighted_mean(encoder):
 def test_truncation_is_counted_from_the_cache_too(encoder, tmp_path):
     cache = EmbeddingCache(tmp_path, "trunc")
     texts = ["word " * 1000, "short"]
-    first = Embedder(encoder, "cls", cache=cache)
-    first.embed(texts)
-    again = Embedder(encoder, "cls", cache=cache)
-    again.embed(texts)
+    first = Embedder(encoder, "cls", cache=cache).vectors(texts)
+    again = Embedder(encoder, "cls", cache=cache).vectors(texts)
     assert first.truncated == again.truncated == 1
 
 
