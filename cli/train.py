@@ -168,8 +168,10 @@ def warn_one_class(report) -> None:
     """A model that gives one label to every test sentence has learned nothing but the prior."""
     predicted = [sum(column) for column in zip(*report.confusion, strict=True)]
     if sum(1 for count in predicted if count) == 1 and report.n_test > 1:
-        C = f" (C = {report.C:g} may be too small for {report.n_train:,} sentences: try a larger --C, or --cv)"
-        fail(f"note: the model predicts one label for every test sentence{C if report.C else ''}")
+        hint = ""
+        if report.C is not None:  # fine-tuned models have no C
+            hint = f" (C = {report.C:g} may be too small for {report.n_train:,} sentences: try a larger --C, or --cv)"
+        fail(f"note: the model predicts one label for every test sentence{hint}")
 
 
 def check_writable(*, cache: bool) -> None:

@@ -253,3 +253,13 @@ def test_ctrl_c_while_fine_tuning_checkpoints_and_the_same_command_resumes(
     assert main(args) == 0
     assert steps.calls == list(range(4, 11))  # resumed after step 3
     assert not list(checkpoints.glob("*.pt")) and json.loads(capsys.readouterr().out)["method"] == "finetune"
+
+
+def test_one_label_warning_of_a_model_without_C(capsys):
+    """A fine-tuned model (no C) that predicts one label gets the note, not a traceback that loses it."""
+    from types import SimpleNamespace
+
+    from bertsent.cli.train import warn_one_class
+
+    warn_one_class(SimpleNamespace(confusion=[[5, 0], [5, 0]], n_test=10, n_train=64, C=None))
+    assert capsys.readouterr().err == "bertsent: note: the model predicts one label for every test sentence\n"
