@@ -61,7 +61,7 @@ class EmbedPane(Pane):
             yield Label("Encoder", classes="field-label")
             yield Input(
                 self.app.encoder_name,
-                placeholder="minilm (offline), distilbert, bert, a Hugging Face id or a folder",
+                placeholder="minilm (offline), mpnet, distilbert, bert, a Hugging Face id or a folder",
                 suggester=SuggestFromList(list(KNOWN), case_sensitive=False),
                 compact=True,
                 id="embed-encoder",
