@@ -70,7 +70,7 @@ class EmbedPane(Pane):
             yield Label("Known", classes="field-label")
             yield Select(
                 encoder_choices(),
-                value=self.app.encoder_name if self.app.encoder_name in KNOWN else Select.BLANK,
+                value=self.app.encoder_name if self.app.encoder_name in KNOWN else Select.NULL,
                 prompt="a known encoder (or type a Hugging Face id or folder above)",
                 compact=True,
                 id="embed-known",
