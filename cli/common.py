@@ -55,7 +55,8 @@ def encoder_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
         "--encoder",
         default=DEFAULT_ENCODER,
-        help=f"minilm (offline default), distilbert, bert, a Hugging Face id or a model folder "
+        help=f"minilm (offline default), mpnet (once installed: bertsent encoders), distilbert, bert, "
+        f"a Hugging Face id or a model folder "
         f"(default: {DEFAULT_ENCODER})",
     )
     sub.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: cuda when present)")

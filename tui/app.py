@@ -36,7 +36,7 @@ from textual.worker import Worker, WorkerState
 DEFAULT_ENCODER = "minilm"
 DEFAULT_LIMIT = 2000
 TABS = ("data", "embed", "train", "predict", "inside")
-LONG_WORK = ("data", "lengths", "embed", "train", "baseline", "save", "model", "predict", "probe", "map")
+LONG_WORK = ("data", "lengths", "install", "embed", "train", "baseline", "save", "model", "predict", "probe", "map")
 
 
 class BertsentApp(ReportsHandlerErrors, App[None]):

@@ -54,6 +54,22 @@ class DownloadProgressed(Progress):
 
 
 @dataclass
+class InstallProgressed(Progress):
+    """An encoder install's progress (see ``core.encoder_install.InstallProgress``)."""
+
+    stage: str
+    what: str
+    done: int
+    total: int | None
+
+
+@dataclass
+class EncoderInstalled(Message):
+    name: str
+    folder: Path
+
+
+@dataclass
 class DataLoaded(Message):
     path: Path
     splits: Splits

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from bertsent.tui.background import Throttle, cancel_event, reports_stop, yield_to_ui
-from bertsent.tui.messages import EmbedFinished, EmbedProgressed, LimitChanged, Stopped, Working
+from bertsent.tui.messages import (
+    EmbedFinished,
+    EmbedProgressed,
+    EncoderInstalled,
+    InstallProgressed,
+    LimitChanged,
+    Stopped,
+    Working,
+)
 from bertsent.tui.safe_text import error_line, literal
 from bertsent.tui.screens.base import Pane
 from bertsent.tui.state import Embedding
@@ -15,7 +23,22 @@ from textual.suggester import SuggestFromList
 from textual.validation import Integer
 from textual.widgets import Button, Input, Label, ProgressBar, Select, Static
 
-ENCODER_SUGGESTIONS = ["minilm", "distilbert", "bert"]
+
+def encoder_choices() -> list[tuple[str, str]]:
+    """The known encoders as Select options: size, layers, the SST2 accuracy and train time measured
+    with each, and whether it is installed."""
+    from bertsent.core.encoders import KNOWN, is_installed
+
+    return [(encoder_label(known, is_installed(known)), name) for name, known in KNOWN.items()]
+
+
+def encoder_label(known, installed: bool) -> str:
+    parts = [known.name, f"{known.megabytes} MB"]
+    if known.measured:
+        parts.append(f"SST2 {known.measured.accuracy:.1%}, trains in {known.measured.seconds:.0f} s")
+    if not installed:
+        parts.append("not installed" if known.package else "from the hub")
+    return " · ".join(parts)
 
 
 def duration(seconds: float | None) -> str:
@@ -32,16 +55,27 @@ class EmbedPane(Pane):
 
     def compose(self) -> ComposeResult:
         from bertsent.core.embed import DEFAULT_POOLING, POOLING_HELP
+        from bertsent.core.encoders import KNOWN
 
         with Horizontal(classes="bar"):
             yield Label("Encoder", classes="field-label")
             yield Input(
                 self.app.encoder_name,
-                placeholder="minilm (offline), distilbert, bert, a Hugging Face id or a folder",
-                suggester=SuggestFromList(ENCODER_SUGGESTIONS, case_sensitive=False),
+                placeholder="minilm (offline), mpnet, distilbert, bert, a Hugging Face id or a folder",
+                suggester=SuggestFromList(list(KNOWN), case_sensitive=False),
                 compact=True,
                 id="embed-encoder",
             )
+        with Horizontal(classes="bar"):
+            yield Label("Known", classes="field-label")
+            yield Select(
+                encoder_choices(),
+                value=self.app.encoder_name if self.app.encoder_name in KNOWN else Select.NULL,
+                prompt="a known encoder (or type a Hugging Face id or folder above)",
+                compact=True,
+                id="embed-known",
+            )
+            yield Button("Install", id="embed-install", compact=True)
         with Horizontal(classes="bar"):
             yield Label("Pooling", classes="field-label")
             yield Select(
@@ -72,6 +106,78 @@ class EmbedPane(Pane):
 
     def on_mount(self) -> None:
         self.watch(self.app, "work_splits", self._show_sizes)
+        self._offer_install()
+
+    @on(Select.Changed, "#embed-known")
+    def _known_chosen(self, event: Select.Changed) -> None:
+        if isinstance(event.value, str):
+            self.query_one("#embed-encoder", Input).value = event.value
+        self._offer_install()
+
+    @on(Input.Changed, "#embed-encoder")
+    def _encoder_typed(self, event: Input.Changed) -> None:
+        from bertsent.core.encoders import KNOWN
+
+        known = self.query_one("#embed-known", Select)
+        name = event.value.strip()
+        if name in KNOWN:
+            known.value = name
+        else:
+            known.clear()
+
+    def _offer_install(self) -> None:
+        """Install shows while the chosen known encoder is installable, not installed and not installing."""
+        from bertsent.core.encoders import KNOWN, is_installed
+
+        known = KNOWN.get(str(self.query_one("#embed-known", Select).value))
+        installing = any(w.is_running for w in self.app.workers if w.group == "install")
+        offer = known is not None and known.package is not None and not is_installed(known) and not installing
+        self.query_one("#embed-install", Button).display = offer
+
+    @on(Button.Pressed, "#embed-install")
+    def action_install(self) -> None:
+        name = self.query_one("#embed-known", Select).value
+        if not isinstance(name, str):
+            return
+        self.query_one("#embed-install", Button).display = False
+        self.query_one(ProgressBar).update(total=None, progress=0)
+        self._install(name)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="install")
+    @reports_stop
+    def _install(self, name: str) -> None:
+        yield_to_ui()
+        from bertsent.core.encoder_install import install_encoder
+
+        cancel = cancel_event()
+        throttle = Throttle()
+
+        def progress(update) -> None:
+            if throttle.ready(update.stage == "done"):
+                self.post_message(InstallProgressed(update.stage, update.what, update.done, update.total))
+
+        folder = install_encoder(name, progress=progress, cancel=cancel)
+        self.post_message(EncoderInstalled(name, folder))
+
+    def on_install_progressed(self, message: InstallProgressed) -> None:
+        self.query_one(ProgressBar).update(total=message.total, progress=message.done)
+        total = f" of {message.total / 1e6:,.1f}" if message.total else ""
+        self.query_one("#embed-stats", Static).update(
+            literal(
+                f"Installing: {message.stage} {message.what}, {message.done / 1e6:,.1f}{total} MB · "
+                "Esc cancels; downloaded packages are kept, so Install again resumes"
+            )
+        )
+
+    def on_encoder_installed(self, message: EncoderInstalled) -> None:
+        known = self.query_one("#embed-known", Select)
+        known.set_options(encoder_choices())
+        known.value = message.name
+        self.query_one("#embed-stats", Static).update(
+            literal(f"Installed {message.name} in {message.folder}. Press Start to embed with it.")
+        )
+        self.app.say(f"Encoder {message.name} installed")
+        self._offer_install()
 
     def _field_limit(self) -> int | None:
         value = self.query_one("#embed-limit", Input).value.strip()
@@ -165,5 +271,7 @@ class EmbedPane(Pane):
         self.query_one("#embed-stats", Static).update(literal(message.text))
 
     def on_worker_state_changed(self, event) -> None:
-        if event.worker.group == "embed" and event.worker.error is not None:
+        if event.worker.group == "install" and not event.worker.is_running:
+            self._offer_install()
+        if event.worker.group in ("embed", "install") and event.worker.error is not None:
             self.query_one("#embed-stats", Static).update(literal(error_line(event.worker.error)))
