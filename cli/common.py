@@ -229,24 +229,12 @@ class Progress:
         )
         self.task = self.bar.add_task(description, total=None, rate="")
 
-    def __call__(self, p) -> None:
-        cached = f", {p.cached:,} cached" if p.cached else ""
-        self.bar.update(self.task, completed=p.done, total=p.total, rate=f"{p.rate:,.0f} sent/s{cached}")
-
-    def rows(self, p) -> None:
-        eta = f", ETA {_clock(p.eta)}" if p.eta is not None else ""
-        resumed = f", {p.resumed:,} resumed" if p.resumed else ""
-        bad = f", {p.bad:,} bad" if p.bad else ""
-        rate = f"{p.rate:,.0f} rows/s{eta}{resumed}{bad}"
-        self.bar.update(self.task, completed=p.done, total=max(p.total, p.done) if p.total else None, rate=rate)
-
     def job(self, p) -> None:
         """A ``core.jobs.Progress``: the bar is named after the job's current stage."""
-        rate = ", ".join(part for part in (f"{p.rate:,.0f}/s" if p.rate else "", p.detail) if part)
-        self.bar.update(self.task, description=p.stage, completed=p.done, total=p.total, rate=rate)
-
-    def steps(self, done: int, total: int) -> None:
-        self.bar.update(self.task, completed=done, total=total, rate="")
+        eta = f"ETA {_clock(p.eta)}" if p.eta is not None else ""
+        rate = ", ".join(part for part in (f"{p.rate:,.0f}/s" if p.rate else "", eta, p.detail) if part)
+        total = max(p.total, p.done) if p.total else None
+        self.bar.update(self.task, description=p.stage, completed=p.done, total=total, rate=rate)
 
     def bytes(self, name: str, done: int, total: int | None) -> None:
         self.bar.update(self.task, description=f"downloading {name}", completed=done, total=total)

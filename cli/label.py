@@ -53,44 +53,27 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def cmd_label(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
-    from bertsent.core.files import sha256_file
-    from bertsent.core.label import label_file
-    from bertsent.core.persist import META, load_model
+    from bertsent.core import jobs
 
     with Progress("labelling") as progress:
-        # What both engines are told the same way: the columns to read and write, and progress.
-        shared = dict(
-            text_column=args.text_column,
-            format=args.format,
-            input_format=args.input_format,
-            all_probabilities=args.all_probabilities,
-            progress=progress.rows,
-        )
         try:
-            if args.engine == "ray":
-                from bertsent.core.label_ray import label_with_ray
-
-                result = label_with_ray(
-                    args.model,
-                    args.input,
-                    args.out,
-                    address=args.ray_address,
-                    workers=args.workers,
-                    worker_threads=args.cpus_per_worker,
-                    verbose=args.verbose,
-                    **shared,
-                )
-            else:
-                result = label_file(
-                    load_model(args.model).model,
-                    args.input,
-                    args.out,
-                    window_rows=args.window_rows,
-                    model_id=sha256_file(Path(args.model) / META),
-                    **shared,
-                )
+            result = jobs.label(
+                args.model,
+                args.input,
+                args.out,
+                engine=args.engine,
+                text_column=args.text_column,
+                format=args.format,
+                input_format=args.input_format,
+                all_probabilities=args.all_probabilities,
+                window_rows=args.window_rows,
+                address=args.ray_address,
+                workers=args.workers,
+                cpus_per_worker=args.cpus_per_worker,
+                verbose=args.verbose,
+                progress=progress.job,
+            )
         except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (a subclass): main gives each its status
             kept = (
                 "the Ray engine does not resume: nothing was written"

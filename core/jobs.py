@@ -12,6 +12,7 @@ progress type, :class:`Progress`, and stops between steps when its ``cancel`` ev
 - :func:`embed`: both splits through the encoder, cached and resumable.
 - :func:`sentence_map`: a saved or trained model's view of labelled sentences in 2-D.
 - :func:`probe`: a classifier on each layer of the encoder alone.
+- :func:`label`: every row of a file labelled by a saved model, locally (resumable) or on Ray.
 - :func:`baseline`: TF-IDF + logistic regression on the same split, recorded as a run.
 """
 
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from bertsent.core.fastpath import FastPathCheck
     from bertsent.core.finetune import FinetuneSettings
     from bertsent.core.inside import SentenceMap
+    from bertsent.core.label import LabelResult
     from bertsent.core.model import SentimentModel
     from bertsent.core.probe import LayerProbe
     from bertsent.core.report import ClassMetrics, Report
@@ -287,6 +289,68 @@ def probe(
             progress(Progress("probing layers", p.done, p.total))
 
     return probe_layers(encoder, splits, reference=reference, progress=report, cancel=cancel)
+
+
+def label(
+    model_folder: str | Path,
+    source: str,
+    out: str | Path,
+    *,
+    engine: str = "local",
+    text_column: str | None = None,
+    format: str | None = None,
+    input_format: str | None = None,
+    all_probabilities: bool = False,
+    window_rows: int | None = None,
+    address: str | None = None,
+    workers: int | None = None,
+    cpus_per_worker: int | None = None,
+    verbose: bool = False,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> LabelResult:
+    """Label every row of ``source`` into ``out`` with the model in ``model_folder``: the local
+    engine (resumable: an interrupted run continues where it stopped) or Ray (``engine="ray"``,
+    on the cluster at ``address``)."""
+
+    def rows(p) -> None:
+        if progress is not None:
+            detail = ", ".join(f"{n:,} {what}" for n, what in ((p.resumed, "resumed"), (p.bad, "bad")) if n)
+            progress(Progress("labelling", p.done, p.total, p.rate, detail, p.elapsed))
+
+    shared: dict[str, Any] = {
+        "text_column": text_column,
+        "format": format,
+        "input_format": input_format,
+        "all_probabilities": all_probabilities,
+        "progress": rows,
+    }
+    if engine == "ray":
+        from bertsent.core.label_ray import label_with_ray
+
+        return label_with_ray(
+            model_folder,
+            source,
+            out,
+            address=address,
+            workers=workers,
+            worker_threads=cpus_per_worker,
+            verbose=verbose,
+            **shared,
+        )
+    from bertsent.core.files import sha256_file
+    from bertsent.core.label import WINDOW_ROWS, label_file
+    from bertsent.core.persist import META, load_model
+
+    return label_file(
+        load_model(model_folder).model,
+        source,
+        out,
+        window_rows=window_rows or WINDOW_ROWS,
+        model_id=sha256_file(Path(model_folder) / META),
+        cancel=cancel,
+        **shared,
+    )
 
 
 def baseline(splits: Splits, *, data: str = "", record: bool = True, cancel: threading.Event | None = None) -> Baseline:

@@ -297,7 +297,7 @@ def test_sigterm_that_a_command_turns_into_cancelled_still_exits_143(small_model
     def rows(progress, update):
         os.kill(os.getpid(), signal.SIGTERM)
 
-    monkeypatch.setattr(Progress, "rows", rows)
+    monkeypatch.setattr(Progress, "job", rows)
     args = ["label", str(source), "--model", str(small_model_dir), "--out", str(tmp_path / "out.jsonl")]
     assert main([*args, "--window-rows", "10"]) == 143
     assert "Traceback" not in capsys.readouterr().err
