@@ -24,7 +24,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from bertsent.core.encoders import KNOWN, Package, Part, encoders_dir, installed_folder
 from bertsent.core.errors import Cancelled, EncoderError
@@ -112,7 +112,7 @@ class Piece:
     member: str | None = None
 
     @contextlib.contextmanager
-    def open(self) -> Iterator[BinaryIO]:
+    def open(self) -> Iterator[IO[bytes]]:
         if self.member is None:
             with open(self.path, "rb") as handle:
                 yield handle
@@ -142,7 +142,7 @@ def _installed_piece(part: Part) -> Path | None:
     from importlib import metadata
 
     try:
-        path = Path(metadata.distribution(part.package).locate_file(part.member))
+        path = Path(str(metadata.distribution(part.package).locate_file(part.member)))
     except metadata.PackageNotFoundError:
         return None
     return path if path.is_file() and sha256_file(path) == part.member_sha256 else None
@@ -280,7 +280,7 @@ def _check_disk_space(package: Package, downloads: Path) -> None:
         )
 
 
-def _copy(source: BinaryIO, target: BinaryIO, digest, tick: Callable[[int], None], cancel) -> None:
+def _copy(source: IO[bytes], target: IO[bytes], digest, tick: Callable[[int], None], cancel) -> None:
     while chunk := source.read(CHUNK):
         if cancel is not None and cancel.is_set():
             raise Cancelled("install cancelled; downloaded packages are kept, run again to resume")

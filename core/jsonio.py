@@ -54,7 +54,7 @@ def loads(text: str | bytes, *, exact_numbers: bool = False) -> Any:  # as json.
 
     ``exact_numbers``: numbers become :class:`Number` (their text), for data written back out.
     """
-    hooks = {"parse_int": Number, "parse_float": Number} if exact_numbers else {}
+    hooks: dict[str, Any] = {"parse_int": Number, "parse_float": Number} if exact_numbers else {}
     try:
         return json.loads(text, parse_constant=_no_constant, **hooks)
     except RecursionError:

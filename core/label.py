@@ -24,7 +24,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -609,7 +609,7 @@ def _label_window(
 
 def label_rows(
     model: SentimentModel,
-    rows: list[tuple[int | None, Row]],
+    rows: Sequence[tuple[int | None, Row]],
     text_column: str,
     added: AddedColumns,
     progress: Callable[[int], None] | None = None,
@@ -621,24 +621,25 @@ def label_rows(
     errors: list[str] = []
     for lineno, row in rows:
         reason = row if isinstance(row, str) else _text_problem(row.get(text_column), text_column)
-        if reason:
-            errors.append(f"line {lineno}: {reason}" if lineno else reason)
+        if reason or isinstance(row, str):
+            errors.append(f"line {lineno}: {reason}" if lineno else str(reason))
             values.append(added.failed(errors[-1]))
         else:
             texts.append(row[text_column])
             values.append(None)
-    if texts:
-        ids, _ = model.encoder.encode_ids(texts)  # the encoder's one path: bounded on huge rows
-        seen = 0
+    if not texts:
+        return [v for v in values if v is not None], errors  # every row failed: no None left
+    ids, _ = model.encoder.encode_ids(texts)  # the encoder's one path: bounded on huge rows
+    seen = 0
 
-        def advanced(done: int, _total: int) -> None:
-            nonlocal seen
+    def advanced(done: int, _total: int) -> None:
+        nonlocal seen
+        if progress is not None:
             progress(done - seen)
-            seen = done
+        seen = done
 
-        labelled = iter(added.values(model.proba_ids(ids, progress=advanced if progress else None)))
-        values = [v if v is not None else next(labelled) for v in values]
-    return values, errors
+    labelled = iter(added.values(model.proba_ids(ids, progress=advanced)))
+    return [v if v is not None else next(labelled) for v in values], errors
 
 
 def _text_problem(text: object, column: str) -> str | None:

@@ -46,7 +46,7 @@ from bertsent.core.label import (
     make_plan,
 )
 from bertsent.core.persist import load_model
-from bertsent.core.table import open_table
+from bertsent.core.table import Row, open_table
 
 BATCH_ROWS = 2048
 CPUS_PER_WORKER = 2  # torch threads per actor, unless the nodes are smaller
@@ -205,7 +205,7 @@ def label_with_ray(
             try:
                 for block in blocks:
                     records = block.to_pylist()
-                    pairs = [
+                    pairs: list[tuple[Row, dict[str, object]]] = [
                         ({k: v for k, v in r.items() if k not in added_names}, {n: r[n] for n in plan.added.names})
                         for r in records
                     ]

@@ -36,7 +36,7 @@ class ProbeScore:
     layer: int  # 0 is the embedding output, n the n-th transformer layer
     pooling: str
     accuracy: float
-    C: float
+    C: float | None  # chosen by cross-validation (always set for a probe)
 
     def to_dict(self) -> dict:
         return {"layer": self.layer, "pooling": self.pooling, "accuracy": self.accuracy, "C": self.C}

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Literal
 
 from bertsent.core import jsonio
 from bertsent.core.errors import DataError
@@ -32,6 +32,8 @@ STDIN = "-"
 csv.field_size_limit(2**31 - 1)
 
 Row = dict[str, str] | str  # the row's fields by column, or an error "reason: detail"
+
+Quoting = Literal[0, 3]  # csv.QUOTE_MINIMAL (CSV) or csv.QUOTE_NONE (TSV)
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ class Table:
             yield from self._plain_rows()
 
     def _delimited_rows(self) -> Iterator[tuple[int, Row]]:
-        quoting = csv.QUOTE_NONE if self.format == "tsv" else csv.QUOTE_MINIMAL
+        quoting: Quoting = csv.QUOTE_NONE if self.format == "tsv" else csv.QUOTE_MINIMAL
         width = len(self.columns)
         header_due = self.has_header
         for lineno, fields in _records(self._lines, self._delimiter, quoting, self.format.upper()):
@@ -197,7 +199,7 @@ def _peek(stream: IO[str]) -> tuple[str, Iterator[str]]:
 
 def _delimited_table(source: str, format: str, lines: Iterator[str], first: str, known: Sequence[str]) -> Table:
     delimiter = "\t" if format == "tsv" else _sniff_delimiter(first)
-    quoting = csv.QUOTE_NONE if format == "tsv" else csv.QUOTE_MINIMAL
+    quoting: Quoting = csv.QUOTE_NONE if format == "tsv" else csv.QUOTE_MINIMAL
     try:
         header = [
             f.replace(_LONE_CR, "\r")
@@ -250,7 +252,9 @@ def _numbered(lines: Iterator[str]) -> Iterator[tuple[int, str]]:
 _LONE_CR = "\ud800"
 
 
-def _records(lines: Iterator[str], delimiter: str, quoting: int, kind: str) -> Iterator[tuple[int, list[str] | str]]:
+def _records(
+    lines: Iterator[str], delimiter: str, quoting: Quoting, kind: str
+) -> Iterator[tuple[int, list[str] | str]]:
     """Each record's fields with the number of its last line, or an error with its line number.
 
     A quoted field can span lines; one still open at the end of the input is an error on the
