@@ -148,9 +148,14 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def class_order(args: argparse.Namespace) -> list[str] | None:
     """``--classes "a,b,c"`` as a list of names (None: sorted)."""
-    if not args.classes:
+    from bertsent.core.errors import DataError
+
+    if args.classes is None:
         return None
-    return [name for name in args.classes.split(",") if name.strip()]
+    names = [name for name in args.classes.split(",") if name.strip()]
+    if not names:
+        raise DataError(f"--classes {args.classes!r} names no class; give the classes in order, comma-separated")
+    return names
 
 
 def check_writable(*, cache: bool) -> None:

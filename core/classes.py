@@ -118,8 +118,8 @@ def names_of(labels: Sequence[Label]) -> list[str]:
     so it cannot look like another class (``good``).
     """
     values = list(labels)
-    if values == [0, 1]:
-        return list(BINARY_NAMES)
+    if sorted(values, key=str) == [0, 1]:  # in either order
+        return [BINARY_NAMES[value] for value in values]  # type: ignore[index]
     return [_visible(str(value)) for value in values]
 
 

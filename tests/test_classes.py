@@ -20,6 +20,7 @@ def test_integers_keep_numeric_order_and_strings_sort_without_an_order():
 def test_the_users_order_by_label_or_by_shown_name():
     assert ClassSet.of(np.asarray(SST5[::-1]), SST5).labels == tuple(SST5)
     assert ClassSet.of([0, 1], ["positive", "negative"]).labels == (1, 0)  # shown names work too
+    assert ClassSet.of([0, 1], ["1", "0"]).names == ["positive", "negative"]  # each label keeps its name
     assert ClassSet.of([0, 1], ["1", "0"]).labels == (1, 0)
 
 
