@@ -26,7 +26,16 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bertsent.core.classes import ClassSet
-from bertsent.core.data import Dataset, Splits, find_column, from_records, load_splits, split
+from bertsent.core.data import (
+    Dataset,
+    Splits,
+    find_column,
+    from_records,
+    given_split,
+    load_dataset,
+    load_splits,
+    split,
+)
 from bertsent.core.errors import BertsentError, Cancelled, DataError
 from bertsent.core.explain import Prediction
 from bertsent.core.jobs import Evaluation, Progress, ProgressFn, Saved, Trained, evaluate
@@ -66,7 +75,7 @@ def load_data(
     source: str | Path | Sequence[str] | Table,
     labels: Sequence[object] | None = None,
     *,
-    test: str | Path | Table | tuple[Sequence[str], Sequence[object]] | None = None,
+    test: str | Path | Table | tuple[Sequence[object], Sequence[object]] | None = None,
     text_column: str | None = None,
     label_column: str | None = None,
     classes: Sequence[str] | None = None,
@@ -104,8 +113,12 @@ def load_data(
     train_set = in_memory(source, labels, "train")
     if test is None:
         return split(train_set, test_size=test_size, seed=seed).ordered(classes)
-    test_set = in_memory(*test, "test") if isinstance(test, tuple) else in_memory(test, None, "test")
-    return Splits(train_set, test_set, given=True, order=tuple(classes) if classes else None)
+    if isinstance(test, (str, Path)):
+        test_set = load_dataset(test, skip_bad=skip_bad, text_column=text_column, label_column=label_column)
+        test_set = test_set.head(limit)
+    else:
+        test_set = in_memory(*test, "test") if isinstance(test, tuple) else in_memory(test, None, "test")
+    return given_split(train_set, test_set).ordered(classes)
 
 
 def _in_memory(

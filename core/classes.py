@@ -21,6 +21,7 @@ from bertsent.core.errors import DataError
 
 BINARY_NAMES = ("negative", "positive")  # the SST2 convention for labels 0 and 1
 MAX_CLASSES = 100  # more distinct labels than this is almost surely the wrong column
+MAX_NAME = 200  # characters of a shown class name, as model.json keeps it
 
 Label = int | str
 
@@ -76,10 +77,13 @@ class ClassSet:
 
     @property
     def array(self) -> np.ndarray:
-        """The labels as an array: int64 for integer labels, a string array otherwise."""
-        if self.labels and isinstance(self.labels[0], int):
+        """The labels as an array: int64 for integer labels, a string array for text (other
+        label types a scikit-learn caller fits on, floats say, keep numpy's own dtype)."""
+        if self.labels and all(isinstance(label, str) for label in self.labels):
+            return np.asarray(self.labels, dtype=str)
+        if self.labels and all(isinstance(label, int) for label in self.labels):
             return np.asarray(self.labels, dtype=np.int64)
-        return np.asarray(self.labels, dtype=str)
+        return np.asarray(self.labels)
 
     def index(self, label: Label) -> int:
         """The position of ``label`` in class order (ValueError if it is not a class)."""
@@ -106,9 +110,23 @@ class ClassSet:
         raise DataError(f"no class {wanted!r} in this model; its classes are {known}")
 
     def tone(self, index: int) -> int:
-        """The two-class colour rule: the first class red (-1), the second green (+1); with three
-        or more classes no class has a colour of its own (0), and views colour by the class scored."""
-        return (-1, 1)[index] if len(self) == 2 else 0
+        """The two-class colour rule: red (-1) and green (+1). Labels 0 and 1 are negative and
+        positive in either order; other pairs colour the first class red and the second green.
+        With three or more classes no class has a colour of its own (0): views colour by the class
+        scored."""
+        if len(self) != 2:
+            return 0
+        if set(self.labels) == {0, 1}:
+            return 1 if self.labels[index] == 1 else -1
+        return (-1, 1)[index]
+
+    @property
+    def axis(self) -> tuple[str, str] | None:
+        """The names at the red and the green end of a two-class legend (None for more classes)."""
+        if len(self) != 2:
+            return None
+        red = 0 if self.tone(0) < 0 else 1
+        return self.names[red], self.names[1 - red]
 
 
 def names_of(labels: Sequence[Label]) -> list[str]:
@@ -118,8 +136,8 @@ def names_of(labels: Sequence[Label]) -> list[str]:
     so it cannot look like another class (``good``).
     """
     values = list(labels)
-    if sorted(values, key=str) == [0, 1]:  # in either order
-        return [BINARY_NAMES[value] for value in values]  # type: ignore[index]
+    if len(values) == 2 and all(type(value) is int for value in values) and set(values) == {0, 1}:
+        return [BINARY_NAMES[int(value)] for value in values]  # in either order
     return [_visible(str(value)) for value in values]
 
 

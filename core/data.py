@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-from bertsent.core.classes import MAX_CLASSES, ClassSet
+from bertsent.core.classes import MAX_CLASSES, MAX_NAME, ClassSet, names_of
 from bertsent.core.errors import DataError
 from bertsent.core.table import find_column, open_table
 
@@ -168,15 +168,19 @@ def load_dataset(
     if not texts:
         detail = f" ({sum(skipped.values())} bad rows skipped)" if skipped else ""
         raise DataError(f"{path}: no sentences found{detail}")
+    _check_class_count(labels, str(path), label_key or "label")
+    return Dataset(texts, as_labels(labels), str(path), dict(skipped))
+
+
+def _check_class_count(labels: list[str], source: str, column: str) -> None:
     distinct = set(labels)
     if len(distinct) > MAX_CLASSES:
         examples = ", ".join(repr(_short(label)) for label in sorted(distinct)[:3])
         raise DataError(
-            f"{path}: the label column {label_key or 'label'!r} has {len(distinct):,} distinct values "
+            f"{source}: the label column {column!r} has {len(distinct):,} distinct values "
             f"({examples}, ...), more than {MAX_CLASSES} classes: probably the wrong column; "
             "choose one with --label-column"
         )
-    return Dataset(texts, as_labels(labels), str(path), dict(skipped))
 
 
 def _labelled(row: dict[str, str], text_key: str | None, label_key: str | None) -> tuple[str, str] | str:
@@ -197,6 +201,8 @@ def _labelled(row: dict[str, str], text_key: str | None, label_key: str | None) 
         return "empty label: the label is empty"
     if any(ord(char) < 32 or ord(char) == 127 for char in label):
         return "bad label: control characters in the label"  # numpy would drop a trailing NUL, merging classes
+    if len(names_of([label])[0]) > MAX_NAME:
+        return f"bad label: longer than {MAX_NAME} characters"  # model.json keeps at most that
     return text.strip(), label  # the label exactly as written: "good " and "good" are two classes
 
 
@@ -228,19 +234,24 @@ def load_splits(
         return load_dataset(file, skip_bad=skip_bad, text_column=text_column, label_column=label_column).head(limit)
 
     if path.is_dir():
-        train, test = load(_find_split(path, "train")), load(_find_split(path, "test"))
-        train, test = _same_label_type(train, test)
-        unknown = sorted(set(test.labels.tolist()) - set(train.labels.tolist()), key=str)
-        if unknown:
-            raise DataError(
-                f"{test.source}: label {unknown[0]!r} does not occur in {train.source}; "
-                "a model can only predict the classes it was trained on"
-            )
-        check_classes(train)
-        return Splits(train, test, given=True).ordered(class_order)
+        return given_split(load(_find_split(path, "train")), load(_find_split(path, "test"))).ordered(class_order)
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
     return split(load(path), test_size=test_size, seed=seed).ordered(class_order)
+
+
+def given_split(train: Dataset, test: Dataset) -> Splits:
+    """A train and a test set given apart (a folder's files, or a script's data), checked as one:
+    labels of one type, every test label a class of the train set, at least two classes."""
+    train, test = _same_label_type(train, test)
+    unknown = sorted(set(test.labels.tolist()) - set(train.labels.tolist()), key=str)
+    if unknown:
+        raise DataError(
+            f"{test.source}: label {unknown[0]!r} does not occur in {train.source}; "
+            "a model can only predict the classes it was trained on"
+        )
+    check_classes(train)
+    return Splits(train, test, given=True)
 
 
 def align_labels(dataset: Dataset, classes: ClassSet, what: str = "the model") -> Dataset:
@@ -306,7 +317,8 @@ def split(dataset: Dataset, *, test_size: float = 0.25, seed: int = 42) -> Split
     train_idx, test_idx = train_test_split(
         np.arange(len(dataset)), test_size=test_size, random_state=seed, stratify=dataset.labels
     )
-    return Splits(dataset.take(np.sort(train_idx)), dataset.take(np.sort(test_idx)), given=False)
+    train = replace(dataset.take(np.sort(train_idx)), skipped=dataset.skipped)  # the file's bad rows, said once
+    return Splits(train, dataset.take(np.sort(test_idx)), given=False)
 
 
 def cv_folds(labels: np.ndarray, folds: int, *, remedy: str = "pass a fixed C (--C or --no-cv)") -> int:
@@ -360,6 +372,9 @@ def from_records(
     """Sentences and labels held in memory, checked by the rules a file's rows are checked by
     (empty sentences, text that is not valid UTF-8, empty labels) and with labels made integers
     or strings by the same rule. Values are taken as their text (``str``); None and NaN are empty."""
+    texts, labels = list(texts), list(labels)
+    if len(texts) != len(labels):
+        raise DataError(f"{source}: {len(texts):,} texts but {len(labels):,} labels")
     rows = ({"text": _as_text_value(t), "label": _as_text_value(y)} for t, y in zip(texts, labels, strict=True))
     kept_texts: list[str] = []
     kept_labels: list[str] = []
@@ -375,10 +390,20 @@ def from_records(
         kept_labels.append(checked[1])
     if not kept_texts:
         raise DataError(f"{source}: no sentences")
+    _check_class_count(kept_labels, source, "label")
     return Dataset(kept_texts, as_labels(kept_labels), source, dict(skipped))
 
 
 def _as_text_value(value: object) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    """A value as the text a file would hold: missing (None, NaN, pandas' NA) is empty, a whole
+    float (a pandas integer column that had a gap) is written as its integer."""
+    if value is None:
         return ""
+    try:
+        if value != value:  # NaN of any float type
+            return ""
+    except TypeError:  # pandas' NA cannot be compared: it is missing
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
     return value if isinstance(value, str) else str(value)

@@ -70,8 +70,9 @@ def display_axis(prediction: Prediction) -> tuple[int, str, str]:
     scored.
     """
     classes = prediction.class_set
-    if prediction.scored in classes.labels and (tone := classes.tone(classes.index(prediction.scored))):
-        return tone, classes.names[0], classes.names[1]
+    if prediction.scored in classes.labels and classes.axis is not None:
+        red, green = classes.axis
+        return classes.tone(classes.index(prediction.scored)), red, green
     return 1, "away", f"towards {prediction.scored_name}"
 
 

@@ -206,6 +206,7 @@ def save(
     from bertsent.core.fastpath import check_fast_path
     from bertsent.core.paths import state_dir
     from bertsent.core.persist import save_model
+    from bertsent.core.schema import Invalid
 
     held_out = result.held_out
     if progress:
@@ -220,12 +221,12 @@ def save(
     problem = None
     try:
         saved = save_model(result.model, folder, **extra)
-    except BertsentError as exc:
+    except (BertsentError, Invalid) as exc:
         fallback = state_dir() / "unsaved" / (run.id if run is not None else time.strftime("%Y%m%d-%H%M%S"))
         try:
             saved = save_model(result.model, fallback, **extra)
             problem = f"{exc}; the model was saved to {fallback} instead"
-        except BertsentError:
+        except (BertsentError, Invalid):
             problem = f"{exc}; the model could not be saved anywhere"
     if saved is not None:
         result.discard_checkpoint()  # a fine-tuning run's finished weights are safe in the folder now
@@ -418,8 +419,8 @@ def _finetune_progress(progress: ProgressFn | None):
     if progress is None:
         return None
 
-    def report(p) -> None:
-        eta = f", {p.eta:.0f} s left" if p.eta is not None else ""
-        progress(Progress("fine-tuning", p.step, p.total, p.rate, f"loss {p.loss:.3f}{eta}"))
+    def report(p) -> None:  # rate in steps per second, the unit of done and total
+        detail = f"loss {p.loss:.3f}, {p.rate:,.0f} sentences/s"
+        progress(Progress("fine-tuning", p.step, p.total, p.rate / p.batch_size, detail, p.elapsed))
 
     return report

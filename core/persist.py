@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 from bertsent.core import __version__, jsonio
-from bertsent.core.classes import MAX_CLASSES, names_of
+from bertsent.core.classes import MAX_CLASSES, MAX_NAME, names_of
 from bertsent.core.classifier import SentimentClassifier
 from bertsent.core.embed import POOLINGS, Embedder
 from bertsent.core.encoder import PRECISIONS, Encoder, pick_device, resolve_precision, runnable_precision
@@ -76,8 +76,10 @@ MODEL_SCHEMA = Obj(
             }
         ),
         "pooling": Str(choices=POOLINGS),
-        "classes": List(AnyOf(Int(), Str(r".*\S.*", max_len=200)), max_len=MAX_CLASSES),  # the labels in class order
-        "label_names": List(Str(r".*\S.*", max_len=200), max_len=MAX_CLASSES),  # shown for each class
+        "classes": List(
+            AnyOf(Int(), Str(r".*\S.*", max_len=MAX_NAME)), max_len=MAX_CLASSES
+        ),  # the labels in class order
+        "label_names": List(Str(r".*\S.*", max_len=MAX_NAME), max_len=MAX_CLASSES),  # shown for each class
         "data_sha256": Str(r"([0-9a-f]{64})?"),
         "report": Nullable(REPORT_SCHEMA),
         "fast_path": optional(Nullable(FAST_PATH_SCHEMA)),  # core.fastpath's check at save time

@@ -83,3 +83,20 @@ def test_load_splits_applies_the_order_and_refuses_a_wrong_one_before_any_work(t
     assert load_splits(tmp_path / "d.csv", class_order=SST5).classes.labels == tuple(SST5)
     with pytest.raises(DataError, match="leaves out"):
         load_splits(tmp_path / "d.csv", class_order=SST5[:4])
+
+
+def test_zero_and_one_keep_their_colours_in_either_order():
+    from bertsent.core.explain import Prediction, display_axis
+
+    reversed_ = ClassSet((1, 0))
+    assert reversed_.names == ["positive", "negative"]
+    assert [reversed_.tone(0), reversed_.tone(1)] == [1, -1] and reversed_.axis == ("negative", "positive")
+    towards_positive = Prediction("x", 1, "positive", 0.9, [], [], classes=(1, 0), names=("positive", "negative"))
+    scored_positive = Prediction(**{**towards_positive.__dict__, "scored": 1})
+    assert display_axis(scored_positive) == (1, "negative", "positive")  # green stays towards positive
+
+
+def test_float_labels_of_a_scikit_learn_caller_stay_floats():
+    X = np.random.default_rng(0).normal(size=(40, 4))
+    fitted = SentimentClassifier(C=1.0).fit(X, np.array([0.0, 1.0] * 20))
+    assert fitted.classes_.dtype.kind == "f" and 0 <= fitted.score(X, np.array([0.0, 1.0] * 20)) <= 1

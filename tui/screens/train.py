@@ -9,6 +9,7 @@ from bertsent.tui.background import Throttle, blas_on_this_thread, cancel_event,
 from bertsent.tui.messages import FinetuneProgressed, ModelSaved, RunsChanged, Stopped, Trained, Working
 from bertsent.tui.safe_text import literal
 from bertsent.tui.screens.base import Pane
+from bertsent.tui.screens.embed import duration
 from bertsent.tui.widgets.cv_chart import CvChart
 from bertsent.tui.widgets.report import ReportView
 from rich.text import Text
@@ -263,18 +264,26 @@ class TrainPane(Pane):
     def _baseline(self, splits, data: str) -> None:
         yield_to_ui()
         from bertsent.core import jobs
-        from bertsent.core.runs import RunHistory
 
         with blas_on_this_thread():
             result = jobs.baseline(splits, data=data, cancel=cancel_event())
-        self.post_message(RunsChanged(RunHistory().runs(), result.run, result.notes))
+        self._post_runs(result.run, result.notes)
 
     def _trained(self, trained) -> None:
-        """Post a finished run and the history it was recorded in (worker thread)."""
+        """Post a finished run first (so it can be saved whatever happens next), then the history."""
+        self.post_message(Trained(trained.result))
+        self._post_runs(trained.run, trained.notes)
+
+    def _post_runs(self, latest=None, notes: tuple[str, ...] = ()) -> None:
+        """The history as now on disk; one that cannot be read is a note, never lost work (worker thread)."""
+        from bertsent.core.errors import BertsentError
         from bertsent.core.runs import RunHistory
 
-        self.post_message(RunsChanged(RunHistory().runs(), trained.run, trained.notes))
-        self.post_message(Trained(trained.result))
+        try:
+            runs = RunHistory().runs()
+        except BertsentError as exc:
+            runs, notes = [], (*notes, f"the run history cannot be read: {exc}")
+        self.post_message(RunsChanged(runs, latest, notes))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="runs")
     def _read_runs(self) -> None:
@@ -324,12 +333,12 @@ class TrainPane(Pane):
 
     def on_finetune_progressed(self, message: FinetuneProgressed) -> None:
         p = message.progress
-        self.query_one("#train-sizes", Static).update(
-            literal(
-                f"Fine-tuning: step {p.done:,}/{p.total:,}, {p.detail}, "
-                f"{p.rate or 0:.0f} sent/s (Esc stops; Train resumes)"
-            )
-        )
+        if p.stage == "fine-tuning":
+            eta = f", {duration(p.eta)} left" if p.eta is not None else ""
+            line = f"Fine-tuning: step {p.done:,}/{p.total:,}, {p.detail}{eta} (Esc stops; Train resumes)"
+        else:
+            line = f"Fine-tuned; scoring both splits: {p.done:,} of {p.total or 0:,}"
+        self.query_one("#train-sizes", Static).update(literal(line))
 
     def on_working(self, message: Working) -> None:
         self.query_one("#train-sizes", Static).update(literal(message.text))
@@ -393,13 +402,12 @@ class TrainPane(Pane):
         yield_to_ui()
         from bertsent.core import jobs
         from bertsent.core.errors import BertsentError
-        from bertsent.core.runs import RunHistory
 
         saved = jobs.save(result, folder, run=run)  # as `bertsent train` saves: with the bf16 check
         if saved.folder is None:
             raise BertsentError(saved.problem or f"{folder}: the model could not be saved")
         self.post_message(ModelSaved(saved.folder, saved.precision, saved.problem))
-        self.post_message(RunsChanged(RunHistory().runs()))
+        self._post_runs()
 
     def on_model_saved(self, message: ModelSaved) -> None:
         if message.problem:
