@@ -140,6 +140,10 @@ class BertsentApp(ReportsHandlerErrors, App[None]):
         self.say(message.text, "warning")
 
     def set_result(self, result: Any) -> None:
+        """Make ``result`` the session's model. A fine-tuning run keeps its finished checkpoint
+        until it is saved (a crash costs no retraining); the result it replaces no longer needs one."""
+        if self.result is not None and self.result is not result:
+            self.result.discard_checkpoint()
         self.result = result
         report = result.report
         self.active_model = ActiveModel(
