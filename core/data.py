@@ -153,23 +153,35 @@ def load_dataset(
     per_row = table.format == "jsonl"
     text_key = text_column if per_row else find_column(table.columns, text_column, "text", table.source)
     label_key = label_column if per_row else find_column(table.columns, label_column, "label", table.source)
+    rows = ((f"{path}:{lineno}", row, text_key, label_key) for lineno, row in table.rows())
+    return _checked_rows(rows, str(path), label_key or "label", skip_bad)
+
+
+def _checked_rows(
+    rows: Iterable[tuple[str, dict[str, str] | str, str | None, str | None]],
+    source: str,
+    label_column: str,
+    skip_bad: bool,
+) -> Dataset:
+    """The sentences of ``(where, row or why it is bad, text key, label key)`` checked by one rule
+    (:func:`_labelled`): a bad row is an error naming ``where``, or is counted when skipped."""
     texts: list[str] = []
     labels: list[str] = []
     skipped: Counter[str] = Counter()
-    for lineno, row in table.rows():
+    for where, row, text_key, label_key in rows:
         checked = row if isinstance(row, str) else _labelled(row, text_key, label_key)
         if isinstance(checked, str):
             if not skip_bad:
-                raise DataError(f"{path}:{lineno}: {checked}")
+                raise DataError(f"{where}: {checked}")
             skipped[checked.split(":")[0]] += 1
             continue
         texts.append(checked[0])
         labels.append(checked[1])
     if not texts:
         detail = f" ({sum(skipped.values())} bad rows skipped)" if skipped else ""
-        raise DataError(f"{path}: no sentences found{detail}")
-    _check_class_count(labels, str(path), label_key or "label")
-    return Dataset(texts, as_labels(labels), str(path), dict(skipped))
+        raise DataError(f"{source}: no sentences found{detail}")
+    _check_class_count(labels, source, label_column)
+    return Dataset(texts, as_labels(labels), source, dict(skipped))
 
 
 def _check_class_count(labels: list[str], source: str, column: str) -> None:
@@ -375,23 +387,11 @@ def from_records(
     texts, labels = list(texts), list(labels)
     if len(texts) != len(labels):
         raise DataError(f"{source}: {len(texts):,} texts but {len(labels):,} labels")
-    rows = ({"text": _as_text_value(t), "label": _as_text_value(y)} for t, y in zip(texts, labels, strict=True))
-    kept_texts: list[str] = []
-    kept_labels: list[str] = []
-    skipped: Counter[str] = Counter()
-    for number, row in enumerate(rows, start=1):
-        checked = _labelled(row, "text", "label")
-        if isinstance(checked, str):
-            if not skip_bad:
-                raise DataError(f"{source}: item {number}: {checked}")
-            skipped[checked.split(":")[0]] += 1
-            continue
-        kept_texts.append(checked[0])
-        kept_labels.append(checked[1])
-    if not kept_texts:
-        raise DataError(f"{source}: no sentences")
-    _check_class_count(kept_labels, source, "label")
-    return Dataset(kept_texts, as_labels(kept_labels), source, dict(skipped))
+    rows = (
+        (f"{source}: item {number}", {"text": _as_text_value(t), "label": _as_text_value(y)}, "text", "label")
+        for number, (t, y) in enumerate(zip(texts, labels, strict=True), start=1)
+    )
+    return _checked_rows(rows, source, "label", skip_bad)
 
 
 def _as_text_value(value: object) -> str:

@@ -243,7 +243,12 @@ def labelled_data(request, tmp_path_factory) -> tuple[Path, list]:
     """A folder with train.csv (16 sentences a class) and test.csv (6 a class) of one label kind,
     and its classes in their natural order."""
     words = LABEL_KINDS[request.param]
-    folder = tmp_path_factory.mktemp("labelled")
+    return write_labelled_folder(tmp_path_factory.mktemp("labelled"), words), list(words)
+
+
+def write_labelled_folder(folder: Path, words: dict) -> Path:
+    """train.csv (16 sentences a class) and test.csv (6 a class), each sentence made of its
+    class's words; returns ``folder``."""
     for split, n in (("train", 16), ("test", 6)):
         lines = ["text,label"]
         for i in range(n):
@@ -251,7 +256,7 @@ def labelled_data(request, tmp_path_factory) -> tuple[Path, list]:
                 a, b, c = bag.split()
                 lines.append(f'"a {(a, b, c)[i % 3]} film, {(c, a, b)[i % 3]} and {i} times {b}",{label}')
         (folder / f"{split}.csv").write_text("\n".join(lines) + "\n")
-    return folder, list(words)
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -173,18 +173,11 @@ def tui_sst5_result(tui_sst5_embedding):
 @pytest.fixture(scope="session")
 def six_classes_folder(tmp_path_factory) -> Path:
     """Six named classes (spaces in their names), 16 train and 6 test sentences each."""
-    from tests.conftest import CLASS_WORDS
+    from tests.conftest import CLASS_WORDS, write_labelled_folder
 
     folder = tmp_path_factory.mktemp("six-classes") / "six"
     folder.mkdir()
-    for split, n in (("train", 16), ("test", 6)):
-        lines = ["text,label"]
-        for i in range(n):
-            for label, bag in CLASS_WORDS.items():
-                a, b, c = bag.split()
-                lines.append(f'"a {(a, b, c)[i % 3]} film, {(c, a, b)[i % 3]} and {i} times {b}",{label}')
-        (folder / f"{split}.csv").write_text("\n".join(lines) + "\n")
-    return folder
+    return write_labelled_folder(folder, CLASS_WORDS)
 
 
 @pytest.fixture(scope="session")
