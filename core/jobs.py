@@ -314,17 +314,12 @@ def label(
     engine (resumable: an interrupted run continues where it stopped) or Ray (``engine="ray"``,
     on the cluster at ``address``)."""
 
-    def rows(p) -> None:
-        if progress is not None:
-            detail = ", ".join(f"{n:,} {what}" for n, what in ((p.resumed, "resumed"), (p.bad, "bad")) if n)
-            progress(Progress("labelling", p.done, p.total, p.rate, detail, p.elapsed))
-
     shared: dict[str, Any] = {
         "text_column": text_column,
         "format": format,
         "input_format": input_format,
         "all_probabilities": all_probabilities,
-        "progress": rows,
+        "progress": label_progress(progress),
     }
     if engine == "ray":
         from bertsent.core.label_ray import label_with_ray
@@ -413,6 +408,17 @@ def _embed_progress(stage: str, progress: ProgressFn | None):
         progress(Progress(stage, p.done, p.total, p.rate, f"{p.cached:,} from cache", p.elapsed))
 
     return report
+
+
+def label_progress(progress: ProgressFn | None):
+    """Corpus labelling's progress (rows, resumed and bad ones) as a job's :class:`Progress`."""
+
+    def rows(p) -> None:
+        if progress is not None:
+            detail = ", ".join(f"{n:,} {what}" for n, what in ((p.resumed, "resumed"), (p.bad, "bad")) if n)
+            progress(Progress("labelling", p.done, p.total, p.rate, detail, p.elapsed))
+
+    return rows
 
 
 def _finetune_progress(progress: ProgressFn | None):
