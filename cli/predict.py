@@ -80,6 +80,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    from bertsent.core import jobs
     from bertsent.core.errors import DataError
     from bertsent.core.persist import load_model
 
@@ -91,7 +92,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     lines = args.text or stdin_lines()
     render = None if args.json else token_renderer()
     bad = good = 0
-    for number, item in enumerate(model.explain_many(lines, scores=not args.no_scores, scored=scored), start=1):
+    for number, item in enumerate(jobs.predict(model, lines, scores=not args.no_scores, scored=scored), start=1):
         if isinstance(item, DataError):
             bad += 1
             fail(f"line {number}: {item}")

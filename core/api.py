@@ -196,12 +196,23 @@ def load_model(folder: str | Path, *, device: str | None = None) -> SentimentMod
     return load_saved(folder, device=device).model
 
 
-def predict(model: SentimentModel, texts: Iterable[str], *, scores: bool = True) -> Iterator[Prediction]:
+def predict(
+    model: SentimentModel,
+    texts: Iterable[str],
+    *,
+    scores: bool = True,
+    scored: int | str | None = None,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> Iterator[Prediction]:
     """Label, probabilities and (with ``scores``) token and word scores for each text, in order.
 
-    A text that cannot be classified (empty, not valid UTF-8) raises its DataError when reached.
+    Token scores refer to the predicted class, or to the class ``scored``. A text that cannot be
+    classified (empty, not valid UTF-8) raises its DataError when reached.
     """
-    for prediction in model.explain_many(texts, scores=scores):
+    from bertsent.core import jobs
+
+    for prediction in jobs.predict(model, texts, scores=scores, scored=scored, progress=progress, cancel=cancel):
         if isinstance(prediction, DataError):
             raise prediction
         yield prediction

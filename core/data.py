@@ -20,6 +20,7 @@ import numpy as np
 from bertsent.core.classes import MAX_CLASSES, MAX_NAME, ClassSet, names_of
 from bertsent.core.errors import DataError
 from bertsent.core.table import find_column, open_table
+from bertsent.core.text import sentence_problem
 
 SUFFIXES = (".tsv", ".csv", ".jsonl")
 _INTEGER = re.compile(r"0|-?[1-9][0-9]*", re.ASCII)  # as str(int) writes one: no +, -0, leading zeros or spaces
@@ -205,10 +206,8 @@ def _labelled(row: dict[str, str], text_key: str | None, label_key: str | None) 
     text, label = row.get(text_key), row.get(label_key)
     if text is None or label is None:
         return f"missing field: expected {text_key!r} and {label_key!r}"
-    if not text.strip():
-        return "empty sentence: the sentence is empty"
-    if problem := text_problem(text):
-        return f"bad encoding: {problem}"
+    if problem := sentence_problem(text):
+        return problem
     if not label.strip():
         return "empty label: the label is empty"
     if any(ord(char) < 32 or ord(char) == 127 for char in label):
@@ -354,20 +353,6 @@ def _find_split(folder: Path, name: str) -> Path:
         if candidate.is_file():
             return candidate
     raise DataError(f"{folder}: no {name}.tsv, {name}.csv or {name}.jsonl in this folder")
-
-
-def text_problem(text: str) -> str | None:
-    """Why ``text`` cannot be tokenized, or None: lone surrogates stand for bytes that were not
-    UTF-8 (command-line arguments, stdin) or come from a JSON ``\\ud800`` escape."""
-    match = _SURROGATE.search(text)
-    if match is None:
-        return None
-    code = ord(match.group())
-    what = f"byte 0x{code - 0xDC00:02x}" if code >= 0xDC80 else f"lone surrogate U+{code:04X}"
-    return f"not valid UTF-8 text ({what} at character {match.start() + 1})"
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def data_hash(dataset: Dataset) -> str:

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import numpy as np
-from bertsent.core.data import text_problem
 from bertsent.core.encoders import KNOWN, installed_folder
 from bertsent.core.errors import DataError, EncoderError
+from bertsent.core.text import encoding_problem
 
 if TYPE_CHECKING:
     import torch
@@ -211,7 +211,7 @@ class Encoder:
         for begin in range(0, len(texts), chunk):
             part = texts[begin : begin + chunk]
             for text in part:
-                if problem := text_problem(text):
+                if problem := encoding_problem(text):
                     raise DataError(f"cannot tokenize: {problem}")
             ids.extend(self._tokenize([text if len(text) <= bound else _cut(text, bound) for text in part]))
         for row in (row for row, text in enumerate(texts) if len(text) > bound):

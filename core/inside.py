@@ -15,6 +15,7 @@ from bertsent.core.embed import ProgressCallback
 from bertsent.core.encoder import Encoder
 from bertsent.core.errors import DataError
 from bertsent.core.model import SentimentModel
+from bertsent.core.text import sentence_problem
 
 PROJECTIONS = ("pca", "tsne")
 
@@ -145,8 +146,8 @@ def attention(encoder: Encoder, text: str) -> Attention:
     """Every layer's and head's attention weights for ``text`` (truncated to the encoder's limit)."""
     import torch
 
-    if not text.strip():
-        raise DataError("cannot show attention for an empty sentence")
+    if problem := sentence_problem(text):
+        raise DataError(f"cannot show attention: {problem}")
     tokens = encoder.tokenize(text)
     inputs = encoder.batch_tensors([tokens.ids])
     with torch.inference_mode():

@@ -9,6 +9,8 @@ progress type, :class:`Progress`, and stops between steps when its ``cancel`` ev
 - :func:`save`: the bf16 fast-path check on the held-out split -> model folder (or, when the
   folder cannot be written any more, the state folder's ``unsaved/``) -> the run names its model.
 - :func:`evaluate`: a saved model on labelled data, with the precision it ran at.
+- :func:`predict`: label, probabilities and token scores of each text, streamed in order.
+- :func:`attention`: what each token of one sentence attends to, per layer and head.
 - :func:`embed`: both splits through the encoder, cached and resumable.
 - :func:`sentence_map`: a saved or trained model's view of labelled sentences in 2-D.
 - :func:`probe`: a classifier on each layer of the encoder alone.
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,9 +34,11 @@ if TYPE_CHECKING:
     from bertsent.core.data import Dataset, Splits
     from bertsent.core.embed import Embedder
     from bertsent.core.encoder import Encoder
+    from bertsent.core.errors import DataError
+    from bertsent.core.explain import Prediction
     from bertsent.core.fastpath import FastPathCheck
     from bertsent.core.finetune import FinetuneSettings
-    from bertsent.core.inside import SentenceMap
+    from bertsent.core.inside import Attention, SentenceMap
     from bertsent.core.label import LabelResult
     from bertsent.core.model import SentimentModel
     from bertsent.core.probe import LayerProbe
@@ -252,6 +256,49 @@ def evaluate(
     macro_f1 = float(np.mean([m.f1 for m in per_class.values()]))
     accuracy = float(np.mean(predicted == dataset.labels))
     return Evaluation(accuracy, macro_f1, len(dataset), model.encoder.precision, per_class, confusion)
+
+
+def predict(
+    model: SentimentModel,
+    texts: Iterable[str],
+    *,
+    scores: bool = True,
+    scored: int | str | None = None,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> Iterator[Prediction | DataError]:
+    """Label, probabilities and (with ``scores``) token and word scores of each text, in order.
+
+    Streamed a block at a time, so a pipe of any length is predicted in bounded memory. A text
+    that is not a sentence (empty, not valid UTF-8) yields its DataError in its place; the others
+    go on. Token scores refer to the predicted class, or to the class ``scored`` when given.
+    ``progress`` counts the forward passes of the block being predicted.
+    """
+    steps = _steps("predicting", progress)
+    return model.explain_many(texts, scores=scores, scored=scored, progress=steps, cancel=cancel)
+
+
+def predict_one(
+    model: SentimentModel,
+    text: str,
+    *,
+    scores: bool = True,
+    scored: int | str | None = None,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> Prediction:
+    """:func:`predict` of one text (as you type); a text that is not a sentence raises its DataError."""
+    result = next(predict(model, [text], scores=scores, scored=scored, progress=progress, cancel=cancel))
+    if isinstance(result, BertsentError):
+        raise result
+    return result
+
+
+def attention(encoder: Encoder, text: str) -> Attention:
+    """What each token of ``text`` attends to in every layer and head of ``encoder``."""
+    from bertsent.core.inside import attention as attend
+
+    return attend(encoder, text)
 
 
 def sentence_map(

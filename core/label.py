@@ -31,12 +31,12 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 from bertsent.core import jsonio
-from bertsent.core.data import text_problem
 from bertsent.core.decision import decide
 from bertsent.core.errors import Cancelled, DataError
 from bertsent.core.files import atomic_open, atomic_write_text, follow_umask, locked, sha256_file
 from bertsent.core.schema import Anything, Int, List, Map, Obj, Str
 from bertsent.core.table import STDIN, SUFFIX_FORMATS, Row, Table, find_column, open_table
+from bertsent.core.text import sentence_problem
 
 if TYPE_CHECKING:  # scikit-learn (under the model) is slow to import, and `bertsent --help` needs none of it
     from bertsent.core.model import SentimentModel
@@ -620,7 +620,7 @@ def label_rows(
     values: list[dict[str, object] | None] = []
     errors: list[str] = []
     for lineno, row in rows:
-        reason = row if isinstance(row, str) else _text_problem(row.get(text_column), text_column)
+        reason = row if isinstance(row, str) else _text_problem(row, text_column)
         if reason or isinstance(row, str):
             errors.append(f"line {lineno}: {reason}" if lineno else str(reason))
             values.append(added.failed(errors[-1]))
@@ -642,11 +642,6 @@ def label_rows(
     return [v if v is not None else next(labelled) for v in values], errors
 
 
-def _text_problem(text: object, column: str) -> str | None:
-    if text is None:
-        return f"no {column!r} field"
-    if not isinstance(text, str):
-        return f"{column!r} is not text"
-    if not text.strip():
-        return "empty text"
-    return text_problem(text)  # the rule every reader applies: text that is not valid UTF-8
+def _text_problem(row: Row, column: str) -> str | None:
+    """Why the row's text cannot be labelled: its column is missing, or :func:`sentence_problem`."""
+    return f"no {column!r} field" if column not in row else sentence_problem(row[column])

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from bertsent.core.classes import ClassSet
-from bertsent.core.data import text_problem
 from bertsent.core.decision import decide
 from bertsent.core.embed import Embedder, ProgressCallback
 from bertsent.core.errors import Cancelled, DataError
 from bertsent.core.explain import Prediction, occlude
+from bertsent.core.text import sentence_problem
 
 if TYPE_CHECKING:
     from bertsent.core.classifier import SentimentClassifier
@@ -92,18 +92,26 @@ class SentimentModel:
         return result
 
     def explain_many(
-        self, texts: Iterable[str], *, scores: bool = True, chunk: int = 64, scored: int | str | None = None
+        self,
+        texts: Iterable[str],
+        *,
+        scores: bool = True,
+        chunk: int = 64,
+        scored: int | str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        cancel: threading.Event | None = None,
     ) -> Iterator[Prediction | DataError]:
         """Stream predictions in input order, ``chunk`` sentences at a time (bounded memory).
 
-        An empty line, or one that is not valid text (bytes that were not UTF-8), yields a
-        DataError instead of stopping the stream. ``scores=False`` skips
-        the token scores (one forward pass per sentence instead of one per token).
+        A text that is not a sentence (``core.text.sentence_problem``: empty, not valid UTF-8)
+        yields a DataError instead of stopping the stream. ``scores=False`` skips the token scores
+        (one forward pass per sentence instead of one per token). ``progress(done, total)`` counts
+        the forward passes of the current chunk; ``cancel`` stops between batches.
         """
         column = None if scored is None else self.classes.index(scored)
         iterator = iter(texts)
         while block := list(itertools.islice(iterator, chunk)):
-            yield from self._explain_block(block, scores, column)
+            yield from self._explain_block(block, scores, column, progress, cancel)
 
     def _explain_block(
         self,
@@ -114,7 +122,7 @@ class SentimentModel:
         cancel: threading.Event | None = None,
     ) -> Iterator[Prediction | DataError]:
         classes, names = self.classes.labels, tuple(self.classes.names)
-        problems = [_problem(text) for text in block]
+        problems = [sentence_problem(text) for text in block]
         good = [text for text, problem in zip(block, problems, strict=True) if problem is None]
         ids, lengths = self.encoder.encode_ids(good)
         occlusions = [occlude(seq, self.encoder.tokenizer.convert_ids_to_tokens(seq)) for seq in ids] if scores else []
@@ -148,9 +156,3 @@ class SentimentModel:
                 probabilities=tuple(variants_proba[0].tolist()),
                 scored=classes[target] if scores else None,
             )
-
-
-def _problem(text: str) -> str | None:
-    if not text.strip():
-        return "cannot predict an empty sentence"
-    return text_problem(text)

@@ -1,4 +1,5 @@
-"""Text from data files and users, shown literally: never as terminal control, on any front end.
+"""Text from data files and users: the one rule for what is a sentence (:func:`sentence_problem`),
+and how any text is shown literally, never as terminal control, on any front end (:func:`clean`).
 
 Headless on purpose: the scripts CLI prints through :func:`clean` without importing the TUI.
 """
@@ -27,3 +28,33 @@ def _visible(match: re.Match[str]) -> str:
 def clean(text: str) -> str:
     """``text`` on one line with every control character replaced by a visible stand-in."""
     return _UNSAFE.sub(_visible, text)
+
+
+EMPTY = "empty sentence"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def sentence_problem(text: object) -> str | None:
+    """Why ``text`` cannot be a sentence for the model, or None.
+
+    The one rule of every reader and job: training rows, ``predict``, ``label`` and the script API.
+    The reason reads ``kind`` or ``kind: detail`` (the kind is what ``--skip-bad`` counts).
+    """
+    if not isinstance(text, str):
+        return "not text"
+    if not text.strip():
+        return EMPTY
+    if problem := encoding_problem(text):
+        return f"bad encoding: {problem}"
+    return None
+
+
+def encoding_problem(text: str) -> str | None:
+    """Why ``text`` cannot be tokenized, or None: lone surrogates stand for bytes that were not
+    UTF-8 (command-line arguments, stdin) or come from a JSON ``\\ud800`` escape."""
+    match = _SURROGATE.search(text)
+    if match is None:
+        return None
+    code = ord(match.group())
+    what = f"byte 0x{code - 0xDC00:02x}" if code >= 0xDC80 else f"lone surrogate U+{code:04X}"
+    return f"not valid UTF-8 text ({what} at character {match.start() + 1})"

@@ -101,7 +101,7 @@ def test_invalid_utf8_on_stdin_fails_that_line_only(small_model_dir, monkeypatch
     assert main(["predict", "--model", str(small_model_dir), "--json", "--no-scores"]) == 0
     captured = capsys.readouterr()
     assert [json.loads(line)["text"] for line in captured.out.splitlines()] == ["good movie", "fine"]
-    assert "line 2: not valid UTF-8 text (byte 0xff at character 1)" in captured.err
+    assert "line 2: bad encoding: not valid UTF-8 text (byte 0xff at character 1)" in captured.err
 
 
 def test_invalid_utf8_arguments(small_model_dir, capsys):
@@ -111,7 +111,7 @@ def test_invalid_utf8_arguments(small_model_dir, capsys):
     assert main(["predict", "--model", str(small_model_dir), "--json", "--no-scores", "good", bad]) == 0
     captured = capsys.readouterr()
     assert [json.loads(line)["text"] for line in captured.out.splitlines()] == ["good"]
-    assert "line 2: not valid UTF-8" in captured.err
+    assert "line 2: bad encoding: not valid UTF-8" in captured.err
 
 
 def test_lone_surrogate_in_a_jsonl_row_is_a_bad_row(tmp_path):

@@ -57,7 +57,7 @@ def test_csv_keeps_every_row_and_column_in_order_and_labels_as_predict_does(mode
     names = np.array(["negative", "positive"])[expected.argmax(axis=1)]
     assert [r["label"] for r in rows if r["label"]] == names.tolist()
     assert all(float(r["probability"]) >= 0.5 for r in rows if r["label"])
-    assert rows[300]["error"] == "line 302: empty text" and rows[300]["id"] == "300"
+    assert rows[300]["error"] == "line 302: empty sentence" and rows[300]["id"] == "300"
     assert rows[301]["error"].startswith("line 303: missing column") and rows[301]["label"] == ""
     assert rows[302]["error"] == "" and rows[302]["label"]
     assert not (tmp_path / "out.csv.parts").exists()
@@ -70,7 +70,7 @@ def test_jsonl_keeps_value_types_and_a_label_column_in_the_input_is_not_overwrit
     first, second = (json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines())
     assert first["label"] == 1 and first["meta"] == {"n": [1, 2]}
     assert first["predicted_label"] == "positive" and first["error"] is None
-    assert second["predicted_label"] is None and second["error"] == "line 2: 'text' is not text"
+    assert second["predicted_label"] is None and second["error"] == "line 2: not text"
 
 
 def test_a_damaged_part_or_changed_input_is_recomputed_and_other_settings_start_over(model, sst2_dir, tmp_path):

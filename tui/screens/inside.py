@@ -236,12 +236,13 @@ class InsidePane(Pane):
     def _explain(self, model, index: int, text: str) -> None:
         """Exclusive: moving on cancels the scoring of the point left behind."""
         yield_to_ui()
+        from bertsent.core import jobs
         from bertsent.core.errors import Cancelled
 
         cancel = cancel_event()
         scores = len(model.encoder.tokenize(text).ids) - 2 <= PREVIEW_TOKENS
         try:
-            prediction = model.explain(text, scores=scores, cancel=cancel)
+            prediction = jobs.predict_one(model, text, scores=scores, cancel=cancel)
         except Cancelled:
             return
         if not cancel.is_set():
@@ -269,11 +270,11 @@ class InsidePane(Pane):
     @work(thread=True, exclusive=True, exit_on_error=False, group="attention")
     def _attention(self, encoder, encoder_name: str, text: str) -> None:
         yield_to_ui()
-        from bertsent.core.inside import attention
+        from bertsent.core import jobs
 
         if encoder is None:
             encoder = self.app.get_encoder(encoder_name, status=self)
-        self.post_message(AttentionReady(attention(encoder, text)))
+        self.post_message(AttentionReady(jobs.attention(encoder, text)))
 
     def on_attention_ready(self, message: AttentionReady) -> None:
         self.attention = message.attention

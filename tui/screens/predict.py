@@ -88,18 +88,20 @@ class PredictPane(Pane):
         """Exclusive: a newer text cancels this job, which stops at its next batch (only the
         latest text matters); a cancelled job posts nothing."""
         yield_to_ui()
+        from bertsent.core import jobs
         from bertsent.core.errors import Cancelled
+        from bertsent.core.jobs import Progress
 
         cancel = cancel_event()
         scores = remember or len(model.encoder.tokenize(text).ids) - 2 <= PREVIEW_TOKENS
         throttle = Throttle(0.2)
 
-        def progress(done: int, total: int) -> None:
-            if total > 1 and throttle.ready(done == total):
-                self.post_message(Working(f"Scoring tokens: {done:,} of {total:,} passes (Esc stops)"))
+        def progress(p: Progress) -> None:
+            if (p.total or 0) > 1 and throttle.ready(p.done == p.total):
+                self.post_message(Working(f"Scoring tokens: {p.done:,} of {p.total:,} passes (Esc stops)"))
 
         try:
-            prediction = model.explain(text, scores=scores, progress=progress, cancel=cancel)
+            prediction = jobs.predict_one(model, text, scores=scores, progress=progress, cancel=cancel)
         except Cancelled:
             return  # superseded by newer text, or Esc: nothing to show
         if not cancel.is_set():
