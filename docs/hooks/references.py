@@ -16,11 +16,16 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 from pathlib import Path
 
+API_PAGE = "reference/api.md"
+# core's docstrings cross-reference in Sphinx's roles (:class:`~bertsent.core.errors.Cancelled`), which
+# mkdocstrings shows as written: the API page shows the name alone, as Sphinx would.
+SPHINX_ROLE = re.compile(r":(?:class|func|meth|attr|data|exc|mod):<code>~?(?:[\w.]+\.)?(\w+)</code>")
 MARKER = "<!-- cli-reference -->"
 PAGE = "reference/cli.md"
-WIDTH = "100"  # argparse wraps --help at $COLUMNS: a fixed width gives the same page everywhere
+WIDTH = "100"
 
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,9 +50,17 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
     return markdown.replace(MARKER, cli_reference())
 
 
+def on_page_content(html: str, page, config, files) -> str:
+    if page.file.src_uri != API_PAGE:
+        return html
+    return SPHINX_ROLE.sub(r"<code>\1</code>", html)
+
+
 def cli_reference() -> str:
-    previous = os.environ.get("COLUMNS")
-    os.environ["COLUMNS"] = WIDTH
+    # argparse wraps at $COLUMNS and colours help where NO_COLOR is unset (Python 3.14+): plain and fixed.
+    fixed = {"COLUMNS": WIDTH, "NO_COLOR": "1"}
+    previous = {name: os.environ.get(name) for name in fixed}
+    os.environ.update(fixed)
     try:
         parts = []
         for module in ("bertsent.cli.main", "bertsent.tui.__main__"):
@@ -56,10 +69,11 @@ def cli_reference() -> str:
                 parts.append(program_reference(build()))
         return "\n".join(parts)
     finally:
-        if previous is None:
-            del os.environ["COLUMNS"]
-        else:
-            os.environ["COLUMNS"] = previous
+        for name, value in previous.items():
+            if value is None:
+                del os.environ[name]
+            else:
+                os.environ[name] = value
 
 
 def program_reference(parser: argparse.ArgumentParser) -> str:
