@@ -8,13 +8,13 @@ TORCH  ?= torch==2.13.0
 # Pictures must not depend on float bits: the TUI tests also run with one BLAS/OpenMP thread.
 ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: tui test test-tui-1thread check typecheck wheel-smoke bench install clean
+.PHONY: tui test test-tui-1thread check typecheck wheel-smoke docs bench install clean
 
 $(BIN)/bertsent: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q $(TORCH)
-	$(BIN)/pip install -q -e '.[dev,ray]'
+	$(BIN)/pip install -q -e '.[dev,ray,docs]'
 	touch $@
 
 install: $(BIN)/bertsent
@@ -48,6 +48,11 @@ typecheck: install
 # Build the wheel, install it in a fresh venv outside the checkout and use it from an empty folder.
 wheel-smoke: install
 	TORCH='$(TORCH)' PYTHON=$(PYTHON) bash .ci/wheel-smoke "$(SST2)"
+
+# The docs site (mkdocs.yml): the CLI reference is built from the parser and the API reference from
+# core's docstrings at build time; --strict turns every broken link or missing page into a failure.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site
 
 bench: install
 	$(BIN)/python -m bench

@@ -1,4 +1,5 @@
-"""The README's Python examples run as written (from the project folder, ../shared beside it)."""
+"""The Python examples of the README and the docs pages run as written (from the project folder,
+../shared beside it). An example shown on more than one page runs once."""
 
 import os
 import re
@@ -9,7 +10,10 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-BLOCKS = re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(), flags=re.S)
+PAGES = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
+BLOCKS = list(
+    dict.fromkeys(block for page in PAGES for block in re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S))
+)
 
 
 @pytest.mark.slow
