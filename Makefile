@@ -8,7 +8,7 @@ TORCH  ?= torch==2.13.0
 # Pictures must not depend on float bits: the TUI tests also run with one BLAS/OpenMP thread.
 ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: tui test test-tui-1thread check typecheck wheel-smoke docs bench install clean
+.PHONY: tui test test-accuracy test-tui-1thread check typecheck wheel-smoke docs bench install clean
 
 $(BIN)/bertsent: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,12 @@ tui: install
 	@if [ -z "$$BERTSENT_DATA" ] && [ -d "$(SST2)" ]; then export BERTSENT_DATA="$(SST2)"; fi; \
 	$(BIN)/bertsent-tui
 
+# The suite; the accuracy group (the real SST2 and SST-5 splits, trained in full) runs on its own.
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not accuracy"
+
+test-accuracy: install
+	$(BIN)/python -m pytest -q -m accuracy
 
 test-tui-1thread: install
 	$(ONE_THREAD) $(BIN)/python -m pytest -q tests/tui

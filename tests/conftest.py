@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
+import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -73,6 +76,41 @@ def own_config_and_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: 
     root = tmp_path_factory.mktemp("bertsent-home")
     monkeypatch.setenv("BERTSENT_CONFIG", str(root / "config"))
     monkeypatch.setenv("BERTSENT_STATE", str(root / "state"))
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What one ``bertsent`` command did: its exit status and what it printed."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+    """``cli(*args, stdin=..., env=...)`` runs ``bertsent ARGS`` in this process through
+    ``main()``, the one place errors become exit statuses and one-line messages, and returns a
+    :class:`Ran`. An exception ``main()`` lets through fails the test, as a traceback would. The
+    tests whose point is the process itself (signals, kill -9, a fresh interpreter, warnings
+    printed by libraries) start a subprocess instead: each costs about 4 s of CPU in imports."""
+    from bertsent.cli.main import main
+
+    def run(*args: str, stdin: str | bytes | None = None, env: dict[str, str] | None = None) -> Ran:
+        for key, value in (env or {}).items():
+            monkeypatch.setenv(key, value)
+        if stdin is not None:
+            data = stdin.encode() if isinstance(stdin, str) else stdin
+            monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))  # the CLI reads its bytes
+        capsys.readouterr()
+        try:
+            status = main(list(args))
+        except SystemExit as exit:  # argparse's own errors
+            status = exit.code if isinstance(exit.code, int) else 2
+        out, err = capsys.readouterr()
+        return Ran(status, out, err)
+
+    return run
 
 
 @pytest.fixture

@@ -1,6 +1,9 @@
 """The default recipe on the real SST2 test split (embeddings computed once per session)."""
 
 import numpy as np
+import pytest
+
+pytestmark = pytest.mark.accuracy
 
 
 def test_default_recipe_reaches_84_percent_on_sst2_test(sst2_result, sst2_splits):

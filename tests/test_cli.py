@@ -5,26 +5,9 @@ import json
 import os
 import re
 import signal
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from bertsent.cli.main import main
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "bertsent.cli", *args],
-        cwd=REPO,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
-        timeout=300,
-    )
 
 
 def test_tokenize_json(capsys):
@@ -52,8 +35,8 @@ def test_train_evaluate_predict(sst2_dir, tmp_path, capsys):
     assert all(isinstance(t["score"], float) for t in lines[0]["tokens"])
 
 
-def test_predict_reads_stdin_and_reports_bad_lines(small_model_dir):
-    done = run_cli("predict", "--model", str(small_model_dir), "--json", stdin="a great film\n\n\x1b[31mawful\n")
+def test_predict_reads_stdin_and_reports_bad_lines(small_model_dir, cli):
+    done = cli("predict", "--model", str(small_model_dir), "--json", stdin="a great film\n\n\x1b[31mawful\n")
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert [line["text"] for line in lines] == ["a great film", "\x1b[31mawful"]
@@ -101,24 +84,24 @@ def test_predict_with_nothing_predicted_exits_2(small_model_dir, capsys, monkeyp
         (["train", "--finetune", "--precision", "int8", "--out", "/tmp/x"], "--precision does not apply"),
     ],
 )
-def test_errors_exit_2_with_one_line(args, message):
-    done = run_cli(*args)
+def test_errors_exit_2_with_one_line(args, message, cli):
+    done = cli(*args)
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
 
 
-def test_bad_data_line_is_named(tmp_path):
+def test_bad_data_line_is_named(tmp_path, cli):
     bad = tmp_path / "bad.tsv"
     bad.write_text("fine\t1\nbroken\t\n")
-    done = run_cli("train", "--data", str(bad), "--out", str(tmp_path / "m"))
+    done = cli("train", "--data", str(bad), "--out", str(tmp_path / "m"))
     assert done.returncode == 2 and f"{bad}:2: empty label" in done.stderr
 
 
-def test_one_class_cannot_train(tmp_path):
+def test_one_class_cannot_train(tmp_path, cli):
     one = tmp_path / "one.tsv"
     one.write_text("".join(f"film {i}\t1\n" for i in range(20)))
-    done = run_cli("train", "--data", str(one), "--out", str(tmp_path / "m"))
+    done = cli("train", "--data", str(one), "--out", str(tmp_path / "m"))
     assert done.returncode == 2 and "one class only ('1'); need at least 2 classes" in done.stderr
 
 

@@ -9,14 +9,14 @@ def test_word_spans_join_wordpieces():
     assert word_spans(["a", "rum", "##ination", "on", "##e"]) == [(0, 1), (1, 3), (3, 5)]
 
 
-def test_prediction_fields(sst2_result):
-    prediction = sst2_result.model.explain("a visually stunning rumination on love")
+def test_prediction_fields(small_result):
+    prediction = small_result.model.explain("a visually stunning rumination on love")
     assert prediction.label == 1 and prediction.label_name == "positive"
     assert [t.token for t in prediction.tokens] == ["a", "visually", "stunning", "rum", "##ination", "on", "love"]
     assert [w.token for w in prediction.words] == ["a", "visually", "stunning", "rumination", "on", "love"]
     best = max(prediction.tokens, key=lambda t: t.score)
     assert best.token in ("stunning", "love", "visually")
-    probabilities = sst2_result.model.predict_proba([prediction.text])[0]
+    probabilities = small_result.model.predict_proba([prediction.text])[0]
     assert np.isclose(prediction.probability, probabilities[1], atol=1e-4)
     assert np.allclose(prediction.probabilities, probabilities, atol=1e-4) and prediction.scored == 1
     data = prediction.to_dict()
@@ -24,8 +24,8 @@ def test_prediction_fields(sst2_result):
     assert np.isclose(sum(data["probabilities"].values()), 1.0)
 
 
-def test_scores_for_another_class_are_the_other_side(sst2_result):
-    model = sst2_result.model
+def test_scores_for_another_class_are_the_other_side(small_result):
+    model = small_result.model
     text = "a visually stunning rumination on love"
     towards_positive = model.explain(text)
     towards_negative = model.explain(text, scored=0)
@@ -34,6 +34,7 @@ def test_scores_for_another_class_are_the_other_side(sst2_result):
     assert np.allclose([t.score for t in towards_negative.tokens], [-t.score for t in towards_positive.tokens])
 
 
+@pytest.mark.accuracy
 @pytest.mark.parametrize("trained", ["frozen", "finetuned"])
 def test_removing_top_tokens_lowers_p_predicted_more_than_random(trained, sst2_splits, request):
     model = (

@@ -55,9 +55,16 @@ def old_model(small_model_dir, tmp_path):
     return folder
 
 
-@pytest.mark.parametrize("stage", ["embedding", "training", "saving"])
+# Each stage once and each signal at least twice (both reach the same handler): each case is a
+# process that imports torch, loads the encoder and embeds.
 @pytest.mark.parametrize(
-    ("signum", "status", "said"), [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")]
+    ("stage", "signum", "status", "said"),
+    [
+        ("embedding", signal.SIGTERM, 143, "terminated"),
+        ("training", signal.SIGINT, 130, "interrupted"),
+        ("saving", signal.SIGTERM, 143, "terminated"),
+        ("saving", signal.SIGINT, 130, "interrupted"),
+    ],
 )
 def test_signal_mid_stage_ends_cleanly_and_leaves_a_model_that_loads(
     sst2_dir, old_model, encoder, tmp_path, stage, signum, status, said

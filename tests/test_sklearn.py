@@ -13,8 +13,6 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import Pipeline
 
-from tests.test_cli import run_cli
-
 SENTENCES = ["a gorgeous , witty , seductive movie", "the plot is dull and the jokes fall flat", "it 's a film"]
 
 
@@ -33,8 +31,10 @@ def test_params_are_stored_unchanged_and_clone_keeps_them():
     assert clone(pipeline).get_params()["classify__C"] == 0.5 and not hasattr(clone(embedder), "embedder_")
 
 
-def test_grid_search_over_c_on_embeddings(sst2_embedded, sst2_splits):
-    X, y = sst2_embedded.train[:400], sst2_splits.train.labels[:400]
+def test_grid_search_over_c_on_embeddings(encoder, sst2_splits):
+    from bertsent.core.embed import Embedder
+
+    X, y = Embedder(encoder).embed(sst2_splits.train.texts[:400]), sst2_splits.train.labels[:400]
     search = GridSearchCV(SentimentClassifier(), {"C": [0.001, 0.01]}, cv=3).fit(X, y)
     assert search.best_params_["C"] in (0.001, 0.01) and search.best_score_ > 0.7
     assert search.best_estimator_.classes_.tolist() == [0, 1]
@@ -49,9 +49,9 @@ def test_pipeline_cross_validates_from_raw_sentences(sst2_splits):
     assert set(pipeline.fit(texts, names).predict(SENTENCES)) <= {"negative", "positive"}
 
 
-def test_export_loads_in_a_fresh_process_with_the_labels_of_predict(small_model_dir, tmp_path, capsys):
+def test_export_loads_in_a_fresh_process_with_the_labels_of_predict(small_model_dir, tmp_path, capsys, cli):
     out = tmp_path / "model.joblib"
-    done = run_cli("export", "--model", str(small_model_dir), "--out", str(out))
+    done = cli("export", "--model", str(small_model_dir), "--out", str(out))
     assert done.returncode == 0, done.stderr
     assert "a pickle" in done.stdout
     script = (
