@@ -316,13 +316,15 @@ def quiet_transformers() -> None:
     """transformers' warnings and progress bars off for this process, unless its environment asks
     otherwise. For the command-line entry points (``bertsent``, ``bertsent-tui``), whose output
     they would break into; core never calls it: a program that imports bertsent keeps its logging."""
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    quiet = os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error") == "error"
+    no_bars = os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1") == "1"
     if "transformers" in sys.modules:  # imported already: it read the variables before they were set
         from transformers.utils import logging as transformers_logging
 
-        transformers_logging.set_verbosity_error()
-        transformers_logging.disable_progress_bar()
+        if quiet:
+            transformers_logging.set_verbosity_error()
+        if no_bars:
+            transformers_logging.disable_progress_bar()
 
 
 def offline_reason() -> str | None:

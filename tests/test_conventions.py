@@ -76,27 +76,35 @@ def test_completion_scripts_name_every_command(capsys, shell):
         assert "_shtab_bertsent_train___data_COMPGEN=_shtab_compgen_files" in script  # paths complete as files
 
 
-def test_the_command_line_keeps_transformers_quiet():
-    """The CLI entry point quiets transformers (no "Loading weights" bar on stderr)."""
+@pytest.mark.parametrize(("verbosity", "quiet"), [(None, True), ("info", False)])
+def test_the_command_line_keeps_transformers_quiet_unless_asked(verbosity, quiet):
+    """The CLI entry point quiets transformers (no "Loading weights" bar, no messages on stderr),
+    unless ``TRANSFORMERS_VERBOSITY`` asks for its messages."""
+    # without the variables that an in-process main() of another test may have left in this process
+    env = {k: v for k, v in os.environ.items() if k not in ("TRANSFORMERS_VERBOSITY", "HF_HUB_DISABLE_PROGRESS_BARS")}
+    if verbosity:
+        env["TRANSFORMERS_VERBOSITY"] = verbosity
     done = subprocess.run(
         [sys.executable, "-m", "bertsent", "tokenize", "a good film"],
         cwd=REPO,
         capture_output=True,
         text=True,
         timeout=300,
-        env={key: value for key, value in os.environ.items() if key not in ("TRANSFORMERS_VERBOSITY",)},
+        env=env,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stderr == ""
+    assert (done.stderr == "") is quiet
+    assert "Loading weights" not in done.stderr
 
 
-def test_loading_an_encoder_leaves_transformers_logging_as_it_was(tiny_encoder, monkeypatch):
+# an in-process main() of another test may have quieted huggingface_hub's bars, which then warns
+@pytest.mark.filterwarnings("ignore:Cannot enable progress bars")
+def test_loading_an_encoder_leaves_transformers_logging_as_it_was(tiny_encoder):
     from bertsent.core.encoder import Encoder
     from transformers.utils import logging as transformers_logging
 
     verbosity = transformers_logging.get_verbosity()
     bars = transformers_logging.is_progress_bar_enabled()
-    monkeypatch.delenv("HF_HUB_DISABLE_PROGRESS_BARS", raising=False)  # set by an in-process CLI test's main()
     transformers_logging.set_verbosity_info()
     transformers_logging.enable_progress_bar()
     try:
