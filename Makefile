@@ -8,16 +8,26 @@ TORCH  ?= torch==2.13.0
 # Pictures must not depend on float bits: the TUI tests also run with one BLAS/OpenMP thread.
 ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: tui test test-accuracy test-tui-1thread check typecheck wheel-smoke docs bench install clean
+# The versions every install uses (make, CI, the wheel smoke test): `make lock` refreshes them.
+CONSTRAINTS := constraints.txt
 
-$(BIN)/bertsent: pyproject.toml
+.PHONY: tui test test-accuracy test-tui-1thread check typecheck wheel-smoke docs bench install lock clean
+
+$(BIN)/bertsent: pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q $(TORCH)
-	$(BIN)/pip install -q -e '.[dev,ray,docs]'
+	$(BIN)/pip install -q -c $(CONSTRAINTS) $(TORCH)
+	$(BIN)/pip install -q -c $(CONSTRAINTS) -e '.[dev,ray,docs]'
 	touch $@
 
 install: $(BIN)/bertsent
+
+# The newest versions pyproject.toml allows, installed and written to constraints.txt (torch stays
+# at TORCH). Run the tests before committing the new file.
+lock: install
+	$(BIN)/pip install -q --upgrade --upgrade-strategy eager '$(TORCH)' -e '.[dev,ray,docs]'
+	$(BIN)/python .ci/lock.py > $(CONSTRAINTS).new
+	mv $(CONSTRAINTS).new $(CONSTRAINTS)
 
 tui: install
 	@if [ -z "$$BERTSENT_DATA" ] && [ -d "$(SST2)" ]; then export BERTSENT_DATA="$(SST2)"; fi; \
@@ -51,7 +61,7 @@ typecheck: install
 
 # Build the wheel, install it in a fresh venv outside the checkout and use it from an empty folder.
 wheel-smoke: install
-	TORCH='$(TORCH)' PYTHON=$(PYTHON) bash .ci/wheel-smoke "$(SST2)"
+	TORCH='$(TORCH)' PYTHON=$(PYTHON) CONSTRAINTS=$(abspath $(CONSTRAINTS)) bash .ci/wheel-smoke "$(SST2)"
 
 # The docs site (mkdocs.yml): the CLI reference is built from the parser and the API reference from
 # core's docstrings at build time; --strict turns every broken link or missing page into a failure.

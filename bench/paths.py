@@ -5,7 +5,7 @@ sentence-transformers ``encode()`` and the tutorial's loop; each path's FLOP rat
 large matrix multiply of the same type on this machine; SST2 test accuracy and agreement with
 fp32 labels of one classifier (fit on fp32 vectors of the first ``train_n`` training sentences)
 applied to each path's vectors, which is how a saved model runs on a faster path. Also the
-machine's fast-path choice (``bertsent --version``).
+machine's fast-path choice (``bertsent doctor``).
 """
 
 from __future__ import annotations

@@ -12,10 +12,23 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 
-from bertsent.cli import data, encoders, export, inside, label, predict, probe, runs, tokenize, train
+from bertsent.cli import (
+    completion,
+    data,
+    doctor,
+    encoders,
+    export,
+    inside,
+    label,
+    predict,
+    probe,
+    runs,
+    tokenize,
+    train,
+)
 from bertsent.cli.common import EXIT_ERROR, EXIT_TERMINATED, OneLineParser, Terminated, fail, stop_signal, stop_status
 
-COMMAND_MODULES = (tokenize, data, train, runs, predict, label, export, probe, inside, encoders)
+COMMAND_MODULES = (tokenize, data, train, runs, predict, label, export, probe, inside, encoders, doctor, completion)
 
 
 def build_parser() -> OneLineParser:
@@ -24,7 +37,7 @@ def build_parser() -> OneLineParser:
         description="Sentence classification with a frozen BERT-style encoder and logistic regression.",
     )
     parser.add_argument(
-        "--version", action=VersionAction, nargs=0, help="show the version and this machine's fast path"
+        "--version", action=VersionAction, nargs=0, help="show the version (this machine: bertsent doctor)"
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMAND_MODULES:
@@ -33,24 +46,26 @@ def build_parser() -> OneLineParser:
 
 
 class VersionAction(argparse.Action):
-    """``--version``: the version, and the precision models that allow it run in here (probed once, cached)."""
+    """``--version``: the installed package's version, from its metadata."""
 
     def __call__(self, parser, namespace, values, option_string=None) -> None:
-        from bertsent.core import __version__
-        from bertsent.core.fastpath import machine_choice
-
-        machine = machine_choice()
-        features = ", ".join(machine.features) or "none of note"
-        print(f"bertsent {__version__}")
-        print(f"cpu: {machine.cpu} ({features})")
-        print(
-            f"fast path here: {machine.precision} ({machine.reason}; fp32 {machine.fp32_gflops:.0f} GFLOP/s, ", end=""
-        )
-        print(f"bf16 {machine.bf16_gflops:.0f} GFLOP/s)")
+        print(version_text())
         parser.exit()
 
 
+def version_text() -> str:
+    from bertsent.core import installed_version
+
+    return f"bertsent {installed_version()}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    if list(sys.argv[1:] if argv is None else argv) == ["--version"]:  # at once: the parser's commands import numpy
+        print(version_text())
+        return 0
+    from bertsent.core.encoder import quiet_transformers
+
+    quiet_transformers()
     args = build_parser().parse_args(argv)
     from bertsent.core.errors import BertsentError, Cancelled
 

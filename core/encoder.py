@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import socket
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +25,10 @@ CHARS_PER_TOKEN = 32  # characters read per token wanted before a long text is c
 PRECISIONS = ("auto", "fp32", "int8", "fp16", "bf16")
 BUNDLED_ID = KNOWN[DEFAULT_ENCODER].hub_id
 ALIASES = {name: known.hub_id for name, known in KNOWN.items()}
+# Either one keeps bertsent (and transformers) off the Hugging Face hub: huggingface_hub's and transformers' own.
+OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -119,7 +125,7 @@ class Encoder:
         if precision not in PRECISIONS:
             raise EncoderError(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
         source = resolve_encoder(name) if source is None else source
-        _quiet_transformers()
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # no fork warnings from the tokenizers' threads
         from transformers import AutoModel, AutoTokenizer
 
         def from_pretrained(local_only: bool):
@@ -138,6 +144,7 @@ class Encoder:
                     f"encoder {name!r} is not in the local Hugging Face cache and the hub is unreachable "
                     f"({reason}); pass a local model folder with --encoder PATH, or use the offline default 'minilm'"
                 ) from None
+            logger.info("encoder %r is not in the local cache: loading it from the hub", name)
             try:
                 tokenizer, model = from_pretrained(False)
             except Exception as exc:  # noqa: BLE001 - any hub failure becomes one clear line
@@ -150,6 +157,7 @@ class Encoder:
         precision = resolve_precision(precision, device)
         model = _apply_precision(model.to(device), precision)
         limit = min(max_length, getattr(model.config, "max_position_embeddings", max_length))
+        logger.info("encoder %r loaded from %s on %s in %s", name, source, device, precision)
         return cls(name, source, tokenizer, model, device, int(limit), precision, fingerprint, finetuned=finetuned)
 
     def with_weights(
@@ -304,18 +312,33 @@ def _apply_precision(model, precision: str):
     return model
 
 
-def _quiet_transformers() -> None:
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from transformers.utils import logging
+def quiet_transformers() -> None:
+    """transformers' warnings and progress bars off for this process, unless its environment asks
+    otherwise. For the command-line entry points (``bertsent``, ``bertsent-tui``), whose output
+    they would break into; core never calls it: a program that imports bertsent keeps its logging."""
+    quiet = os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error") == "error"
+    no_bars = os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1") == "1"
+    if "transformers" in sys.modules:  # imported already: it read the variables before they were set
+        from transformers.utils import logging as transformers_logging
 
-    logging.set_verbosity_error()
-    logging.disable_progress_bar()
+        if quiet:
+            transformers_logging.set_verbosity_error()
+        if no_bars:
+            transformers_logging.disable_progress_bar()
+
+
+def offline_reason() -> str | None:
+    """Which variable keeps the Hugging Face hub off (``HF_HUB_OFFLINE`` or ``TRANSFORMERS_OFFLINE``), or None."""
+    for variable in OFFLINE_VARIABLES:
+        if os.environ.get(variable, "").strip().lower() in ("1", "true", "yes", "on"):
+            return f"{variable} is set"
+    return None
 
 
 def _hub_unreachable() -> str | None:
     """Why the Hugging Face hub cannot be reached, or None if a TCP connection opens."""
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
-        return "HF_HUB_OFFLINE is set"
+    if reason := offline_reason():
+        return reason
     endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
     parsed = urlparse(endpoint)
     try:

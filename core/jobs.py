@@ -16,6 +16,7 @@ progress type, :class:`Progress`, and stops between steps when its ``cancel`` ev
 - :func:`probe`: a classifier on each layer of the encoder alone.
 - :func:`label`: every row of a file labelled by a saved model, locally (resumable) or on Ray.
 - :func:`baseline`: TF-IDF + logistic regression on the same split, recorded as a run.
+- :func:`doctor`: this machine and install as bertsent sees them (CPU, fast path, versions, folders).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from bertsent.core.errors import BertsentError
 
 if TYPE_CHECKING:
     from bertsent.core.data import Dataset, Splits
+    from bertsent.core.doctor import Checkup
     from bertsent.core.embed import Embedder
     from bertsent.core.encoder import Encoder
     from bertsent.core.errors import DataError
@@ -405,6 +407,13 @@ def baseline(splits: Splits, *, data: str = "", record: bool = True, cancel: thr
     report = tfidf_report(splits, cancel=cancel)
     run = Run.from_report(report, data=data, data_sha256=data_hash(splits.train))
     return Baseline(report, run, tuple(_record(run) if record else ()))
+
+
+def doctor(*, refresh: bool = False) -> Checkup:
+    """The machine's CPU and fast path (``refresh``: probed again), package versions and folders."""
+    from bertsent.core.doctor import checkup
+
+    return checkup(refresh=refresh)
 
 
 def run_notes(report: Report, max_length: int) -> list[str]:

@@ -1,33 +1,47 @@
-"""Where bertsent keeps its cache and config (overridable through environment variables)."""
+"""Where bertsent keeps its cache, config and state (overridable through environment variables).
+
+The defaults are the platform's own folders (platformdirs): on Linux the XDG ones, the same as
+bertsent has always used (``$XDG_CACHE_HOME/bertsent``, else ``~/.cache/bertsent``, and so on).
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+APP = "bertsent"
+# Each folder's environment override: set, it wins over the platform's default.
+OVERRIDES = {"cache": "BERTSENT_CACHE", "config": "BERTSENT_CONFIG", "state": "BERTSENT_STATE"}
+
 
 def cache_dir() -> Path:
-    """``$BERTSENT_CACHE``, else ``$XDG_CACHE_HOME/bertsent``, else ``~/.cache/bertsent``."""
-    if explicit := os.environ.get("BERTSENT_CACHE"):
-        return Path(explicit).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base).expanduser() / "bertsent"
+    """``$BERTSENT_CACHE``, else the user cache folder (Linux: ``$XDG_CACHE_HOME/bertsent``, ``~/.cache/bertsent``)."""
+    return _folder("cache")
 
 
 def config_dir() -> Path:
-    """``$BERTSENT_CONFIG``, else ``$XDG_CONFIG_HOME/bertsent``, else ``~/.config/bertsent``."""
-    if explicit := os.environ.get("BERTSENT_CONFIG"):
-        return Path(explicit).expanduser()
-    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
-    return Path(base).expanduser() / "bertsent"
+    """``$BERTSENT_CONFIG``, else the user config folder
+    (Linux: ``$XDG_CONFIG_HOME/bertsent``, ``~/.config/bertsent``)."""
+    return _folder("config")
 
 
 def state_dir() -> Path:
-    """``$BERTSENT_STATE``, else ``$XDG_STATE_HOME/bertsent``, else ``~/.local/state/bertsent``."""
-    if explicit := os.environ.get("BERTSENT_STATE"):
+    """``$BERTSENT_STATE``, else the user state folder
+    (Linux: ``$XDG_STATE_HOME/bertsent``, ``~/.local/state/bertsent``)."""
+    return _folder("state")
+
+
+def _folder(role: str) -> Path:
+    if explicit := os.environ.get(OVERRIDES[role]):
         return Path(explicit).expanduser()
-    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
-    return Path(base).expanduser() / "bertsent"
+    import platformdirs
+
+    default = {
+        "cache": platformdirs.user_cache_dir,
+        "config": platformdirs.user_config_dir,
+        "state": platformdirs.user_state_dir,
+    }[role]
+    return Path(default(APP, appauthor=False)).expanduser()
 
 
 def writable_folder(folder: str | os.PathLike[str], what: str) -> Path:

@@ -1,7 +1,8 @@
 """Run history: one record per training run (frozen, fine-tuned or baseline), compared side by side.
 
 Records live in ``runs.jsonl`` under the state folder. Every change rewrites the file atomically
-under a lock, so a crash or a second process never leaves a half-written history. A rewrite
+under a lock (``runs.lock``, waited for at most ``LOCK_TIMEOUT`` seconds), so a crash or a second
+process never leaves a half-written history. A rewrite
 keeps every line it does not change byte for byte, unreadable ones and unknown fields included:
 what this version cannot read, a newer one (or a person) may.
 """
@@ -24,6 +25,7 @@ from bertsent.core.schema import Anything, Int, Invalid, Map, Nullable, Num, Obj
 
 FILE = "runs.jsonl"
 HISTORY_LIMIT = 256 * MIB  # a run is about 2 KB: over 100,000 runs
+LOCK_TIMEOUT = 30.0  # seconds another process may hold the history (a rewrite takes milliseconds)
 # A line is a run when it matches this; other fields are kept but not shown.
 RUN_SCHEMA = Obj(
     {
@@ -162,24 +164,25 @@ class RunHistory:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
+        import filelock
+
+        lock = filelock.FileLock(self.path.with_suffix(".lock"), timeout=LOCK_TIMEOUT)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            handle = open(self.path.with_suffix(".lock"), "a")  # noqa: SIM115 - closed below
+            lock.acquire()
+        except filelock.Timeout:  # before OSError: it is one (a TimeoutError)
+            raise BertsentError(
+                f"{lock.lock_file}: the run history is locked by another bertsent process "
+                f"(waited {LOCK_TIMEOUT:g} s); try again once it has finished"
+            ) from None
         except OSError as exc:
             raise BertsentError(
                 f"{self.path.parent}: cannot use it for the run history: {exc.strerror or exc}"
             ) from None
-        with handle:
-            try:
-                import fcntl
-            except ImportError:  # no advisory locks on this platform
-                yield
-                return
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        try:
+            yield
+        finally:
+            lock.release()
 
 
 def _encode(data: dict) -> bytes:

@@ -65,6 +65,15 @@ def test_predict_in_a_colour_terminal_shows_markup_and_escapes_literally(small_m
     assert "␛␛" in out and "[" in out and "bold" in out
 
 
+def test_no_color_turns_the_colours_off_in_a_colour_terminal(small_model_dir, capsys, monkeypatch):
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    monkeypatch.setenv("COLORTERM", "truecolor")
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert main(["predict", "--model", str(small_model_dir), "a gorgeous film"]) == 0
+    out = capsys.readouterr().out
+    assert "gorgeous" in out and not re.search(r"\x1b\[[0-9;]*3[0-9;]*m", out)  # no foreground colour at all
+
+
 @pytest.mark.parametrize(("args", "stdin"), [(["", "  "], ""), ([], "\n \n"), ([], "")])
 def test_predict_with_nothing_predicted_exits_2(small_model_dir, capsys, monkeypatch, args, stdin):
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(stdin.encode())))  # the CLI reads its bytes
