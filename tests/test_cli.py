@@ -23,9 +23,11 @@ def test_train_evaluate_predict(sst2_dir, tmp_path, capsys):
     assert report["n_train"] == 300 and report["n_test"] == 300 and 0.6 < report["accuracy"] <= 1
     assert (model / "model.json").is_file()
 
-    assert main(["evaluate", "--model", str(model), "--data", str(sst2_dir / "test.tsv"), "--json"]) == 0
+    held_out = tmp_path / "test.tsv"  # the last 300 test sentences: not the 300 the report used
+    held_out.write_text("".join((sst2_dir / "test.tsv").read_text().splitlines(keepends=True)[-300:]))
+    assert main(["evaluate", "--model", str(model), "--data", str(held_out), "--json"]) == 0
     evaluated = json.loads(capsys.readouterr().out)
-    assert evaluated["n"] == 1821 and 0.6 < evaluated["accuracy"] <= 1
+    assert evaluated["n"] == 300 and 0.6 < evaluated["accuracy"] <= 1
 
     assert main(["predict", "--model", str(model), "--json", "a gorgeous , witty movie", "[bold red]x[/]"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]

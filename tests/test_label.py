@@ -102,9 +102,9 @@ def test_a_damaged_part_or_changed_input_is_recomputed_and_other_settings_start_
 
 def test_kill_9_mid_run_then_rerun_gives_the_uninterrupted_bytes(small_model_dir, sst2_dir, tmp_path, cli):
     source = tmp_path / "in.csv"
-    _sst2_csv(sst2_dir, source, 1200)
+    _sst2_csv(sst2_dir, source, 600)
     command = [sys.executable, "-m", "bertsent.cli", "label", str(source), "--model", str(small_model_dir)]
-    command += ["--window-rows", "150"]
+    command += ["--window-rows", "75"]
     reference = tmp_path / "reference.csv"  # the uninterrupted bytes, from this process
     assert cli(*command[3:], "--out", str(reference)).returncode == 0
     out = tmp_path / "out.csv"

@@ -7,6 +7,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from bertsent.core.baseline import tfidf_report
 from bertsent.core.runs import Run, RunHistory
 
@@ -80,6 +81,7 @@ def test_two_processes_adding_runs_lose_none(small_result, tmp_path):
     assert len(RunHistory(tmp_path).runs()) == 30
 
 
+@pytest.mark.accuracy
 def test_tfidf_baseline_on_the_real_split(sst2_splits, monkeypatch):
     from bertsent.core import baseline
 
