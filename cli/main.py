@@ -12,10 +12,10 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 
-from bertsent.cli import data, encoders, export, inside, label, predict, probe, runs, tokenize, train
+from bertsent.cli import active, data, encoders, export, inside, label, predict, probe, runs, tokenize, train
 from bertsent.cli.common import EXIT_ERROR, EXIT_TERMINATED, OneLineParser, Terminated, fail, stop_signal, stop_status
 
-COMMAND_MODULES = (tokenize, data, train, runs, predict, label, export, probe, inside, encoders)
+COMMAND_MODULES = (tokenize, data, train, runs, predict, label, active, export, probe, inside, encoders)
 
 
 def build_parser() -> OneLineParser:

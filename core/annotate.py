@@ -98,7 +98,6 @@ class Session:
         journal: Path,
         decisions: list[Decision],
         handle,
-        left_out: int = 0,
     ) -> None:
         self.texts = texts
         self.out = out
@@ -106,7 +105,7 @@ class Session:
         self.given = given
         self.journal_path = journal
         self.decisions = decisions
-        self.left_out = left_out
+        self.left_out = 0  # pool rows left out: bad, empty or repeated
         self._handle = handle
         self._index = {text: i for i, text in enumerate(texts)}
         self.taken = np.zeros(len(texts), dtype=bool)  # labelled, skipped or given: never asked again
@@ -274,9 +273,6 @@ class Session:
         best = int(np.argmax(row))
         return self.classes.labels[best], float(row[best])
 
-    def close(self) -> None:
-        self._handle.close()
-
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -307,40 +303,55 @@ def open_session(
     if out.is_dir():
         raise DataError(f"{out}: is a folder; name a file to write the labels to")
     texts, left_out = read_pool(pool, text_column)
-    header, entries = read_journal(journal)
-    if labels is None and header is not None and header.get("labels"):
-        labels = header["labels"]
-    given = _given(labels) if labels is not None else None
-    chosen = _classes(classes, header, given)
-    if given is not None:
-        unknown = set(given.labels.tolist()) - set(chosen.labels)
-        if unknown:
-            raise DataError(f"{labels}: label {sorted(unknown, key=str)[0]!r} is not one of the classes")
-        given = Dataset(given.texts, np.asarray(given.labels.tolist(), dtype=chosen.array.dtype), given.source)
-    decisions = _replay(entries, texts, chosen, journal)
     journal.parent.mkdir(parents=True, exist_ok=True)
-    with open(journal, "ab") as handle:
-        try:
-            with locked(journal, wait=False):
-                session = Session(texts, out, chosen, given, journal, decisions, handle, left_out)
-                if header is None:
-                    session._append(
-                        {
-                            "kind": JOURNAL_KIND,
-                            "format": JOURNAL_FORMAT,
-                            "pool": str(Path(pool).resolve()),
-                            "classes": list(chosen.labels),
-                            "labels": str(Path(labels).resolve()) if labels is not None else None,
-                        }
-                    )
-                session.write_labelled()
-                yield session
-        except BlockingIOError:
-            raise DataError(f"{journal}: another labelling session is using it; close that one first") from None
+    new = not journal.exists()
+    try:
+        with open(journal, "ab") as handle, _locked(journal):
+            header, entries, whole = read_journal(journal)
+            handle.truncate(whole)  # a line torn by a crash goes: the next one starts on its own line
+            if labels is None and header is not None and header.get("labels"):
+                labels = header["labels"]
+            given = load_dataset(labels) if labels is not None else None
+            chosen = _classes(classes, header, given)
+            if given is not None:
+                given = _aligned(given, chosen, labels)
+            session = Session(texts, out, chosen, given, journal, _replay(entries, texts, chosen, journal), handle)
+            session.left_out = left_out
+            if header is None:
+                session._append(
+                    {
+                        "kind": JOURNAL_KIND,
+                        "format": JOURNAL_FORMAT,
+                        "pool": str(Path(pool).resolve()),
+                        "classes": list(chosen.labels),
+                        "labels": str(Path(labels).resolve()) if labels is not None else None,
+                    }
+                )
+            session.write_labelled()
+            yield session
+    except BaseException:
+        if new and journal.exists() and journal.stat().st_size == 0:
+            journal.unlink()  # refused before the first line: leave nothing behind
+        raise
 
 
-def _given(labels: str | Path) -> Dataset:
-    return load_dataset(labels)
+@contextlib.contextmanager
+def _locked(journal: Path) -> Iterator[None]:
+    try:
+        with locked(journal, wait=False):
+            yield
+    except BlockingIOError:
+        raise DataError(f"{journal}: another labelling session is using it; close that one first") from None
+
+
+def _aligned(given: Dataset, classes: ClassSet, source: str | Path) -> Dataset:
+    """The given labels with the classes' label type; a label that is not a class is an error."""
+    names = {str(label): label for label in classes.labels}
+    unknown = [label for label in given.labels.tolist() if str(label) not in names]
+    if unknown:
+        raise DataError(f"{source}: label {unknown[0]!r} is not one of the classes ({', '.join(classes.names)})")
+    labels = np.asarray([names[str(label)] for label in given.labels.tolist()], dtype=classes.array.dtype)
+    return Dataset(given.texts, labels, given.source)
 
 
 def _classes(named: Sequence[str] | None, header: dict | None, given: Dataset | None) -> ClassSet:
@@ -358,18 +369,18 @@ def _classes(named: Sequence[str] | None, header: dict | None, given: Dataset | 
     raise DataError("name the classes (at least two), or give a file of labels to take them from")
 
 
-def read_journal(path: Path) -> tuple[dict | None, list[dict]]:
-    """The journal's header and entries; a last line cut short by a crash is left out (it is the
-    decision being written when the session died). Anything else unreadable is one line."""
+def read_journal(path: Path) -> tuple[dict | None, list[dict], int]:
+    """The journal's header, its entries and the length in bytes of its whole lines: a last line
+    cut short by a crash is left out (it is the decision being written when the session died).
+    Anything else unreadable is one line."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        return None, []
+        return None, [], 0
     except OSError as exc:
         raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    lines = data.split(b"\n")
-    if lines and lines[-1] != b"":
-        lines = lines[:-1]  # torn: written up to the kill
+    whole = data.rfind(b"\n") + 1
+    lines = data[:whole].split(b"\n")
     entries = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -382,13 +393,13 @@ def read_journal(path: Path) -> tuple[dict | None, list[dict]]:
             raise DataError(f"{path}: line {number} is not a journal entry")
         entries.append(entry)
     if not entries:
-        return None, []
+        return None, [], whole
     header = entries[0]
     if header.get("kind") != JOURNAL_KIND or header.get("format") != JOURNAL_FORMAT:
         raise DataError(f"{path}: not a bertsent labelling journal (format {JOURNAL_FORMAT})")
     if not isinstance(header.get("classes"), list) or len(header["classes"]) < 2:
         raise DataError(f"{path}: the journal names no classes")
-    return header, entries[1:]
+    return header, entries[1:], whole
 
 
 def _replay(entries: list[dict], texts: list[str], classes: ClassSet, path: Path) -> list[Decision]:
