@@ -33,6 +33,7 @@ from bertsent.core.classes import ClassSet, Label
 from bertsent.core.data import Dataset, as_labels, load_dataset, text_problem
 from bertsent.core.embed import Embedder, ProgressCallback
 from bertsent.core.errors import DataError
+from bertsent.core.explain import Prediction
 from bertsent.core.files import atomic_write_text, locked
 from bertsent.core.table import find_column, open_table
 
@@ -118,6 +119,7 @@ class Session:
                 if (i := self._index.get(text)) is not None:
                     self.given_in_pool[i] = True
         self.taken |= self.given_in_pool
+        self.embedder: Embedder | None = None
         self.vectors: np.ndarray | None = None  # the pool's, once embedded
         self.pool: active.Pool | None = None
         self.given_vectors: np.ndarray | None = None
@@ -220,6 +222,7 @@ class Session:
         vectors = embedder.embed(texts, progress, cancel)
         self.vectors, self.given_vectors = vectors[: len(self.texts)], vectors[len(self.texts) :]
         self.pool = active.Pool(self.vectors)
+        self.embedder = embedder
 
     def training_data(self) -> tuple[np.ndarray, np.ndarray]:
         """The vectors and labels to fit on: given labels, then this session's."""
@@ -231,6 +234,15 @@ class Session:
             X = np.concatenate([self.given_vectors, X])
             y = np.concatenate([self.given.labels.astype(y.dtype), y])
         return X, y
+
+    def explain(self, index: int, cancel: threading.Event | None = None) -> Prediction | None:
+        """The current model's prediction for sentence ``index`` with its token scores (one
+        forward pass per token: call it off the UI thread); None while there is no model."""
+        from bertsent.core.model import SentimentModel
+
+        if self.fitted is None or self.embedder is None:
+            return None
+        return SentimentModel(self.embedder, self.fitted.classifier).explain(self.texts[index], cancel=cancel)
 
     def refit(self, cancel: threading.Event | None = None) -> active.Fitted | None:
         """Fit the classifier on every label so far and cross-validate it; the pool's

@@ -395,12 +395,18 @@ def embed_pool(
     session.embed(embedder, _embed_progress("embedding the pool", progress), cancel)
 
 
-def refit(session: Session, *, cancel: threading.Event | None = None) -> Fitted | None:
+def refit(
+    session: Session,
+    *,
+    labelled: tuple[np.ndarray, np.ndarray] | None = None,
+    cancel: threading.Event | None = None,
+) -> Fitted | None:
     """Fit the classifier on a session's labels so far and cross-validate it (None while a class
-    has fewer than two labels). Safe on a worker thread: the session takes the result with ``use``."""
+    has fewer than two labels). On a worker thread, pass ``labelled`` (``session.training_data()``
+    taken on the thread that labels) and hand the result to ``session.use`` there."""
     from bertsent.core import active
 
-    X, y = session.training_data()
+    X, y = labelled if labelled is not None else session.training_data()
     return active.fit(X, y, session.classes, session.vectors, cancel=cancel)
 
 
