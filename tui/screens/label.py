@@ -85,6 +85,13 @@ class LabelPane(Pane):
     """The labelling loop over a ``core.annotate.Session`` (see the module docstring)."""
 
     DEFAULT_CSS = """
+    LabelPane #label-pool {
+        width: 2fr;
+    }
+    LabelPane #label-given {
+        width: 1fr;
+        margin-left: 1;
+    }
     LabelPane #label-card {
         height: auto;
         border: round $primary 40%;
@@ -224,6 +231,8 @@ class LabelPane(Pane):
         self.similar = []
         if not self.query_one("#label-classes", Input).value.strip():
             self.query_one("#label-classes", Input).value = ",".join(self.session.classes.names)
+        left_out = f" ({self.session.left_out:,} rows left out: empty, bad or repeated)" if self.session.left_out else ""
+        self._status(f"{len(self.session.texts):,} sentences{left_out}; labels go to {self.session.out.name}")
         self._show_counts()
         self._next()
         self.query_one(SentenceCard).focus()

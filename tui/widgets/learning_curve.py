@@ -48,3 +48,4 @@ class LearningCurve(PlotWidget, can_focus=False, inherit_bindings=False):
         low, high = float((accuracy - error).min()), float((accuracy + error).max())
         self.set_ylimits(max(0.0, low - 0.02), min(1.0, high + 0.02))
         self.set_xlimits(float(x.min()), float(max(x.max(), x.min() + 1)))
+        self.set_xticks(np.unique(np.linspace(x.min(), x.max(), 5).round()).tolist())  # whole labels
