@@ -44,7 +44,7 @@ COLD_START = 3  # labels per class before uncertainty sampling starts (auto)
 MIN_PER_CLASS = 2  # labels each class needs before a model is fitted (and cross-validated)
 CLUSTERS = 50
 PROJECTED = 32  # dimensions the vectors are projected to for clusters and neighbours
-CANDIDATES = 10  # auto: candidates per pick, the most uncertain, spread over clusters
+CANDIDATES = 20  # auto: candidates per pick, the most uncertain, spread over clusters (measured: 5, 10, 20, 40, 80)
 
 
 class Pool:
@@ -146,12 +146,16 @@ def _spread(pool: Pool, taken: np.ndarray, ranked: np.ndarray, n: int) -> np.nda
 
 
 def _project(vectors: np.ndarray, dims: int, seed: int) -> np.ndarray:
-    """The standardized vectors on their top ``dims`` principal directions (from at most 2,000 rows)."""
+    """The standardized vectors on their top ``dims`` principal directions, found by randomized
+    SVD on at most 2,000 rows (a full SVD took 24 s on SST2's 2,688-dim vectors, this well under one)."""
+    from sklearn.utils.extmath import randomized_svd
+
     rng = np.random.default_rng(seed)
     mean, scale = vectors.mean(axis=0), vectors.std(axis=0) + 1e-6
-    sample = vectors[rng.choice(len(vectors), min(len(vectors), 2000), replace=False)]
-    _, _, directions = np.linalg.svd((sample - mean) / scale, full_matrices=False)
-    return ((vectors - mean) / scale) @ directions[:dims].T
+    sample = (vectors[rng.choice(len(vectors), min(len(vectors), 2000), replace=False)] - mean) / scale
+    dims = min(dims, *sample.shape)
+    _, _, directions = randomized_svd(sample, dims, n_iter=4, random_state=seed)
+    return ((vectors - mean) / scale) @ directions.T
 
 
 def _kmeans(points: np.ndarray, k: int, seed: int, rounds: int = 20) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -231,8 +231,9 @@ class LabelPane(Pane):
         self.similar = []
         if not self.query_one("#label-classes", Input).value.strip():
             self.query_one("#label-classes", Input).value = ",".join(self.session.classes.names)
-        left_out = f" ({self.session.left_out:,} rows left out: empty, bad or repeated)" if self.session.left_out else ""
-        self._status(f"{len(self.session.texts):,} sentences{left_out}; labels go to {self.session.out.name}")
+        session = self.session
+        left_out = f" ({session.left_out:,} rows left out: empty, bad or repeated)" if session.left_out else ""
+        self._status(f"{len(session.texts):,} sentences{left_out}; labels go to {session.out.name}")
         self._show_counts()
         self._next()
         self.query_one(SentenceCard).focus()
