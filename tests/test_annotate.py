@@ -195,3 +195,16 @@ def test_refusals_are_one_line(tmp_path):
         with open_session(pool, out):
             pass
     assert json.loads(journal_path(out).read_text().splitlines()[0])["classes"] == ["a", "b"]
+
+
+def test_the_script_api_opens_an_embedded_session_and_resumes_it(tmp_path, tiny_encoder):
+    from bertsent.core.api import open_labelling
+
+    pool, out = write_pool(tmp_path, n=20), tmp_path / "labelled.csv"
+    with open_labelling(pool, out, classes=["bad", "good"], encoder=str(tiny_encoder)) as session:
+        assert session.vectors is not None and session.vectors.shape[0] == 20
+        for index in session.suggest(4):
+            session.label(index, "good" if "good" in session.texts[index] else "bad")
+        labelled = dict(session.labels)
+    with open_labelling(pool, out, encoder=str(tiny_encoder)) as session:
+        assert session.labels == labelled
