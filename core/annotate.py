@@ -326,7 +326,7 @@ def open_session(
             given = load_dataset(labels) if labels is not None else None
             chosen = _classes(classes, header, given)
             if given is not None:
-                given = _aligned(given, chosen, labels)
+                given = _aligned(given, chosen, str(labels))
             session = Session(texts, out, chosen, given, journal, _replay(entries, texts, chosen, journal), handle)
             session.left_out = left_out
             if header is None:

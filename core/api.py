@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -251,7 +252,7 @@ def open_labelling(
     encoder: str = "minilm",
     progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
-) -> Iterator[Session]:
+) -> AbstractContextManager[Session]:
     """Label ``pool`` (a CSV, TSV, JSONL or plain-text file) into ``out`` by hand, the model
     choosing what to ask next; a context manager yielding the embedded session::
 
