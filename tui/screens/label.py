@@ -235,6 +235,7 @@ class LabelPane(Pane):
         left_out = f" ({session.left_out:,} rows left out: empty, bad or repeated)" if session.left_out else ""
         self._status(f"{len(session.texts):,} sentences{left_out}; labels go to {session.out.name}")
         self._show_counts()
+        self.query_one(LearningCurve).show(session.history)
         self._next()
         self.query_one(SentenceCard).focus()
 
@@ -261,7 +262,7 @@ class LabelPane(Pane):
             self.app.say("Nothing to undo")
             return
         self.current = last.index
-        self._show_current()
+        self._show_current(explain=False)
         self._after_decision(advance=False)
 
     def next_strategy(self) -> None:
@@ -283,11 +284,11 @@ class LabelPane(Pane):
         if self.similar and self.current == self.similar[0]:
             self.similar.pop(0)
         if advance:
-            self._next()
+            self._next(explain=False)
         self._show_counts()
         self._refit(self.session, self.session.training_data())
 
-    def _next(self) -> None:
+    def _next(self, explain: bool = True) -> None:
         session = self.session
         while self.similar and session.taken[self.similar[0]]:
             self.similar.pop(0)
@@ -296,9 +297,11 @@ class LabelPane(Pane):
         else:
             picks = session.suggest(1, self.strategy)
             self.current = picks[0] if picks else None
-        self._show_current()
+        self._show_current(explain)
 
-    def _show_current(self) -> None:
+    def _show_current(self, explain: bool = True) -> None:
+        """The current sentence, the model's guess; its token scores follow from a worker, asked
+        for here (``explain``) or, after a label, once the refit that the label starts is in."""
         session = self.session
         card = self.query_one("#label-card")
         keys = "  ".join(f"{i} {name}" for i, name in enumerate(session.classes.short_names(12), start=1))
@@ -314,7 +317,7 @@ class LabelPane(Pane):
         self.query_one("#label-sentence", Static).update(literal(session.texts[self.current]))
         self._show_guess()
         self.query_one(TokenScores).show([])
-        if session.fitted is not None:
+        if explain and session.fitted is not None:
             self._explain(session, self.current)
 
     def _show_guess(self) -> None:
@@ -338,7 +341,6 @@ class LabelPane(Pane):
         if estimate is not None:
             line.append(f" · CV {estimate.accuracy:.0%} ± {estimate.error:.0%} on {estimate.n}", style="bold")
         self.query_one("#label-counts", Static).update(line)
-        self.query_one(LearningCurve).show(session.history)
 
     # --- the model (workers) ---
 
@@ -363,6 +365,7 @@ class LabelPane(Pane):
             return
         self.session.use(message.fitted)
         self._show_counts()
+        self.query_one(LearningCurve).show(self.session.history)
         self._show_guess()
         if message.fitted is not None and self.current is not None:
             self._explain(self.session, self.current)
