@@ -146,6 +146,7 @@ async def unreadable_pool(tiny_app, tmp_path):
         await open_pool(pilot, tmp_path / "missing.txt", ["a", "b"])
         assert app.query_one("#label-pane").session is None
         assert "missing.txt" in " ".join(str(n.message) for n in app._notifications)
+        assert "The pool is not open" in screen_text(app)
 
 
 @pytest.mark.parametrize("kind", KINDS)
