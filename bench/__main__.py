@@ -208,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--label", type=int, metavar="N", help="only bulk labelling: N CSV rows, rows/s, peak RSS, kill and resume"
     )
+    parser.add_argument(
+        "--label-latency", action="store_true", help="only the Label screen's key latency on a 10,000-sentence pool"
+    )
     parser.add_argument("--paths", action="store_true", help="only the precision paths side by side (fp32, bf16, int8)")
     parser.add_argument("--paths-train", type=int, default=2000, help="train sentences for --paths' classifier")
     parser.add_argument("--json", action="store_true", help="print JSON")
@@ -217,6 +220,12 @@ def main(argv: list[str] | None = None) -> int:
 
         result = paths_run(SST2, args.n, args.paths_train, args.device)
         print(json.dumps(result, indent=2)) if args.json else print_paths(result)
+        return 0
+    if args.label_latency:
+        from bench.label_latency import label_latency
+
+        result = label_latency(SST2)
+        print(json.dumps(result, indent=2)) if args.json else print("\n".join(f"{k}: {v}" for k, v in result.items()))
         return 0
     if args.label:
         from bench.label_run import label_run, print_label

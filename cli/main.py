@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator, Sequence
 
 from bertsent.cli import (
+    active,
     completion,
     data,
     doctor,
@@ -28,7 +29,9 @@ from bertsent.cli import (
 )
 from bertsent.cli.common import EXIT_ERROR, EXIT_TERMINATED, OneLineParser, Terminated, fail, stop_signal, stop_status
 
-COMMAND_MODULES = (tokenize, data, train, runs, predict, label, export, probe, inside, encoders, doctor, completion)
+COMMAND_MODULES = (
+    tokenize, data, train, runs, predict, label, active, export, probe, inside, encoders, doctor, completion,
+)  # fmt: skip
 
 
 def build_parser() -> OneLineParser:

@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
+from bertsent.core.active import Simulation
+from bertsent.core.annotate import Session
 from bertsent.core.classes import ClassSet
 from bertsent.core.data import (
     Dataset,
@@ -53,14 +56,19 @@ __all__ = [
     "ProgressFn",
     "Saved",
     "SentimentModel",
+    "Session",
+    "Simulation",
     "Splits",
     "Trained",
     "evaluate",
     "label_file",
     "load_data",
     "load_model",
+    "open_labelling",
     "predict",
     "save",
+    "simulate",
+    "suggest",
     "train",
 ]
 
@@ -243,3 +251,88 @@ def label_file(
         cancel=cancel,
     )
     return Path(out)
+
+
+def open_labelling(
+    pool: str | Path,
+    out: str | Path,
+    *,
+    classes: Sequence[str] | None = None,
+    labels: str | Path | None = None,
+    text_column: str | None = None,
+    encoder: str = "minilm",
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> AbstractContextManager[Session]:
+    """Label ``pool`` (a CSV, TSV, JSONL or plain-text file) into ``out`` by hand, the model
+    choosing what to ask next; a context manager yielding the embedded session::
+
+        with open_labelling("reviews.txt", "labelled.csv", classes=["bad", "good"]) as session:
+            for index in session.suggest(5):
+                session.label(index, "good" if "great" in session.texts[index] else "bad")
+                session.refit()
+
+    Every label is journalled (``out`` + ``.journal``) before ``label`` returns; opening the same
+    pool and ``out`` again resumes. ``labels`` is a labelled file of labels given beforehand.
+    """
+    from contextlib import contextmanager
+
+    from bertsent.core import jobs
+    from bertsent.core.embed import Embedder
+    from bertsent.core.encoder import Encoder
+
+    @contextmanager
+    def session() -> Iterator[Session]:
+        with jobs.open_labelling(
+            pool, out, classes=list(classes) if classes else None, labels=labels, text_column=text_column
+        ) as opened:
+            jobs.embed_pool(opened, Embedder(Encoder.load(encoder)), progress=progress, cancel=cancel)
+            opened.use(jobs.refit(opened, cancel=cancel))
+            yield opened
+
+    return session()
+
+
+def suggest(
+    pool: str | Path,
+    labels: str | Path,
+    *,
+    n: int = 20,
+    strategy: str | None = None,
+    text_column: str | None = None,
+    encoder: str = "minilm",
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> list[tuple[int, str]]:
+    """The next ``n`` sentences of ``pool`` to label for the labels in ``labels`` (a labelled
+    file), best first, as (row among the pool's distinct texts, text)."""
+    from bertsent.core import jobs
+    from bertsent.core.embed import Embedder
+    from bertsent.core.encoder import Encoder
+
+    embedder = Embedder(Encoder.load(encoder))
+    return jobs.suggest(
+        pool, labels, embedder, n=n, strategy=strategy, text_column=text_column, progress=progress, cancel=cancel
+    )
+
+
+def simulate(
+    splits: Splits,
+    *,
+    strategy: str | None = None,
+    budget: int = 400,
+    seeds: int = 3,
+    encoder: str = "minilm",
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> Simulation:
+    """Replay ``splits.train``'s labels as the oracle and score on ``splits.test``: the learning
+    curve of ``strategy`` (default: ``auto``) beside random picks on the same seeds."""
+    from bertsent.core import jobs
+    from bertsent.core.embed import Embedder
+    from bertsent.core.encoder import Encoder
+
+    embedder = Embedder(Encoder.load(encoder))
+    return jobs.simulate(
+        splits, embedder, strategy=strategy, budget=budget, seeds=seeds, progress=progress, cancel=cancel
+    )

@@ -17,6 +17,10 @@ progress type, :class:`Progress`, and stops between steps when its ``cancel`` ev
 - :func:`label`: every row of a file labelled by a saved model, locally (resumable) or on Ray.
 - :func:`baseline`: TF-IDF + logistic regression on the same split, recorded as a run.
 - :func:`doctor`: this machine and install as bertsent sees them (CPU, fast path, versions, folders).
+- :func:`open_labelling`, :func:`embed_pool`, :func:`refit`: a person labels a pool of sentences,
+  the model choosing what to ask next (journalled: nothing is lost, a session resumes).
+- :func:`suggest`: the next sentences of a pool to label, for the labels in a file.
+- :func:`simulate`: a labelled set replayed as the oracle, a strategy's learning curve beside random's.
 """
 
 from __future__ import annotations
@@ -32,6 +36,10 @@ import numpy as np
 from bertsent.core.errors import BertsentError
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from bertsent.core.active import Fitted, Simulation
+    from bertsent.core.annotate import Session
     from bertsent.core.data import Dataset, Splits
     from bertsent.core.doctor import Checkup
     from bertsent.core.embed import Embedder
@@ -414,6 +422,107 @@ def doctor(*, refresh: bool = False) -> Checkup:
     from bertsent.core.doctor import checkup
 
     return checkup(refresh=refresh)
+
+
+def open_labelling(
+    pool: str | Path,
+    out: str | Path,
+    *,
+    classes: list[str] | None = None,
+    labels: str | Path | None = None,
+    text_column: str | None = None,
+) -> AbstractContextManager[Session]:
+    """A labelling session on ``pool`` writing ``out`` (``text,label``), resumed from its journal
+    when one is there; ``classes`` names the classes unless ``labels`` (a labelled file) or the
+    journal gives them. Use it in a ``with`` block: the journal stays locked while it is open."""
+    from bertsent.core.annotate import open_session
+
+    return open_session(pool, out, classes=classes, labels=labels, text_column=text_column)
+
+
+def embed_pool(
+    session: Session,
+    embedder: Embedder,
+    *,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> None:
+    """Embed a session's pool once (cached: a cancelled run resumes where it stopped) and cluster it."""
+    session.embed(embedder, _embed_progress("embedding the pool", progress), cancel)
+
+
+def refit(
+    session: Session,
+    *,
+    labelled: tuple[np.ndarray, np.ndarray] | None = None,
+    cancel: threading.Event | None = None,
+) -> Fitted | None:
+    """Fit the classifier on a session's labels so far and cross-validate it (None while a class
+    has fewer than two labels). On a worker thread, pass ``labelled`` (``session.training_data()``
+    taken on the thread that labels) and hand the result to ``session.use`` there."""
+    from bertsent.core import active
+
+    X, y = labelled if labelled is not None else session.training_data()
+    return active.fit(X, y, session.classes, session.vectors, cancel=cancel)
+
+
+def suggest(
+    pool: str | Path,
+    labels: str | Path,
+    embedder: Embedder,
+    *,
+    n: int = 20,
+    strategy: str | None = None,
+    text_column: str | None = None,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> list[tuple[int, str]]:
+    """The next ``n`` sentences of ``pool`` to label for the labels in ``labels``, best first, as
+    (row among the pool's distinct texts, text)."""
+    from bertsent.core.active import DEFAULT_STRATEGY
+    from bertsent.core.annotate import suggest_from_files
+
+    return suggest_from_files(
+        pool,
+        labels,
+        embedder,
+        n=n,
+        strategy=strategy or DEFAULT_STRATEGY,
+        text_column=text_column,
+        progress=_embed_progress("embedding", progress),
+        cancel=cancel,
+    )
+
+
+def simulate(
+    splits: Splits,
+    embedder: Embedder,
+    *,
+    strategy: str | None = None,
+    budget: int = 400,
+    seeds: int = 3,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> Simulation:
+    """Replay ``splits.train`` as the oracle (10 random first labels, then 10 per round chosen by
+    ``strategy``), scoring on ``splits.test`` after each round; random picks on the same seeds beside it."""
+    from bertsent.core.active import DEFAULT_STRATEGY
+    from bertsent.core.active import simulate as replay
+
+    embedded = embed(splits, embedder, progress=progress, cancel=cancel)
+    classes = splits.classes
+    return replay(
+        embedded.train,
+        splits.train.labels,
+        embedded.test,
+        splits.test.labels,
+        classes,
+        strategy=strategy or DEFAULT_STRATEGY,
+        budget=budget,
+        seeds=seeds,
+        progress=_steps("simulating", progress),
+        cancel=cancel,
+    )
 
 
 def run_notes(report: Report, max_length: int) -> list[str]:

@@ -1,4 +1,4 @@
-"""The bertsent TUI: five tabs (Data, Embed, Train, Predict, Inside) over the headless ``core`` package.
+"""The bertsent TUI: six tabs (Data, Embed, Train, Predict, Inside, Label) over the headless ``core`` package.
 
 Slow work (torch, transformers, scikit-learn) runs in thread workers that only post messages;
 those libraries are imported inside the workers, so the first frame needs none of them.
@@ -23,6 +23,7 @@ from bertsent.tui.screens.base import Pane
 from bertsent.tui.screens.data import DataPane
 from bertsent.tui.screens.embed import EmbedPane
 from bertsent.tui.screens.inside import InsidePane
+from bertsent.tui.screens.label import LabelPane
 from bertsent.tui.screens.predict import PredictPane
 from bertsent.tui.screens.train import TrainPane
 from bertsent.tui.state import ActiveModel, Embedding
@@ -35,8 +36,22 @@ from textual.worker import Worker, WorkerState
 
 DEFAULT_ENCODER = "minilm"
 DEFAULT_LIMIT = 2000
-TABS = ("data", "embed", "train", "predict", "inside")
-LONG_WORK = ("data", "lengths", "install", "embed", "train", "baseline", "save", "model", "predict", "probe", "map")
+TABS = ("data", "embed", "train", "predict", "inside", "label")
+LONG_WORK = (
+    "data",
+    "lengths",
+    "install",
+    "embed",
+    "train",
+    "baseline",
+    "save",
+    "model",
+    "predict",
+    "probe",
+    "map",
+    "pool",
+    "labeltrain",
+)
 
 
 class BertsentApp(ReportsHandlerErrors, App[None]):
@@ -54,6 +69,7 @@ class BertsentApp(ReportsHandlerErrors, App[None]):
         Binding("3", "show_tab('train')", "Train", id="tab.train", show=False),
         Binding("4", "show_tab('predict')", "Predict", id="tab.predict", show=False),
         Binding("5", "show_tab('inside')", "Inside", id="tab.inside", show=False),
+        Binding("6", "show_tab('label')", "Label", id="tab.label", show=False),
         Binding("escape", "escape", "Cancel", id="cancel"),
     ]
 
@@ -95,6 +111,8 @@ class BertsentApp(ReportsHandlerErrors, App[None]):
                 yield PredictPane(id="predict-pane")
             with TabPane("5 Inside", id="inside"):
                 yield InsidePane(id="inside-pane")
+            with TabPane("6 Label", id="label"):
+                yield LabelPane(id="label-pane")
         yield KeyFooter()
 
     # --- shared state (UI thread) -------------------------------------------------------------
@@ -188,6 +206,7 @@ class BertsentApp(ReportsHandlerErrors, App[None]):
             "train": "#train-run",
             "predict": "#predict-input",
             "inside": "#inside-tabs",
+            "label": "#label-card" if getattr(pane, "session", None) is not None else "#label-pool",
         }
         self.call_after_refresh(pane.query_one(target[tab]).focus)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from bertsent.tui.state import ActiveModel, Embedding
@@ -163,3 +163,32 @@ class PointExplained(Message):
 @dataclass
 class AttentionReady(Message):
     attention: Attention
+
+
+@dataclass
+class PoolOpened(Message):
+    """A labelling session is open and its pool embedded (``core.annotate.Session``)."""
+
+    session: Any
+    stack: Any  # the contextlib.ExitStack that closes it (and unlocks its journal)
+
+
+@dataclass
+class PoolProgressed(Progress):
+    progress: JobProgress  # stage "embedding the pool"
+
+
+@dataclass
+class Refitted(Message):
+    """The labelling model refitted on ``n`` labels (``core.active.Fitted``, None: too few yet)."""
+
+    fitted: Any
+    n: int
+
+
+@dataclass
+class Explained(Message):
+    """The labelling model's prediction, with token scores, for pool sentence ``index``."""
+
+    index: int
+    prediction: Prediction

@@ -1,0 +1,169 @@
+"""The Label screen (6) on small synthetic pools and the tiny config-built encoder: open, label with
+the number keys, skip, undo, switch strategy, find similar, resume, train and save; snapshots at
+80x24 with 2 and 5 classes. Regenerate after an intended change:
+pytest tests/tui/test_label_screen.py --snapshot-update
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+from pathlib import Path
+
+import pytest
+from bertsent.core.annotate import journal_path
+from bertsent.tui.app import create_app
+from textual.widgets import Input
+
+from tests.conftest import CLASS_WORDS
+from tests.tui.conftest import screen_text, settle
+
+KINDS = {
+    "2 classes": ["0", "1"],
+    "5 classes": ["very negative", "negative", "neutral", "positive", "very positive"],
+}
+
+
+def write_pool(folder: Path, names: list[str], n: int = 12) -> Path:
+    """``n`` sentences per class, each made of its class's words (so even a tiny encoder separates them)."""
+    words = [
+        CLASS_WORDS[name] if name in CLASS_WORDS else CLASS_WORDS[("negative", "positive")[int(name)]] for name in names
+    ]
+    lines = []
+    for i in range(n):
+        for bag in words:
+            a, b, c = bag.split()
+            lines.append(f"a {(a, b, c)[i % 3]} film, {(c, a, b)[i % 3]} and {i} times {b}")
+    pool = folder / "pool.txt"
+    pool.write_text("\n".join(lines) + "\n")
+    return pool
+
+
+@pytest.fixture
+def tiny_app(tiny_encoder):
+    """An app whose encoder is the tiny one (loaded once per test: a fraction of a second)."""
+    from bertsent.core.encoder import Encoder
+
+    def make():
+        app = create_app()
+        encoder = Encoder.load(str(tiny_encoder))
+        app.adopt_encoder(encoder)
+        app.encoder_name = encoder.name
+        return app
+
+    return make
+
+
+async def open_pool(pilot, pool: Path, names: list[str] | None) -> None:
+    app = pilot.app
+    for field in app.query(Input):
+        field.cursor_blink = False
+    await pilot.press("6")
+    app.query_one("#label-pool", Input).value = str(pool)
+    app.query_one("#label-classes", Input).value = ",".join(names) if names else ""
+    app.query_one("#label-pane").action_open()
+    await settle(pilot)
+
+
+def labelled_rows(pool: Path) -> list[list[str]]:
+    with open(pool.with_name("pool.labelled.csv"), newline="") as handle:
+        return list(csv.reader(handle))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_label_skip_undo_and_resume(kind, tiny_app, tmp_path):
+    asyncio.run(label_skip_undo_and_resume(KINDS[kind], tiny_app, tmp_path))
+
+
+async def label_skip_undo_and_resume(names, tiny_app, tmp_path):
+    pool = write_pool(tmp_path, names)
+    app = tiny_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_pool(pilot, pool, names)
+        pane = app.query_one("#label-pane")
+        assert app.focused.id == "label-card" and pane.current is not None
+        first = pane.current
+        await pilot.press("1")
+        assert pane.current != first
+        await pilot.press("s")  # skipped: not in the labelled file
+        await pilot.press(str(len(names)))
+        await pilot.press("u")  # the last label taken back: that sentence is asked again
+        undone = pane.current
+        assert undone not in pane.session.labels
+        for key in [str(k) for k in range(1, len(names) + 1)] * 2:
+            await pilot.press(key)
+        await settle(pilot)
+        assert pane.session.fitted is not None  # every class has 2 labels: a model, a guess, a CV estimate
+        text = screen_text(app)
+        assert "model: " in text and "CV " in text and "left" in text
+        await pilot.press("m")
+        assert pane.strategy == "margin"
+        await pilot.press("f")
+        assert pane.similar and pane.current not in pane.similar
+        await pilot.press("2")
+        assert pane.session.decisions[-1].strategy in ("similar", "margin")
+        labelled = dict(
+            zip(*[[pane.session.texts[i] for i in pane.session.labels], pane.session.labels.values()], strict=True)
+        )
+    rows = labelled_rows(pool)
+    assert rows[0] == ["text", "label"] and len(rows) - 1 == len(labelled) == 1 + 2 * len(names) + 1
+    assert pane.session is None  # closed with the app: the journal is unlocked
+
+    app = tiny_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_pool(pilot, pool, None)  # the classes come from the journal
+        pane = app.query_one("#label-pane")
+        assert len(pane.session.labels) == len(labelled)
+        assert app.query_one("#label-classes", Input).value.split(",") == pane.session.classes.names
+
+
+def test_train_and_save_from_the_labels_is_one_key(tiny_app, tmp_path):
+    asyncio.run(train_and_save(tiny_app, tmp_path))
+
+
+async def train_and_save(tiny_app, tmp_path):
+    names = KINDS["5 classes"]
+    pool = write_pool(tmp_path, names)
+    app = tiny_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_pool(pilot, pool, names)
+        for key in [str(k) for k in range(1, 6)] * 4:
+            await pilot.press(key)
+        await pilot.press("t")
+        await settle(pilot)
+        assert (tmp_path / "pool.labelled-model" / "model.json").is_file()
+        assert app.active_model is not None  # Predict uses it
+    assert journal_path(pool.with_name("pool.labelled.csv")).is_file()
+
+
+def test_a_pool_that_cannot_be_read_is_one_line(tiny_app, tmp_path):
+    asyncio.run(unreadable_pool(tiny_app, tmp_path))
+
+
+async def unreadable_pool(tiny_app, tmp_path):
+    app = tiny_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_pool(pilot, tmp_path / "missing.txt", ["a", "b"])
+        assert app.query_one("#label-pane").session is None
+        assert "missing.txt" in " ".join(str(n.message) for n in app._notifications)
+        assert "The pool is not open" in screen_text(app)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_snapshot(kind, snap_compare, tiny_app, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the paths shown do not depend on the machine
+    # A cache of its own: a vector embedded in another batch (by another test) differs in its last
+    # bits, which can move a cluster and with it every pick and the picture.
+    monkeypatch.setenv("BERTSENT_CACHE", str(tmp_path / "cache"))
+    names = KINDS[kind]
+    pool = write_pool(Path("."), names)
+
+    async def run_before(pilot) -> None:
+        await open_pool(pilot, pool, names)
+        for key in [str(k) for k in range(1, len(names) + 1)] * 3:
+            await pilot.press(key)
+            await settle(pilot)  # each refit finishes: the curve has a point per label, however fast the machine
+        pilot.app.clear_notifications()
+        await pilot.pause()
+
+    assert snap_compare(tiny_app(), terminal_size=(80, 24), run_before=run_before)
