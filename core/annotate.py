@@ -30,12 +30,13 @@ from pathlib import Path
 import numpy as np
 from bertsent.core import active
 from bertsent.core.classes import ClassSet, Label
-from bertsent.core.data import Dataset, as_labels, load_dataset, text_problem
+from bertsent.core.data import Dataset, as_labels, load_dataset
 from bertsent.core.embed import Embedder, ProgressCallback
 from bertsent.core.errors import DataError
 from bertsent.core.explain import Prediction
 from bertsent.core.files import atomic_write_text, locked
 from bertsent.core.table import find_column, open_table
+from bertsent.core.text import sentence_problem
 
 JOURNAL_FORMAT = 1
 JOURNAL_KIND = "bertsent labelling journal"
@@ -57,7 +58,7 @@ def read_pool(path: str | Path, text_column: str | None = None) -> tuple[list[st
     for _, row in table.rows():
         key = column or (find_column(tuple(row), text_column, "text") if isinstance(row, dict) else None)
         text = row.get(key) if isinstance(row, dict) and key else None
-        if not isinstance(text, str) or not text.strip() or text_problem(text) or text.strip() in texts:
+        if not isinstance(text, str) or sentence_problem(text) or text.strip() in texts:
             left_out += 1
             continue
         texts[text.strip()] = None

@@ -24,7 +24,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -642,6 +642,6 @@ def label_rows(
     return [v if v is not None else next(labelled) for v in values], errors
 
 
-def _text_problem(row: Row, column: str) -> str | None:
+def _text_problem(row: Mapping[str, object], column: str) -> str | None:
     """Why the row's text cannot be labelled: its column is missing, or :func:`sentence_problem`."""
     return f"no {column!r} field" if column not in row else sentence_problem(row[column])
