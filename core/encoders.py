@@ -66,6 +66,7 @@ class KnownEncoder:
     layers: int
     dims: int
     measured: Measured | None = None
+    default_layers: str = "all"  # the layers the default recipe reads (measured: docs/layers.md)
     package: Package | None = field(default=None, repr=False)  # installable by `bertsent encoders install`
 
 
