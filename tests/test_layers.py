@@ -192,3 +192,49 @@ def test_other_architectures_truncate_to_the_same_vectors(request, architecture)
         np.testing.assert_allclose(prefix, full[:, : (depth + 1) * width], rtol=0, atol=1e-6)
         last = Embedder(encoder, "mean", layers=str(depth), cache=False).embed(TEXTS)
         np.testing.assert_allclose(last, full[:, depth * width : (depth + 1) * width], rtol=0, atol=1e-6)
+
+
+def test_the_probe_names_the_cheapest_prefix_set_within_three_tenths_of_a_point():
+    from bertsent.core.probe import LayerProbe, PrefixScore
+
+    def probe(accuracies):
+        prefixes = [PrefixScore(depth, accuracy, 1.0) for depth, accuracy in enumerate(accuracies)]
+        return LayerProbe("x", [], prefixes, 10, 10, {})
+
+    assert probe([0.70, 0.80, 0.842, 0.845, 0.844]).cheapest_prefix.depth == 2  # 0.3 points below the best
+    assert probe([0.70, 0.80, 0.841, 0.845, 0.844]).cheapest_prefix.depth == 3
+    assert probe([0.70, 0.80, 0.841, 0.845, 0.844]).reference == 0.844  # the last set: every layer
+    assert probe([]).cheapest_prefix is None and probe([]).reference is None
+
+
+def test_the_cli_probe_prints_a_line_per_prefix_set(labelled_data, tiny_encoder, capsys):
+    folder, _ = labelled_data
+    capsys.readouterr()
+    assert main(["probe", "--data", str(folder), "--encoder", str(tiny_encoder), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [row["layers"] for row in rows if "layers" in row] == ["0-0", "0-1", "0-2"]
+    assert main(["probe", "--data", str(folder), "--encoder", str(tiny_encoder)]) == 0
+    out = capsys.readouterr().out
+    assert "cheapest within 0.3 points of the best: layers 0-" in out and "0-2" in out
+
+
+def test_token_scores_reuse_recent_passes_and_match_fresh_ones(labelled_data, tiny_encoder, tmp_path, monkeypatch):
+    from bertsent.core.model import SentimentModel
+
+    folder, _ = labelled_data
+    model_folder = tmp_path / "m"
+    args = ["train", "--data", str(folder), "--encoder", str(tiny_encoder), "--C", "1", "--layers", "0-1"]
+    assert main([*args, "--out", str(model_folder)]) == 0
+    model = load_model(model_folder).model
+    sentence = "a superb and brilliant film , dull at times"
+    fresh = model.explain(sentence, reuse=False)
+    first = model.explain(sentence)
+    assert first == fresh
+
+    def no_pass(*_args, **_kwargs):
+        raise AssertionError("a sentence scored again must compute nothing")
+
+    monkeypatch.setattr(SentimentModel, "proba_ids", no_pass)
+    assert model.explain(sentence) == fresh
+    with pytest.raises(AssertionError, match="compute nothing"):
+        model.explain(sentence + " again")
