@@ -238,3 +238,19 @@ def test_token_scores_reuse_recent_passes_and_match_fresh_ones(labelled_data, ti
     assert model.explain(sentence) == fresh
     with pytest.raises(AssertionError, match="compute nothing"):
         model.explain(sentence + " again")
+
+
+def test_an_older_minilm_folder_reads_every_layer_not_todays_default(encoder, tmp_path):
+    """MiniLM's default set is shallower now: a format 3 folder still reads every layer."""
+    from bertsent.core.data import load_splits
+    from bertsent.core.persist import save_model
+    from bertsent.core.train import train
+    from conftest import LABEL_KINDS, write_labelled_folder
+
+    splits = load_splits(write_labelled_folder(tmp_path / "data", LABEL_KINDS["0/1"]))
+    result = train(Embedder(encoder, "layers", layers="all", cache=False), splits, C=1.0)
+    folder = save_model(result.model, tmp_path / "m")
+    _as_format_3(folder)
+    loaded = load_model(folder, encoder=encoder).model
+    assert loaded.embedder.layers == tuple(range(7)) != Embedder(encoder, "layers").layers
+    np.testing.assert_array_equal(loaded.predict_proba(TEXTS), result.model.predict_proba(TEXTS))
