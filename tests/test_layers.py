@@ -247,6 +247,7 @@ def test_an_older_minilm_folder_reads_every_layer_not_todays_default(encoder, tm
     from bertsent.core.train import train
     from conftest import LABEL_KINDS, write_labelled_folder
 
+    (tmp_path / "data").mkdir()
     splits = load_splits(write_labelled_folder(tmp_path / "data", LABEL_KINDS["0/1"]))
     result = train(Embedder(encoder, "layers", layers="all", cache=False), splits, C=1.0)
     folder = save_model(result.model, tmp_path / "m")
