@@ -167,7 +167,6 @@ class SentimentModel:
                 scored=classes[target] if scores else None,
             )
 
-
     def _proba_recent(
         self,
         variants: list[list[int]],
