@@ -1,9 +1,9 @@
 """``python -m bench --label N``: bulk labelling of N CSV rows built from SST2 sentences.
 
-Side by side in one run: the raw embedding rate of the same model and precision (the bench's
-``ours``), then ``bertsent label`` in a child process (rows/s over its wall time, peak RSS), then
-the kill-and-resume check: a second run SIGKILLed half way, run again, and compared byte for byte
-with the first.
+Side by side in one run: the raw embedding rate of the same model, recipe (layer set included) and
+precision (the bench's ``ours``), then ``bertsent label`` in a child process (rows/s over its wall
+time, peak RSS), then the kill-and-resume check: a second run SIGKILLed half way, run again, and
+compared byte for byte with the first.
 """
 
 from __future__ import annotations
@@ -53,10 +53,11 @@ def label_command(corpus: Path, model: Path, out: Path, window: int) -> list[str
 
 def label_run(sst2: Path, n: int, device: str | None, precision: str) -> dict:
     from bertsent.core.data import load_dataset
+    from bertsent.core.embed import Embedder
     from bertsent.core.label import WINDOW_ROWS
     from bertsent.core.persist import load_model
 
-    from bench.rates import ours_rate
+    from bench.rates import embedder_rate
 
     work = Path(tempfile.mkdtemp(prefix="bench-label-"))
     env = {**os.environ, "BERTSENT_CACHE": str(work / "cache"), "BERTSENT_STATE": str(work / "state")}
@@ -64,10 +65,12 @@ def label_run(sst2: Path, n: int, device: str | None, precision: str) -> dict:
     corpus, model = work / "corpus.csv", work / "model"
     write_corpus(sst2, corpus, n)
     train_model(sst2, model, device, precision)
-    encoder = load_model(model, device=device).model.encoder  # at the precision the saved model runs
+    saved = load_model(model, device=device).model  # the recipe and precision the saved model runs at
+    encoder = saved.encoder
+    embedder = Embedder(encoder, saved.embedder.pooling, layers=saved.embedder.layers, cache=False)
     texts = load_dataset(sst2 / "train.tsv").texts[: min(3000, n)]
-    ours_rate(encoder, texts[:64])
-    embed_before = ours_rate(encoder, texts)
+    embedder_rate(embedder, texts[:64])
+    embed_before = embedder_rate(embedder, texts)
 
     window = min(WINDOW_ROWS, max(256, n // 8))  # small runs still get windows to kill between
     first = work / "labelled.csv"
@@ -75,7 +78,7 @@ def label_run(sst2: Path, n: int, device: str | None, precision: str) -> dict:
     subprocess.run(label_command(corpus, model, first, window), env=env, check=True, capture_output=True)
     seconds = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    embed_after = ours_rate(encoder, texts)
+    embed_after = embedder_rate(embedder, texts)
     embed = (embed_before + embed_after) / 2
 
     second = work / "resumed.csv"

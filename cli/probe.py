@@ -30,9 +30,15 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--reference",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="also fit the all-layer recipe (every layer's mean, concatenated) for comparison (default: on)",
+        help="also fit the recipe on each prefix set, layers 0..k's means concatenated (the last is the "
+        "all-layer recipe), and name the cheapest within 0.3 points of the best (default: on)",
     )
-    probe.add_argument("--json", action="store_true", help="print a list of {layer, pooling, accuracy, C}")
+    probe.add_argument(
+        "--json",
+        action="store_true",
+        help="print a list of {layer, pooling, accuracy, C}, then one {layers: '0-k', pooling: 'layers', "
+        "accuracy, C} per prefix set",
+    )
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
@@ -47,7 +53,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
     with Progress("embedding every layer") as progress:
         result = jobs.probe(encoder, splits, reference=args.reference, progress=progress.job)
     if args.json:
-        print_json([score.to_dict() for score in result.scores])
+        print_json([score.to_dict() for score in [*result.scores, *result.prefixes]])
     else:
         print_probe(result)
     return 0
@@ -81,7 +87,22 @@ def print_probe(result) -> None:
         f"{last_cls:.2%} ({(last_cls - best.accuracy) * 100:+.1f} pts)",
         highlight=False,
     )
-    if result.reference is not None:
-        console.print(f"all layers' mean, concatenated (the default recipe): {result.reference:.2%}", highlight=False)
+    cheapest = result.cheapest_prefix
+    if cheapest is not None:
+        from bertsent.core.probe import PREFIX_TOLERANCE
+
+        runs = result.layers - 1
+        prefixes = Table("layers", "acc", "transformer layers run", box=None)
+        for prefix in result.prefixes:
+            mark = " *" if prefix is cheapest else ""
+            prefixes.add_row(f"0-{prefix.depth}", f"{prefix.accuracy:.2%}{mark}", f"{prefix.depth} of {runs}")
+        console.print("each layer's mean, concatenated, layers 0..k (train --layers 0-k; 0-{runs} is all layers):")
+        console.print(prefixes)
+        console.print(
+            f"cheapest within {PREFIX_TOLERANCE * 100:.1f} points of the best: layers 0-{cheapest.depth} "
+            f"{cheapest.accuracy:.2%} (*), {cheapest.depth} of {runs} transformer layers; all layers "
+            f"{result.reference:.2%}",
+            highlight=False,
+        )
     seconds = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
     console.print(f"time: {seconds}", highlight=False, markup=False)

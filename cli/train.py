@@ -28,6 +28,7 @@ from bertsent.cli.common import (
 def register(commands: argparse._SubParsersAction) -> None:
     from bertsent.core.embed import DEFAULT_POOLING, POOLING_HELP, POOLINGS
     from bertsent.core.finetune import FinetuneSettings
+    from bertsent.core.layers import LAYERS_HELP
     from bertsent.core.regularization import C_RANGE
 
     FINETUNE = FinetuneSettings()
@@ -41,6 +42,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         choices=POOLINGS,
         default=DEFAULT_POOLING,
         help="; ".join(f"{k}: {v}" for k, v in POOLING_HELP.items()) + f" (default: {DEFAULT_POOLING})",
+    )
+    train.add_argument(
+        "--layers",
+        type=layer_set,
+        metavar="SET",
+        help=f"{LAYERS_HELP} (default: the pooling's; for layers pooling the set measured for the encoder, "
+        "see docs/layers.md)",
     )
     train.add_argument("--limit", type=positive_int, help="use the first N sentences of each file")
     train.add_argument(
@@ -105,8 +113,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     from bertsent.core.finetune import FinetuneSettings
     from bertsent.core.persist import check_model_folder
 
-    if args.finetune and (args.pooling != "mean" and args.pooling != DEFAULT_POOLING or args.C is not None):
-        raise BertsentError("--finetune trains a linear head on mean pooling: --pooling and --C do not apply")
+    if args.finetune and (
+        args.pooling != "mean" and args.pooling != DEFAULT_POOLING or args.C is not None or args.layers is not None
+    ):
+        raise BertsentError(
+            "--finetune trains a linear head on the last layer's mean: --pooling, --layers and --C do not apply"
+        )
     if args.finetune and args.precision not in ("auto", "fp32"):
         raise BertsentError("--finetune trains in fp32 (mixed precision on CUDA): --precision does not apply")
     check_model_folder(args.out)  # before any work: a bad --out must not cost a whole run
@@ -122,7 +134,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
         recipe.update(encoder=args.encoder, finetune=settings, device=args.device)
     else:
-        embedder = Embedder(load_encoder(args), args.pooling, cache=not args.no_cache)
+        embedder = Embedder(load_encoder(args), args.pooling, layers=args.layers, cache=not args.no_cache)
         recipe.update(embedder=embedder, C=args.C if args.C is not None or args.cv else 1.0)
     # Fine-tuning checkpoints: the first Ctrl-C stops it at the end of a step, resumable.
     stopping = ctrl_c_stops_at_a_checkpoint() if args.finetune else nullcontext(None)
@@ -144,6 +156,17 @@ def cmd_train(args: argparse.Namespace) -> int:
         fail(saved.problem)
         return EXIT_ERROR
     return 0
+
+
+def layer_set(text: str) -> str:
+    """An argparse type: a layer set's spelling checked (its depth is checked against the encoder)."""
+    from bertsent.core.errors import RecipeError
+    from bertsent.core.layers import parse_layers
+
+    try:
+        return parse_layers(text)
+    except RecipeError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def class_order(args: argparse.Namespace) -> list[str] | None:

@@ -159,6 +159,7 @@ def train(
     *,
     encoder: str = "minilm",
     pooling: str | None = None,
+    layers: str | None = None,
     C: float | None = None,
     finetune: bool = False,
     epochs: int | None = None,
@@ -172,7 +173,8 @@ def train(
     the run history, as ``bertsent train`` records it).
 
     Frozen by default: ``encoder`` embeds each sentence (``pooling``: the default recipe, or
-    ``mean``/``cls``) and logistic regression is fitted, ``C`` fixed or chosen by
+    ``mean``/``cls``; ``layers``: the layer set it reads, as ``--layers`` takes it, None for the
+    pooling's default) and logistic regression is fitted, ``C`` fixed or chosen by
     cross-validation. ``finetune=True`` trains the encoder too, with a linear head.
     """
     from bertsent.core import jobs
@@ -186,7 +188,7 @@ def train(
     from bertsent.core.encoder import Encoder
 
     loaded = Encoder.load(encoder, device=device, precision=precision)
-    embedder = Embedder(loaded, pooling or DEFAULT_POOLING, cache=cache)
+    embedder = Embedder(loaded, pooling or DEFAULT_POOLING, layers=layers, cache=cache)
     return jobs.train(splits, embedder=embedder, C=C, progress=progress, cancel=cancel)
 
 

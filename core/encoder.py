@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 import numpy as np
 from bertsent.core.encoders import KNOWN, installed_folder
 from bertsent.core.errors import DataError, EncoderError
+from bertsent.core.layers import truncated
 from bertsent.core.text import encoding_problem
 
 if TYPE_CHECKING:
@@ -101,6 +102,7 @@ class Encoder:
         self.max_length = max_length
         self.precision = precision
         self.fingerprint = fingerprint
+        self._views: dict[int, torch.nn.Module] = {}  # depth -> the model run that deep (see upto)
 
     @classmethod
     def load(
@@ -186,6 +188,14 @@ class Encoder:
     def num_layers(self) -> int:
         config = self.model.config
         return int(getattr(config, "num_hidden_layers", None) or config.n_layers)
+
+    def upto(self, depth: int) -> torch.nn.Module:
+        """The model run to transformer layer ``depth`` only, without its pooler head: a view that
+        shares the weights (``core.layers.truncated``), made once per depth; ``model`` stays whole."""
+        view = self._views.get(depth)
+        if view is None:
+            view = self._views[depth] = truncated(self.model, depth, self.num_layers)
+        return view
 
     def tokenize(self, text: str) -> Tokens:
         """WordPiece tokens and ids of one sentence, truncated to ``max_length``."""

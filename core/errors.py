@@ -23,3 +23,7 @@ class Cancelled(BertsentError):
 
 class ClusterError(BertsentError):
     """A Ray cluster cannot be reached, cannot host the work asked of it, or the job failed there."""
+
+
+class RecipeError(BertsentError):
+    """A recipe's settings (pooling, layer set) do not fit together or do not fit the encoder."""

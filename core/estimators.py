@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from bertsent.core.embed import DEFAULT_POOLING, Embedder
 from bertsent.core.encoder import DEFAULT_ENCODER, Encoder
+from bertsent.core.layers import format_layers
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -31,19 +32,21 @@ class SentenceEmbedder(TransformerMixin, BaseEstimator):
         encoder: str = DEFAULT_ENCODER,
         pooling: str = DEFAULT_POOLING,
         *,
+        layers: str | None = None,
         device: str | None = None,
         precision: str = "auto",
         cache: bool = False,
     ) -> None:
         self.encoder = encoder
         self.pooling = pooling
+        self.layers = layers  # as --layers takes it; None: the pooling's default
         self.device = device
         self.precision = precision
         self.cache = cache
 
     def fit(self, X: Iterable[str], y: object = None) -> SentenceEmbedder:
         encoder = Encoder.load(self.encoder, device=self.device, precision=self.precision)
-        self.embedder_ = Embedder(encoder, self.pooling, cache=self.cache)
+        self.embedder_ = Embedder(encoder, self.pooling, layers=self.layers, cache=self.cache)
         self.n_features_out_ = self.embedder_.dim
         return self
 
@@ -59,8 +62,9 @@ class SentenceEmbedder(TransformerMixin, BaseEstimator):
     def fitted(cls, embedder: Embedder) -> SentenceEmbedder:
         """A fitted transformer around an already loaded embedder (a saved model's, possibly fine-tuned)."""
         encoder = embedder.encoder
-        self = cls(encoder.name, embedder.pooling, precision=encoder.precision)
-        self.embedder_ = Embedder(encoder, embedder.pooling, cache=False)
+        layers = format_layers(embedder.layers)
+        self = cls(encoder.name, embedder.pooling, layers=layers, precision=encoder.precision)
+        self.embedder_ = Embedder(encoder, embedder.pooling, layers=layers, cache=False)
         self.n_features_out_ = self.embedder_.dim
         return self
 
@@ -77,6 +81,7 @@ class SentenceEmbedder(TransformerMixin, BaseEstimator):
     def __setstate__(self, state: dict) -> None:
         files = state.pop("encoder_files_", None)
         max_length = state.pop("max_length_", 512)
+        state.setdefault("layers", "all" if state.get("pooling") == "layers" else None)  # pickled before layer sets
         self.__dict__.update(state)
         if files is not None:
             with tempfile.TemporaryDirectory(prefix="bertsent-encoder-") as folder:
@@ -85,7 +90,7 @@ class SentenceEmbedder(TransformerMixin, BaseEstimator):
                 encoder = Encoder.load(
                     self.encoder, device=self.device, max_length=max_length, precision=self.precision, source=folder
                 )
-            self.embedder_ = Embedder(encoder, self.pooling, cache=False)
+            self.embedder_ = Embedder(encoder, self.pooling, layers=self.layers, cache=False)
 
 
 def _encoder_files(encoder: Encoder) -> dict[str, bytes]:

@@ -144,7 +144,7 @@ def check_fast_path(model, texts: list[str], labels: np.ndarray) -> FastPathChec
     encoder = model.encoder
     if encoder.precision != "fp32" or not encoder.device.startswith("cpu") or not len(texts):
         return None
-    fast = Embedder(fast_copy(encoder), model.embedder.pooling, cache=False)
+    fast = Embedder(fast_copy(encoder), model.embedder.pooling, layers=model.embedder.layers, cache=False)
     classes = model.classifier.classes_
     exact_labels = classes[model.predict_proba(texts).argmax(axis=1)]  # fp32 vectors: cached by training
     fast_labels = classes[model.classifier.predict_proba(fast.embed(texts)).argmax(axis=1)]

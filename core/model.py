@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
@@ -19,12 +20,20 @@ if TYPE_CHECKING:
     from bertsent.core.classifier import SentimentClassifier
 
 
+RECENT_VARIANTS = 4096  # token-score passes remembered (a few KB each): the app's typing and Enter
+
+
 class SentimentModel:
     """Predict labels, class probabilities and token scores for raw sentences."""
 
     def __init__(self, embedder: Embedder, classifier: SentimentClassifier) -> None:
         self.embedder = embedder
         self.classifier = classifier
+        # explain's passes by token ids: a sentence scored again (Enter after the typing preview,
+        # a space typed) or a variant seen before (the previous sentence, once a word is added)
+        # is not computed again
+        self._recent: OrderedDict[tuple[int, ...], np.ndarray] = OrderedDict()
+        self._recent_lock = threading.Lock()
 
     @property
     def encoder(self):
@@ -76,6 +85,7 @@ class SentimentModel:
         *,
         scores: bool = True,
         scored: int | str | None = None,
+        reuse: bool = True,
         progress: Callable[[int, int], None] | None = None,
         cancel: threading.Event | None = None,
     ) -> Prediction:
@@ -83,10 +93,11 @@ class SentimentModel:
 
         Token scores refer to the predicted class, or to ``scored`` (a class label) when given.
         They cost one forward pass per token (and per multi-piece word); ``scores=False`` costs
-        one. ``progress(done, total)`` counts those passes; ``cancel`` stops between batches.
+        one. Passes already made for a recent call are reused (``reuse=False`` computes all).
+        ``progress(done, total)`` counts the passes computed; ``cancel`` stops between batches.
         """
         column = None if scored is None else self.classes.index(scored)
-        result = next(self._explain_block([text], scores, column, progress, cancel))
+        result = next(self._explain_block([text], scores, column, progress, cancel, reuse=reuse))
         if isinstance(result, DataError):
             raise result
         return result
@@ -120,6 +131,8 @@ class SentimentModel:
         column: int | None,
         progress: Callable[[int, int], None] | None = None,
         cancel: threading.Event | None = None,
+        *,
+        reuse: bool = False,
     ) -> Iterator[Prediction | DataError]:
         classes, names = self.classes.labels, tuple(self.classes.names)
         problems = [sentence_problem(text) for text in block]
@@ -127,7 +140,12 @@ class SentimentModel:
         ids, lengths = self.encoder.encode_ids(good)
         occlusions = [occlude(seq, self.encoder.tokenizer.convert_ids_to_tokens(seq)) for seq in ids] if scores else []
         variants = [v for o in occlusions for v in o.variants] if scores else ids
-        proba = self.proba_ids(variants, progress=progress, cancel=cancel) if variants else np.zeros((0, len(classes)))
+        if not variants:
+            proba = np.zeros((0, len(classes)))
+        elif reuse:
+            proba = self._proba_recent(variants, progress, cancel)
+        else:
+            proba = self.proba_ids(variants, progress=progress, cancel=cancel)
         start = 0
         results = iter(range(len(good)))
         for text, problem in zip(block, problems, strict=True):
@@ -156,3 +174,25 @@ class SentimentModel:
                 probabilities=tuple(variants_proba[0].tolist()),
                 scored=classes[target] if scores else None,
             )
+
+    def _proba_recent(
+        self,
+        variants: list[list[int]],
+        progress: Callable[[int, int], None] | None,
+        cancel: threading.Event | None,
+    ) -> np.ndarray:
+        """:meth:`proba_ids` of ``variants``, computing only those not among the recent passes."""
+        keys = [tuple(v) for v in variants]
+        with self._recent_lock:
+            known = {key: self._recent[key] for key in keys if key in self._recent}
+            for key in known:
+                self._recent.move_to_end(key)
+        missing = list(dict.fromkeys(key for key in keys if key not in known))
+        if missing:
+            computed = self.proba_ids([list(key) for key in missing], progress=progress, cancel=cancel)
+            known.update(zip(missing, computed, strict=True))
+            with self._recent_lock:
+                self._recent.update(zip(missing, computed, strict=True))
+                while len(self._recent) > RECENT_VARIANTS:
+                    self._recent.popitem(last=False)
+        return np.stack([known[key] for key in keys])

@@ -1,6 +1,6 @@
 """Save and load model folders: JSON metadata plus plain arrays, never pickle.
 
-``model.json`` records the encoder (name and weight fingerprint), pooling, report, data hash,
+``model.json`` records the encoder (name and weight fingerprint), pooling and layer set, report, data hash,
 library versions and the sha256 of every other file. Loading verifies those hashes before it
 reads any array, and arrays are read with ``allow_pickle=False``: a model folder cannot run code.
 """
@@ -24,7 +24,7 @@ from bertsent.core.classes import MAX_CLASSES, MAX_NAME, names_of
 from bertsent.core.classifier import SentimentClassifier
 from bertsent.core.embed import POOLINGS, Embedder
 from bertsent.core.encoder import PRECISIONS, Encoder, pick_device, resolve_precision, runnable_precision
-from bertsent.core.errors import BertsentError, ModelFileError
+from bertsent.core.errors import BertsentError, ModelFileError, RecipeError
 from bertsent.core.fastpath import load_precision
 from bertsent.core.files import (
     MIB,
@@ -35,12 +35,14 @@ from bertsent.core.files import (
     read_regular,
     sha256_file,
 )
+from bertsent.core.layers import ALL, LAST
 from bertsent.core.model import SentimentModel
 from bertsent.core.paths import writable_folder
 from bertsent.core.report import REPORT_SCHEMA, Report
 from bertsent.core.schema import AnyOf, Bool, Int, Invalid, List, Map, Nullable, Num, Obj, Str, editable, optional
 
-FORMAT = 3
+FORMAT = 4  # 4 added "layers"; a format 3 model reads its pooling's default layers (all, for "layers")
+READABLE_FORMATS = (3, FORMAT)
 META = "model.json"
 META_LIMIT = 16 * MIB  # a real one is a few KB (100 classes: about 1 MB of report)
 HEX64 = Str(r"[0-9a-f]{64}")
@@ -61,7 +63,7 @@ FAST_PATH_SCHEMA = Obj(
 # covered by "checksum", so an edit that could change predictions is refused, not obeyed.
 MODEL_SCHEMA = Obj(
     {
-        "format": Int(FORMAT, FORMAT),
+        "format": Int(READABLE_FORMATS[0], FORMAT),
         "bertsent": Str(max_len=100),
         "created": Str(max_len=100),
         "encoder": Obj(
@@ -76,6 +78,7 @@ MODEL_SCHEMA = Obj(
             }
         ),
         "pooling": Str(choices=POOLINGS),
+        "layers": optional(List(Int(0, 10_000), max_len=10_001)),  # the layers pooled (0 = embeddings); format 4 on
         "classes": List(
             AnyOf(Int(), Str(r".*\S.*", max_len=MAX_NAME)), max_len=MAX_CLASSES
         ),  # the labels in class order
@@ -172,6 +175,7 @@ def _save_locked(
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "encoder": encoder_spec,
         "pooling": model.embedder.pooling,
+        "layers": list(model.embedder.layers),
         "classes": list(model.classes.labels),
         "label_names": model.classes.names,
         "data_sha256": data_hash,
@@ -232,13 +236,15 @@ def read_meta(folder: str | Path) -> dict:
         raise ModelFileError(f"{folder / META}: cannot be read: {exc.strerror or exc}; refusing to load") from None
     except ValueError as exc:  # not UTF-8, not JSON, nested too deeply
         raise ModelFileError(f"{folder / META}: damaged: {exc}") from None
-    if isinstance(meta, dict) and meta.get("format") != FORMAT and isinstance(meta.get("format"), int):
+    if isinstance(meta, dict) and meta.get("format") not in READABLE_FORMATS and isinstance(meta.get("format"), int):
         raise ModelFileError(
             f"{folder}: model format {meta.get('format')!r} (bertsent {str(meta.get('bertsent', '?'))[:20]}) "
-            f"cannot be read by bertsent {__version__} (format {FORMAT}); train it again"
+            f"cannot be read by bertsent {__version__} (formats {READABLE_FORMATS[0]} to {FORMAT}); train it again"
         )
     try:
         MODEL_SCHEMA.check(meta, META)
+        if (meta["format"] >= 4) != ("layers" in meta):
+            raise Invalid(f"{META}: format {meta['format']} {'needs' if meta['format'] >= 4 else 'has no'} 'layers'")
     except Invalid as exc:
         raise ModelFileError(f"{folder}: damaged {exc}; refusing to load") from None
     if meta["checksum"] != meta_checksum(meta):
@@ -319,7 +325,12 @@ def _load_locked(folder: Path, encoder: Encoder | None, device: str | None) -> S
             f"{folder}: trained with encoder {spec['name']!r} whose weights differ from the encoder "
             f"loaded now ({encoder.source}); use the same encoder or train again"
         )
-    embedder = Embedder(encoder, meta["pooling"])
+    # format 3 predates layer sets: its poolings read their defaults (every layer for "layers")
+    layers = meta.get("layers", ALL if meta["pooling"] == "layers" else LAST)
+    try:
+        embedder = Embedder(encoder, meta["pooling"], layers=layers)
+    except RecipeError as exc:
+        raise ModelFileError(f"{folder}: {exc}; refusing to load") from None
     if classifier.scaler_.n_features_in_ != embedder.dim:
         raise ModelFileError(
             f"{folder}: classifier expects {classifier.scaler_.n_features_in_} features, encoder gives "

@@ -28,7 +28,7 @@ def test_rows_follow_input_order_whatever_the_batching(encoder):
 
 
 def test_layers_pooling_concatenates_every_layer(encoder):
-    vectors = Embedder(encoder, "layers", cache=False).embed(TEXTS[:2])
+    vectors = Embedder(encoder, "layers", layers="all", cache=False).embed(TEXTS[:2])
     assert vectors.shape == (2, (encoder.num_layers + 1) * encoder.hidden_size)
     mean = Embedder(encoder, "mean", cache=False).embed(TEXTS[:2])
     np.testing.assert_allclose(vectors[:, -encoder.hidden_size :], mean, atol=1e-5)

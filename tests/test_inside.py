@@ -22,7 +22,7 @@ def few(sst2_dir):
 def test_hidden_rows_hold_each_layers_cls_and_the_default_recipes_means(encoder):
     ids, _ = encoder.encode_ids(["a gorgeous , witty movie", "dull", "the plot is thin and the jokes fall flat"])
     hidden = Embedder(encoder, HIDDEN, cache=False).forward(ids).reshape(3, encoder.num_layers + 1, 2, -1)
-    layers = Embedder(encoder, "layers", cache=False).forward(ids).reshape(3, encoder.num_layers + 1, -1)
+    layers = Embedder(encoder, "layers", layers="all", cache=False).forward(ids).reshape(3, encoder.num_layers + 1, -1)
     cls = Embedder(encoder, "cls", cache=False).forward(ids)
     mean = PROBE_POOLINGS.index("mean")
     np.testing.assert_allclose(hidden[:, :, mean], layers, rtol=1e-5, atol=1e-5)

@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 from bertsent.core.errors import ModelFileError
-from bertsent.core.persist import load_model, meta_checksum, read_meta, save_model
+from bertsent.core.persist import FORMAT, load_model, meta_checksum, read_meta, save_model
 
 
 @pytest.fixture
@@ -99,7 +99,7 @@ def test_a_pickle_planted_in_the_folder_never_runs(model_copy, encoder, tmp_path
 
 def test_saving_over_a_model_replaces_it_whole(small_result, model_copy):
     save_model(small_result.model, model_copy, report=small_result.report)
-    assert read_meta(model_copy)["format"] == 3
+    assert read_meta(model_copy)["format"] == FORMAT
     assert sorted(p.name for p in model_copy.parent.iterdir()) == ["m"]
     assert sorted(p.name for p in model_copy.iterdir()) == sorted([read_meta(model_copy)["classifier"], "model.json"])
 

@@ -21,6 +21,7 @@ def test_params_are_stored_unchanged_and_clone_keeps_them():
     assert embedder.get_params() == {
         "encoder": "minilm",
         "pooling": "mean",
+        "layers": None,
         "device": None,
         "precision": "fp32",
         "cache": False,

@@ -22,7 +22,7 @@ def test_embed_screen_installs_a_known_encoder_with_progress_and_cancel(make_app
             await pilot.press("2")
             known = app.query_one("#embed-known", Select)
             install = app.query_one("#embed-install", Button)
-            assert "minilm · 91 MB · SST2 84.5%" in screen_text(app) and not install.display
+            assert "minilm · 91 MB · SST2 84.3%" in screen_text(app) and not install.display
             known.value = "mpnet"
             await pilot.pause()
             assert app.query_one("#embed-encoder", Input).value == "mpnet"

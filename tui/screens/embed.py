@@ -1,4 +1,4 @@
-"""Embed: choose encoder, pooling and a limit; embed both splits with progress, cancel and resume."""
+"""Embed: choose encoder, pooling, layer set and a limit; embed both splits with progress, cancel and resume."""
 
 from __future__ import annotations
 
@@ -84,6 +84,14 @@ class EmbedPane(Pane):
                 allow_blank=False,
                 compact=True,
                 id="embed-pooling",
+            )
+        with Horizontal(classes="bar"):
+            yield Label("Layers", classes="field-label")
+            yield Input(
+                placeholder="the pooling's default (layers: the set measured for the encoder; mean, cls: the last)"
+                " · or all, last, 4, 0-4, 0,2,4",
+                compact=True,
+                id="embed-layers",
             )
         with Horizontal(classes="bar"):
             yield Label("Limit", classes="field-label")
@@ -210,28 +218,37 @@ class EmbedPane(Pane):
         if splits is None:
             self.app.say("Load data first: press 1", "warning")
             return
+        from bertsent.core.errors import RecipeError
+        from bertsent.core.layers import parse_layers
+
         name = self.query_one("#embed-encoder", Input).value.strip() or "minilm"
         pooling = self.query_one("#embed-pooling", Select).value
+        typed = self.query_one("#embed-layers", Input).value.strip()
+        try:
+            layers = parse_layers(typed) if typed else None
+        except RecipeError as exc:
+            self.app.say(str(exc), "warning")
+            return
         self.app.use_encoder(name)
         self.query_one(ProgressBar).update(total=None, progress=0)
-        self._embed(name, str(pooling), splits)
+        self._embed(name, str(pooling), layers, splits)
 
     @on(Button.Pressed, "#embed-start")
-    @on(Input.Submitted, "#embed-limit, #embed-encoder")
+    @on(Input.Submitted, "#embed-limit, #embed-encoder, #embed-layers")
     def _start_pressed(self) -> None:
         self.action_start()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="embed")
     @reports_stop
-    def _embed(self, name: str, pooling: str, splits) -> None:
+    def _embed(self, name: str, pooling: str, layers: str | None, splits) -> None:
         yield_to_ui()
         from bertsent.core import jobs
         from bertsent.core.embed import Embedder
 
         cancel = cancel_event()
         encoder = self.app.get_encoder(name, status=self)
-        embedder = Embedder(encoder, pooling)
-        self.post_message(Working("Reading the embedding cache…"))
+        embedder = Embedder(encoder, pooling, layers=layers)
+        self.post_message(Working(f"Reading the embedding cache ({embedder.layer_note})…"))
         throttle = Throttle()
 
         def progress(update) -> None:
@@ -262,7 +279,8 @@ class EmbedPane(Pane):
         self.query_one("#embed-stats", Static).update(
             literal(
                 f"Done: {total:,} sentences as {embedding.embedded.train.shape[1]:,}-dim vectors "
-                f"({embedding.embedder.encoder.name}, {embedding.embedder.pooling}){truncated}. Press 3 to train."
+                f"({embedding.embedder.encoder.name}, {embedding.embedder.pooling} pooling of "
+                f"{embedding.embedder.layer_note}){truncated}. Press 3 to train."
             )
         )
         self.app.say(f"Embedded {total:,} sentences in {embedding.embedded.seconds:.1f} s")

@@ -148,7 +148,7 @@ class InsidePane(Pane):
         if p.stage == "embedding every layer":
             line = f"Embedding every layer: {p.done:,} of {p.total:,} sentences ({p.detail})"
         else:
-            line = f"Fitting one classifier per layer and pooling: fit {p.done:,} of {p.total:,}"
+            line = f"Fitting one classifier per layer and pooling, then per set 0..k: fit {p.done:,} of {p.total:,}"
         self._say("probe", line + " · Esc cancels")
 
     def on_probe_finished(self, message: ProbeFinished) -> None:
@@ -159,8 +159,12 @@ class InsidePane(Pane):
             f"best: layer {best.layer} {best.pooling} {best.accuracy:.1%} · the tutorial's last-layer [CLS] "
             f"{last:.1%} ({(last - best.accuracy) * 100:+.1f} pts)"
         )
-        if probe.reference is not None:
-            note += f" · all layers' mean {probe.reference:.1%}"
+        cheapest = probe.cheapest_prefix
+        if cheapest is not None:
+            note += (
+                f" · all layers' mean {probe.reference:.1%}; cheapest within 0.3 pts: layers 0-{cheapest.depth} "
+                f"{cheapest.accuracy:.1%} ({cheapest.depth} of {probe.layers - 1} transformer layers)"
+            )
         self.query_one("#inside-probe-note", Static).update(literal(note))
         self._say("probe", f"{probe.encoder}: {probe.n_train:,} train / {probe.n_test:,} test sentences · ctrl+r again")
 

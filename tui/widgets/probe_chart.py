@@ -1,4 +1,5 @@
-"""Accuracy against layer, one line per pooling, and the all-layer recipe as a reference line."""
+"""Accuracy against layer, one line per pooling, one for the layer sets 0..k (the recipe that runs
+the encoder to layer k), and the all-layer recipe as a reference line."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from textual_plot import HiResMode, LegendLocation, PlotWidget
 
 # Marker and line per pooling: the markers tell the lines apart without colour.
 SERIES = {"cls": ("●", "$accent"), "mean": ("■", "$primary")}
+PREFIX = ("▲", "$success")
 REFERENCE_STYLE = "$warning"
 
 
@@ -43,6 +45,15 @@ class ProbeChart(PlotWidget, can_focus=False, inherit_bindings=False):
             style = self._style(colour)
             self.plot(layers, curve, line_style=style, hires_mode=HiResMode.BRAILLE)
             self.scatter(layers, curve, marker=marker, marker_style=style, label=pooling)
+        if probe.prefixes:
+            marker, colour = PREFIX
+            depths, curve = [p.depth for p in probe.prefixes], [p.accuracy for p in probe.prefixes]
+            lows.append(min(curve))
+            style = self._style(colour)
+            cheapest = probe.cheapest_prefix.depth
+            self.plot(depths, curve, line_style=style, hires_mode=HiResMode.BRAILLE)
+            label = f"layers 0..k (cheapest: 0-{cheapest})"
+            self.scatter(depths, curve, marker=marker, marker_style=style, label=label)
         if probe.reference is not None:
             lows.append(probe.reference)
             style = self._style(REFERENCE_STYLE)
@@ -55,7 +66,7 @@ class ProbeChart(PlotWidget, can_focus=False, inherit_bindings=False):
             )
         self.set_xticks(layers)
         self.set_xlimits(-0.3, layers[-1] + 0.3)
-        highs = [max(probe.curve(pooling)) for pooling in SERIES] + [probe.reference or 0.0]
+        highs = [max(probe.curve(pooling)) for pooling in SERIES] + [p.accuracy for p in probe.prefixes]
         self.set_ylimits(max(0.0, min(lows) - 0.02), min(1.0, max(highs) + 0.02))
         self.show_legend(LegendLocation.BOTTOMRIGHT)
 
