@@ -91,7 +91,7 @@ def test_predict_with_nothing_predicted_exits_2(small_model_dir, capsys, monkeyp
         (["train", "--data", "/nowhere/x.tsv", "--out", "/tmp/x"], "no such file or folder"),
         (["predict", "--model", "/nowhere/model", "hi"], "no such model folder"),
         (["tokenize", "hi", "--encoder", "/nowhere/model"], "does not exist"),
-        (["train", "--finetune", "--pooling", "cls", "--out", "/tmp/x"], "--pooling and --C do not apply"),
+        (["train", "--finetune", "--pooling", "cls", "--out", "/tmp/x"], "--pooling, --layers and --C do not apply"),
         (["train", "--finetune", "--precision", "int8", "--out", "/tmp/x"], "--precision does not apply"),
     ],
 )

@@ -93,7 +93,7 @@ def _exit_status(args: list[str]) -> int:
 
 @pytest.mark.parametrize(("spec", "message"), [("4-2", "runs backwards"), ("3", "it has layers 0 (embeddings) to 2")])
 def test_train_with_a_bad_layer_set_is_one_line_and_exit_2(tiny_encoder, tmp_path, capsys, spec, message):
-    from conftest import LABEL_KINDS, write_labelled_folder
+    from tests.conftest import LABEL_KINDS, write_labelled_folder
 
     folder = write_labelled_folder(tmp_path, LABEL_KINDS["0/1"])
     args = ["train", "--data", str(folder), "--encoder", str(tiny_encoder), "--C", "1", "--out", str(tmp_path / "m")]
@@ -245,7 +245,8 @@ def test_an_older_minilm_folder_reads_every_layer_not_todays_default(encoder, tm
     from bertsent.core.data import load_splits
     from bertsent.core.persist import save_model
     from bertsent.core.train import train
-    from conftest import LABEL_KINDS, write_labelled_folder
+
+    from tests.conftest import LABEL_KINDS, write_labelled_folder
 
     (tmp_path / "data").mkdir()
     splits = load_splits(write_labelled_folder(tmp_path / "data", LABEL_KINDS["0/1"]))

@@ -39,7 +39,7 @@ def test_train_predict_evaluate_with_named_labels(own_csv, tmp_path, capsys, cli
     assert np.array(report["confusion"]).shape == (3, 3) and np.sum(report["confusion"]) == 60
     assert report["accuracy"] > report["baseline_accuracy"]
     meta = json.loads((model / "model.json").read_text())
-    assert meta["classes"] == ["bad", "good", "so-so"] and meta["format"] == 3
+    assert meta["classes"] == ["bad", "good", "so-so"] and meta["format"] == 4
 
     assert main(["predict", "--model", str(model), "--json", "a gorgeous , witty movie", "a dull , lifeless mess"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]

@@ -5,14 +5,19 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
-BLOCKS = list(
-    dict.fromkeys(block for page in PAGES for block in re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S))
+BLOCKS = list(  # a block inside a list item is indented: dedented, as Markdown shows it
+    dict.fromkeys(
+        textwrap.dedent(block)
+        for page in PAGES
+        for block in re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S)
+    )
 )
 
 
