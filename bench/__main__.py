@@ -226,6 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--paths-test", type=int, help="test sentences for --paths' accuracy (default: all)")
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args(argv)
+    from bertsent.core.encoder import quiet_transformers
+
+    quiet_transformers()  # its "Loading weights" bars would break into the bench's report
     if args.paths:
         from bench.paths import paths_run, print_paths
 

@@ -324,8 +324,8 @@ def _apply_precision(model, precision: str):
 
 def quiet_transformers() -> None:
     """transformers' warnings and progress bars off for this process, unless its environment asks
-    otherwise. For the command-line entry points (``bertsent``, ``bertsent-tui``), whose output
-    they would break into; core never calls it: a program that imports bertsent keeps its logging."""
+    otherwise. For the command-line entry points (``bertsent``, ``bertsent-tui``, ``python -m bench``),
+    whose output they would break into; core never calls it: a program that imports bertsent keeps its logging."""
     quiet = os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error") == "error"
     no_bars = os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1") == "1"
     if "transformers" in sys.modules:  # imported already: it read the variables before they were set
