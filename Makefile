@@ -33,9 +33,11 @@ tui: install
 	@if [ -z "$$BERTSENT_DATA" ] && [ -d "$(SST2)" ]; then export BERTSENT_DATA="$(SST2)"; fi; \
 	$(BIN)/bertsent-tui
 
-# The suite; the accuracy group (the real SST2 and SST-5 splits, trained in full) runs on its own.
+# The suite, a pytest-xdist worker per core (at most 4; a module's tests stay on one worker, so a
+# module's Ray cluster starts once); the accuracy group (the real SST2 and SST-5 splits, trained in
+# full) runs on its own.
 test: install
-	$(BIN)/python -m pytest -q -m "not accuracy"
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadscope -m "not accuracy"
 
 test-accuracy: install
 	$(BIN)/python -m pytest -q -m accuracy

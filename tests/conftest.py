@@ -27,6 +27,9 @@ HOME_VARIABLES = (
     "TRANSFORMERS_CACHE",
     "BERTSENT_DATA",
 )
+# Under pytest-xdist (`make test` runs a worker per core) each worker and the processes it starts
+# compute on one thread: two workers of two threads each on two cores ran the suite slower.
+ONE_THREAD = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 _HOME = pytest.StashKey[tuple]()
 
 
@@ -34,7 +37,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """An empty HOME for the whole run (child processes included), set before anything imports
     transformers: no test sees the user's caches, configs or Hugging Face downloads."""
     home = Path(tempfile.mkdtemp(prefix="bertsent-test-home-"))
-    saved = ("HOME", *HOME_VARIABLES, "HF_HUB_OFFLINE", RAY_LOOPBACK)
+    saved = ("HOME", *HOME_VARIABLES, "HF_HUB_OFFLINE", RAY_LOOPBACK, *ONE_THREAD)
     config.stash[_HOME] = (home, {key: os.environ.get(key) for key in saved})
     os.environ["HOME"] = str(home)
     for key in HOME_VARIABLES:
@@ -44,6 +47,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # clusters" (its setting for laptops), where every node, actor and driver it starts, the CLI's
     # included, uses 127.0.0.1.
     os.environ[RAY_LOOPBACK] = "0"
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ.update(dict.fromkeys(ONE_THREAD, "1"))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

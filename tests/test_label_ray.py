@@ -162,14 +162,14 @@ def test_five_string_classes_on_two_nodes_leave_no_global_change_nor_temp_folder
     assert not list(ray_tmp.glob("bertsent-model-*"))
 
 
-def test_nodes_too_small_for_an_actor_stop_in_one_line(two_nodes, small_model_dir, sst2_dir, tmp_path):
+def test_nodes_too_small_for_an_actor_stop_in_one_line(two_nodes, small_model_dir, sst2_dir, tmp_path, cli):
     address, _ = two_nodes
     source = tmp_path / "in.csv"
     _corpus(sst2_dir, source, 10)
     start = time.monotonic()
-    done = _bertsent(
-        "label", source, "--model", small_model_dir, "--out", tmp_path / "ray.csv", "--engine", "ray",
-        "--ray-address", address, "--cpus-per-worker", "2", timeout=120,
+    done = cli(
+        "label", str(source), "--model", str(small_model_dir), "--out", str(tmp_path / "ray.csv"), "--engine", "ray",
+        "--ray-address", address, "--cpus-per-worker", "2",
     )  # fmt: skip
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr[-3000:]
     assert "cannot host one actor of 2 CPU(s): its 2 node(s) have 1, 1 CPUs" in done.stderr
@@ -184,36 +184,35 @@ def test_nodes_too_small_for_an_actor_stop_in_one_line(two_nodes, small_model_di
     ],
 )
 def test_a_malformed_row_on_ray_is_one_line_with_the_local_readers_reason(
-    two_nodes, small_model_dir, tmp_path, content, said
+    two_nodes, small_model_dir, tmp_path, content, said, cli
 ):
     address, _ = two_nodes
     (tmp_path / "in.csv").write_text(content, encoding="utf-8")
-    done = _bertsent(
-        "label", tmp_path / "in.csv", "--model", small_model_dir, "--out", tmp_path / "o.csv", "--engine", "ray",
-        "--ray-address", address, timeout=300,
+    done = cli(
+        "label", str(tmp_path / "in.csv"), "--model", str(small_model_dir), "--out", str(tmp_path / "o.csv"),
+        "--engine", "ray", "--ray-address", address,
     )  # fmt: skip
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr[-3000:]
     assert said in done.stderr and "\x1b" not in done.stderr
     assert not (tmp_path / "o.csv").exists()
 
 
-def test_an_empty_file_on_ray_gets_the_local_engines_answer(small_model_dir, tmp_path):
+def test_an_empty_file_on_ray_gets_the_local_engines_answer(small_model_dir, tmp_path, cli):
     (tmp_path / "in.csv").write_text("", encoding="utf-8")
-    answers = [
-        _bertsent("label", tmp_path / "in.csv", "--model", small_model_dir, "--out", tmp_path / "o.csv", *engine)
-        for engine in (["--engine", "local"], ["--engine", "ray", "--ray-address", "127.0.0.1:1"])
-    ]
+    command = ("label", str(tmp_path / "in.csv"), "--model", str(small_model_dir), "--out", str(tmp_path / "o.csv"))
+    engines = (["--engine", "local"], ["--engine", "ray", "--ray-address", "127.0.0.1:1"])
+    answers = [cli(*command, *engine) for engine in engines]
     assert answers[0].returncode == answers[1].returncode
     assert answers[0].stderr.replace("in 0.0 s", "") == answers[1].stderr.replace("in 0.0 s", "")
     assert answers[1].stderr.count("\n") <= 2
 
 
-def test_an_address_nothing_answers_on_is_one_line(small_model_dir, tmp_path):
+def test_an_address_nothing_answers_on_is_one_line(small_model_dir, tmp_path, cli):
     (tmp_path / "in.csv").write_text("id,review\n1,good film\n", encoding="utf-8")
     start = time.monotonic()
-    done = _bertsent(
-        "label", tmp_path / "in.csv", "--model", small_model_dir, "--out", tmp_path / "o.csv", "--engine", "ray",
-        "--ray-address", "127.0.0.1:1", timeout=120,
+    done = cli(
+        "label", str(tmp_path / "in.csv"), "--model", str(small_model_dir), "--out", str(tmp_path / "o.csv"),
+        "--engine", "ray", "--ray-address", "127.0.0.1:1",
     )  # fmt: skip
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr[-3000:]
     assert "cannot connect to Ray at 127.0.0.1:1: Connection refused" in done.stderr

@@ -61,6 +61,18 @@ async def settle(pilot) -> None:
     await pilot.pause()
 
 
+async def settle_until(pilot, condition, what: str, seconds: float = 60) -> None:
+    """:func:`settle`, then wait for ``condition()``: a cancelled thread worker finishes after
+    Textual already counts it done (its thread stops at the next checkpoint), later on a busy machine."""
+    await settle(pilot)
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {seconds:.0f} s: {what}")
+        await pilot.pause(0.05)
+    await settle(pilot)
+
+
 async def show_predict(pilot, result) -> None:
     """Make ``result`` the session's model and switch to Predict, settled."""
     await settle(pilot)

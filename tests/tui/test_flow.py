@@ -8,7 +8,7 @@ import json
 import numpy as np
 from textual.widgets import DataTable, Input
 
-from tests.tui.conftest import Gate, screen_text, settle
+from tests.tui.conftest import Gate, screen_text, settle, settle_until
 
 
 def test_load_embed_train_predict(make_app, sst2_dir, tmp_path):
@@ -102,7 +102,8 @@ def test_escape_cancels_embedding_and_start_resumes(make_app, sst2_dir, tui_embe
             await gate.wait_entered(pilot)  # the first batch is being embedded
             await pilot.press("escape")
             gate.opened.set()
-            await settle(pilot)
+            notes = app._notifications
+            await settle_until(pilot, lambda: any("cancelled" in n.message for n in notes), "the cancelled note")
             cancelled = [n.message for n in app._notifications if "cancelled" in n.message]
             assert app.embedding is None and cancelled, [n.message for n in app._notifications]
             assert "run again to resume" in cancelled[0]
