@@ -4,6 +4,7 @@ folder, and the screen gets one line that names it."""
 from __future__ import annotations
 
 import os
+import stat
 import traceback
 from datetime import datetime
 from pathlib import Path
@@ -11,6 +12,9 @@ from pathlib import Path
 from bertsent.tui.safe_text import clean, error_line
 
 LOG_NAME = "tui-errors.log"
+# Past this size the log moves to ``tui-errors.log.1`` (replacing an older one) before the next
+# entry: a traceback is a few KB, so a thousand or so stay, and a loop of errors cannot fill a disk.
+MAX_BYTES = 4 * 1024 * 1024
 
 
 def log_path() -> Path:
@@ -30,6 +34,7 @@ def record(error: BaseException) -> str:
     entry += "".join(traceback.format_exception(error)) + "\n"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        _rotate(path)
         # O_NONBLOCK: a FIFO in the log's place fails at once instead of waiting for a reader
         log = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o644)
         try:
@@ -40,6 +45,16 @@ def record(error: BaseException) -> str:
     except OSError as exc:
         where = f"traceback not saved: {exc.strerror or exc}"
     return clean(f"Unexpected error: {error_line(error)} ({where})")
+
+
+def _rotate(path: Path) -> None:
+    """Move a log (a plain file) past :data:`MAX_BYTES` to ``<name>.1``."""
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return
+    if stat.S_ISREG(info.st_mode) and info.st_size > MAX_BYTES:
+        os.replace(path, path.with_name(path.name + ".1"))
 
 
 class ReportsHandlerErrors:

@@ -231,3 +231,20 @@ def test_an_error_during_startup_exits_1_with_one_line():
     assert lines[0].startswith("bertsent-tui: ") and "RuntimeError: compose broke" in lines[0]
     assert str(error_log.log_path()) in lines[0]
     assert "Traceback (most recent call last)" in logged_traceback()
+
+
+def test_a_full_error_log_moves_aside_before_the_next_entry(monkeypatch):
+    monkeypatch.setattr(error_log, "MAX_BYTES", 1000)
+    path = error_log.log_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("old entry\n" * 50)  # 500 bytes: under the limit, kept in place
+    error_log.record(RuntimeError("first"))
+    kept = path.read_text()
+    assert kept.startswith("old entry") and "RuntimeError: first" in kept
+    path.write_text("old entry\n" * 200)  # 2,000 bytes: moved aside whole
+    error_log.record(RuntimeError("second"))
+    aside = path.with_name(path.name + ".1")
+    assert aside.read_text() == "old entry\n" * 200
+    log = logged_traceback()
+    assert "RuntimeError: second" in log and "old entry" not in log
+    aside.unlink()
