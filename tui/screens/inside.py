@@ -36,8 +36,8 @@ class InsidePane(Pane):
     """Three views over one model and data: the layer probe, the sentence map, attention."""
 
     BINDINGS = [
-        Binding("ctrl+r", "probe", "Run probe", id="inside.probe"),
-        Binding("ctrl+e", "map", "Map sentences", id="inside.map"),
+        Binding("ctrl+r", "probe", "Probe", id="inside.probe"),
+        Binding("ctrl+e", "map", "Map", id="inside.map"),
         Binding("ctrl+g", "attention", "Attention", id="inside.attention"),
         Binding("ctrl+t", "projection", "PCA/t-SNE", id="inside.projection"),
         Binding("left_square_bracket", "layer(-1)", "Layer-", show=False),
