@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--label-latency", action="store_true", help="only the Label screen's key latency on a 10,000-sentence pool"
     )
-    parser.add_argument("--paths", action="store_true", help="only the precision paths side by side (fp32, bf16, int8)")
+    parser.add_argument("--paths", action="store_true", help="only the precision paths side by side (fp32, bf16)")
     parser.add_argument("--paths-train", type=int, default=2000, help="train sentences for --paths' classifiers")
     parser.add_argument("--paths-test", type=int, help="test sentences for --paths' accuracy (default: all)")
     parser.add_argument("--json", action="store_true", help="print JSON")

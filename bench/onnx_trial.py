@@ -1,12 +1,12 @@
-"""``python -m bench.onnx_trial``: the precision paths the issue asked to try beyond fp32/bf16/int8.
+"""``python -m bench.onnx_trial``: the ONNX Runtime paths the issue asked to try beyond fp32/bf16.
 
 ONNX Runtime (fp32 as exported, fp32 with ORT's BERT fusions, and the exported graph with
-dynamic int8 weights) and torch int8 with the most sensitive Linear layers kept in fp32, side by side
-with ours in fp32, bf16 and per-channel int8, in one run, on the bench's SST2 sentences and
-with the bench's accuracy rule (one classifier fit on fp32 vectors, applied to each path's
-vectors of the whole test split). A trial, not a product path: it needs ``pip install
-onnxruntime onnx``, which bertsent does not depend on. Its numbers are in the README
-(Performance), with the reason none of these became the default.
+dynamic int8 weights) side by side with ours in fp32 and bf16, in one run, on the bench's SST2
+sentences and with the bench's accuracy rule (one classifier fit on fp32 vectors, applied to each
+path's vectors of the whole test split). A trial, not a product path: it needs ``pip install
+onnxruntime onnx``, which bertsent does not depend on. Its numbers are in docs/performance.md
+(What else was tried), with the reason none of these became the default; that section also has
+the torch int8 variants this script measured before bertsent's own int8 was removed.
 
 The export follows what optimum's exporter checks: inputs passed by name (``input_ids``,
 ``attention_mask``; a positional mix-up feeds the mask in as token types), dynamic batch and
@@ -82,39 +82,18 @@ def max_difference(embedder, reference, texts: list[str]) -> tuple[float, float]
     return float(np.abs(a - b).max()), float(cosine.min())
 
 
-def sensitivity(encoder, texts: list[str]) -> list[tuple[float, str]]:
-    """Each Linear layer quantized alone (per-channel dynamic int8): the smallest cosine of the
-    mean-pooled vectors to fp32 over ``texts`` (calibration sentences from the train split)."""
-    import torch
-    from bertsent.core.embed import Embedder
-    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
-
-    exact = Embedder(encoder, "mean", cache=False).embed(texts)
-    names = [n for n, m in encoder.model.named_modules() if isinstance(m, torch.nn.Linear)]
-    scores = []
-    for name in names:
-        model = quantize_dynamic(encoder.model, {name: per_channel_dynamic_qconfig}, dtype=torch.qint8, inplace=False)
-        vectors = Embedder(encoder.with_weights(model, "int8"), "mean", cache=False).embed(texts)
-        cosine = (vectors * exact).sum(axis=1) / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(exact, axis=1))
-        scores.append((float(cosine.min()), name))
-    return sorted(scores)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.onnx_trial", description=__doc__.split("\n")[0])
     parser.add_argument("-n", type=int, default=1500, help="SST2 train sentences to time (default 1500)")
     parser.add_argument("--train", type=int, default=2000, help="train sentences for the classifier")
-    parser.add_argument("--keep", type=int, default=6, help="most sensitive Linear layers kept fp32")
     args = parser.parse_args(argv)
 
     import warnings
 
-    import torch
     from bertsent.core.classifier import SentimentClassifier
     from bertsent.core.data import load_dataset
     from bertsent.core.embed import Embedder
     from bertsent.core.encoder import Encoder
-    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
     from bench.paths import rate
 
@@ -124,18 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     texts = train.texts[: args.n]
     exact = Encoder.load(precision="fp32")
     reference = Embedder(exact, "mean", cache=False)
-    embedders = {p: Embedder(Encoder.load(precision=p), "mean", cache=False) for p in ("fp32", "bf16", "int8")}
-
-    calibration = train.texts[-300:]  # not among the timed sentences, never the test split
-    ranked = sensitivity(exact, calibration)
-    keep = {name for _, name in ranked[: args.keep]}
-    spec = {
-        n: per_channel_dynamic_qconfig
-        for n, m in exact.model.named_modules()
-        if isinstance(m, torch.nn.Linear) and n not in keep
-    }
-    mixed = quantize_dynamic(exact.model, spec, dtype=torch.qint8, inplace=False)
-    embedders[f"int8, {args.keep} layers fp32"] = Embedder(exact.with_weights(mixed, "int8"), "mean", cache=False)
+    embedders = {p: Embedder(Encoder.load(precision=p), "mean", cache=False) for p in ("fp32", "bf16")}
 
     folder = Path(tempfile.mkdtemp(prefix="bench-onnx-model-"))
     start = time.perf_counter()
@@ -157,9 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         embedders[name] = embedder
 
     probe = test.texts[:256]  # padded batches of mixed lengths
-    print(f"ONNX export {exported:.1f} s; most sensitive Linear layers (min cosine when quantized alone):")
-    for cosine, name in ranked[: args.keep]:
-        print(f"  {cosine:.5f}  {name}")
+    print(f"ONNX export {exported:.1f} s")
     classifier = SentimentClassifier(C=0.01).fit(reference.embed(train.texts[: args.train]), train.labels[: args.train])
     exact_labels = classifier.predict(reference.embed(test.texts))
     print(f"{'path':24s} {'sent/s':>7s} {'max |Δ|':>8s} {'min cos':>8s} {'accuracy':>9s} {'agree':>7s}")

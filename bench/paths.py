@@ -2,13 +2,13 @@
 
 For the bundled MiniLM on the same SST2 sentences: sentences/s of the default path (the default
 recipe trained, saved and loaded as a user gets it: ``bench.default_path``), of the same recipe in
-fp32, bf16 and int8, of the all-layer fp32 recipe that was the default before layer sets, of
+fp32 and bf16, of the all-layer fp32 recipe that was the default before layer sets, of
 sentence-transformers ``encode()`` and of the tutorial's loop; each path's FLOP rate as a share of
-a matrix multiply of its type at the encoder's own shapes (none where torch has no plain product of
-that type); SST2 test accuracy and agreement with the fp32 labels of the same recipe, one
-classifier (fit on fp32 vectors of the first ``train_n`` training sentences, C by CV) applied to
-each path's vectors, which is how a saved model runs on a faster path. Also the machine's
-fast-path choice (``bertsent doctor``).
+a matrix multiply of its type at the encoder's own shapes (none for fp16 on CUDA: no probe of that
+type); SST2 test accuracy and agreement with the fp32 labels of the same recipe, one classifier
+(fit on fp32 vectors of the first ``train_n`` training sentences, C by CV) applied to each path's
+vectors, which is how a saved model runs on a faster path. Also the machine's fast-path choice
+(``bertsent doctor``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-PATHS = ("fp32", "bf16", "int8")
+PATHS = ("fp32", "bf16")
 BEFORE = "fp32, all layers (before)"
 
 
@@ -84,7 +84,6 @@ def paths_run(sst2, n: int, train_n: int, device: str | None, test_n: int | None
     rows["tutorial"] = {"rate": tutorial_rate(exact, texts), "precision": "fp32"}
     tokens = default.loaded.embedder.batch_tokens
     peak = {"fp32": matmul_reference("fp32", exact, tokens), "bf16": matmul_reference("bf16", exact, tokens)}
-    peak["int8"] = None  # torch has no plain int8 matmul to time against: that path shows no share
     for name, row in rows.items():
         per_sentence = flops[BEFORE if name in (BEFORE, "sentence-transformers", "tutorial") else "default"]
         row["gflops"] = row["rate"] * per_sentence / 1e9

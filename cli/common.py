@@ -64,8 +64,7 @@ def encoder_options(sub: argparse.ArgumentParser) -> None:
         "--precision",
         choices=PRECISIONS,
         default="auto",
-        help="auto: fp32 on CPU, bf16/fp16 on CUDA; bf16 on a CPU is fast only with bf16 instructions; "
-        "int8: quantized Linear layers, CPU only (default: auto)",
+        help="auto: fp32 on CPU, bf16/fp16 on CUDA; bf16 on a CPU is fast only with bf16 instructions (default: auto)",
     )
 
 

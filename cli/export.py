@@ -20,7 +20,6 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def cmd_export(args: argparse.Namespace) -> int:
     import joblib
-    from bertsent.core.errors import BertsentError
     from bertsent.core.estimators import to_pipeline
     from bertsent.core.files import atomic_open
     from bertsent.core.paths import writable_file
@@ -28,8 +27,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     writable_file(args.out, "--out")  # before any work: a bad destination must not cost the export
     model = load_model(args.model).model
-    if model.encoder.precision == "int8":
-        raise BertsentError("an int8 model cannot be exported (its encoder has no standard weights); train in fp32")
     pipeline = to_pipeline(model)
     with atomic_open(args.out) as handle:
         joblib.dump(pipeline, handle)

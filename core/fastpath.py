@@ -137,7 +137,7 @@ def fast_copy(encoder):
 def check_fast_path(model, texts: list[str], labels: np.ndarray) -> FastPathCheck | None:
     """Compare a bf16 copy of ``model``'s encoder with its fp32 labels on a held-out split.
 
-    None when the model is not an fp32 CPU model (an explicit int8, or CUDA, already chose).
+    None when the model is not an fp32 CPU model (an explicit precision, or CUDA, already chose).
     """
     from bertsent.core.embed import Embedder
 
@@ -178,11 +178,10 @@ def describe_choice(fast: FastPathCheck) -> str:
     return f"default precision {machine.precision}: {fast.reason}; {where} ({machine.reason})"
 
 
-def load_precision(meta: dict, device: str) -> str | None:
-    """The precision a saved model loads in by default here: bf16 where the model allows it and
-    this machine runs it faster; None to keep the saved precision."""
-    check = meta.get("fast_path")
-    saved = meta.get("encoder", {}).get("precision")
+def load_precision(saved: str, check: dict | None, device: str) -> str | None:
+    """The precision a model saved at ``saved`` precision, with ``model.json``'s ``fast_path``
+    ``check``, loads in by default here: bf16 where the model allows it and this machine runs it
+    faster; None to keep the saved precision."""
     if not device.startswith("cpu") or saved != "fp32" or not isinstance(check, dict) or not check.get("allowed"):
         return None
     return FAST if machine_choice().precision == FAST else None

@@ -23,7 +23,14 @@ from bertsent.core import __version__, jsonio
 from bertsent.core.classes import MAX_CLASSES, MAX_NAME, names_of
 from bertsent.core.classifier import SentimentClassifier
 from bertsent.core.embed import POOLINGS, Embedder
-from bertsent.core.encoder import PRECISIONS, Encoder, pick_device, resolve_precision, runnable_precision
+from bertsent.core.encoder import (
+    PRECISIONS,
+    RETIRED_PRECISIONS,
+    Encoder,
+    pick_device,
+    resolve_precision,
+    runnable_precision,
+)
 from bertsent.core.errors import BertsentError, ModelFileError, RecipeError
 from bertsent.core.fastpath import load_precision
 from bertsent.core.files import (
@@ -71,9 +78,9 @@ MODEL_SCHEMA = Obj(
                 "name": Str(),
                 "fingerprint": HEX64,
                 "max_length": Int(2, 100_000),
-                "trained_precision": Str(choices=PRECISIONS),
-                # may be edited (e.g. to int8 for speed): obeyed, and reported on load when it differs
-                "precision": editable(Str(choices=PRECISIONS)),
+                "trained_precision": Str(choices=PRECISIONS + RETIRED_PRECISIONS),
+                # may be edited (e.g. to fp32 for exactness): obeyed, and reported on load when it differs
+                "precision": editable(Str(choices=PRECISIONS + RETIRED_PRECISIONS)),
                 "folder": optional(Str(r"encoder-[0-9a-f]{16}")),  # a fine-tuned encoder saved in the folder
             }
         ),
@@ -304,8 +311,10 @@ def _load_locked(folder: Path, encoder: Encoder | None, device: str | None) -> S
             extra = ", ".join(sorted(present - listed))
             raise ModelFileError(f"{folder}: files added to the encoder since it was saved ({extra}); refusing to load")
     device = pick_device(device if encoder is None else device or encoder.device)
+    retired = spec["precision"] in RETIRED_PRECISIONS  # an older bertsent's int8: runs as an fp32 model would
+    saved = "fp32" if retired else spec["precision"]
     # bf16 where the model was checked against fp32 at save time and this machine runs it faster.
-    precision = load_precision(meta, device) or runnable_precision(spec["precision"], device)
+    precision = load_precision(saved, meta.get("fast_path"), device) or runnable_precision(saved, device)
     if (
         encoder_folder is not None
         or encoder is None
@@ -336,16 +345,29 @@ def _load_locked(folder: Path, encoder: Encoder | None, device: str | None) -> S
             f"{folder}: classifier expects {classifier.scaler_.n_features_in_} features, encoder gives "
             f"{embedder.dim}; refusing to load"
         )
-    notes: tuple[str, ...] = ()
-    checked = meta.get("fast_path") or {}
-    allowed = checked.get("allowed") and checked.get("precision") == encoder.precision
-    if encoder.precision != spec["trained_precision"] and not allowed:
-        notes = (
-            f"{folder}: runs at {encoder.precision} precision (trained and evaluated at "
-            f"{spec['trained_precision']}, as set in {META}); predictions may differ slightly",
-        )
+    notes = _precision_notes(folder, spec, encoder.precision, meta.get("fast_path") or {})
     report = Report.from_dict(meta["report"]) if meta["report"] else None
     return SavedModel(SentimentModel(embedder, classifier), report, meta, notes)
+
+
+def _precision_notes(folder: Path, spec: dict, running: str, checked: dict) -> tuple[str, ...]:
+    """The note to show when model.json names a precision no longer offered, or when the model runs
+    at another precision than it was trained and evaluated at (unless its fast-path check allowed it)."""
+    allowed = checked.get("allowed") and checked.get("precision") == running
+    trained = spec["trained_precision"]
+    differs = running != trained and not allowed
+    if spec["precision"] in RETIRED_PRECISIONS:
+        return (
+            f"{folder}: {spec['precision']} precision is no longer offered (it changed too many labels); runs at "
+            f"{running}"
+            + (f" (trained and evaluated at {trained}): predictions may differ slightly" if differs else ""),
+        )
+    if differs:
+        return (
+            f"{folder}: runs at {running} precision (trained and evaluated at {trained}, as set in {META}); "
+            "predictions may differ slightly",
+        )
+    return ()
 
 
 def _short(values: list) -> str:

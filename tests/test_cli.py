@@ -92,7 +92,8 @@ def test_predict_with_nothing_predicted_exits_2(small_model_dir, capsys, monkeyp
         (["predict", "--model", "/nowhere/model", "hi"], "no such model folder"),
         (["tokenize", "hi", "--encoder", "/nowhere/model"], "does not exist"),
         (["train", "--finetune", "--pooling", "cls", "--out", "/tmp/x"], "--pooling, --layers and --C do not apply"),
-        (["train", "--finetune", "--precision", "int8", "--out", "/tmp/x"], "--precision does not apply"),
+        (["train", "--finetune", "--precision", "bf16", "--out", "/tmp/x"], "--precision does not apply"),
+        (["tokenize", "hi", "--precision", "int8"], "argument --precision: invalid choice: 'int8'"),
     ],
 )
 def test_errors_exit_2_with_one_line(args, message, cli):

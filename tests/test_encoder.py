@@ -61,16 +61,8 @@ def test_distilbert_code_path_end_to_end(tiny_distilbert, sst2_dir, tmp_path):
     assert np.isclose(loaded.explain(text).probability, result.model.explain(text).probability)
 
 
-def test_int8_precision_is_close_to_fp32_and_cached_apart(encoder):
-    if encoder.device != "cpu":
-        pytest.skip("int8 runs on the CPU only")
-    int8 = Encoder.load(precision="int8")
-    assert int8.precision == "int8" and int8.fingerprint == encoder.fingerprint
-    texts = ["a gorgeous , witty , seductive movie .", "dull and lifeless ."]
-    exact = Embedder(encoder, "mean", cache=False).embed(texts)
-    quick = Embedder(int8, "mean", cache=False).embed(texts)
-    cosine = (exact * quick).sum(1) / np.linalg.norm(exact, axis=1) / np.linalg.norm(quick, axis=1)
-    assert (cosine > 0.95).all() and not np.array_equal(exact, quick)
-    assert Embedder(int8, "mean", cache=False).cache_key != Embedder(encoder, "mean", cache=False).cache_key
+def test_precisions_the_device_cannot_run_or_no_longer_offered_are_one_clear_error():
     with pytest.raises(EncoderError, match="needs CUDA"):
         Encoder.load(precision="fp16", device="cpu")
+    with pytest.raises(EncoderError, match="unknown precision 'int8'; choose from auto, fp32, fp16, bf16"):
+        Encoder.load(precision="int8", device="cpu")

@@ -27,15 +27,15 @@ def test_bf16_is_compared_with_fp32_on_the_held_out_split_and_the_rule_is_applie
 
 
 def test_a_model_loads_in_bf16_only_where_it_allows_it_and_the_machine_prefers_it(monkeypatch):
-    allowed = {"encoder": {"precision": "fp32"}, "fast_path": {"allowed": True}}
+    allowed = {"allowed": True}
     monkeypatch.setattr(fastpath, "machine_choice", lambda: _machine("bf16"))
-    assert load_precision(allowed, "cpu") == "bf16"
-    assert load_precision({**allowed, "fast_path": {"allowed": False}}, "cpu") is None
-    assert load_precision({**allowed, "fast_path": None}, "cpu") is None  # saved before the check existed
-    assert load_precision({**allowed, "encoder": {"precision": "int8"}}, "cpu") is None  # chosen explicitly
-    assert load_precision(allowed, "cuda") is None
+    assert load_precision("fp32", allowed, "cpu") == "bf16"
+    assert load_precision("fp32", {"allowed": False}, "cpu") is None
+    assert load_precision("fp32", None, "cpu") is None  # saved before the check existed
+    assert load_precision("bf16", allowed, "cpu") is None  # chosen explicitly
+    assert load_precision("fp32", allowed, "cuda") is None
     monkeypatch.setattr(fastpath, "machine_choice", lambda: _machine("fp32"))
-    assert load_precision(allowed, "cpu") is None
+    assert load_precision("fp32", allowed, "cpu") is None
 
 
 def test_the_machine_probe_is_cached_per_cpu_and_torch(tmp_path, monkeypatch):

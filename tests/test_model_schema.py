@@ -139,17 +139,66 @@ def test_edited_model_json_loads_unchanged_or_is_refused(encoder, original, tmp_
 
 
 def test_precision_may_be_edited_and_is_reported(small_model_dir, encoder, tmp_path, capsys):
+    if encoder.device != "cpu":
+        pytest.skip("the edit asks for bf16 on the CPU")
     folder = tmp_path / "m"
     shutil.copytree(small_model_dir, folder)
     meta = json.loads((folder / "model.json").read_text())
-    meta["encoder"]["precision"] = "int8"
+    meta["encoder"]["precision"] = "bf16"
     (folder / "model.json").write_text(json.dumps(meta))
     saved = load_model(folder, encoder=encoder)
-    assert saved.model.encoder.precision == "int8"
-    assert saved.notes == (f"{folder}: runs at int8 precision (trained and evaluated at fp32, as set in model.json); "
+    assert saved.model.encoder.precision == "bf16"
+    assert saved.notes == (f"{folder}: runs at bf16 precision (trained and evaluated at fp32, as set in model.json); "
                            "predictions may differ slightly",)  # fmt: skip
     assert main(["predict", "--model", str(folder), "--no-scores", "fine"]) == 0
     assert "note:" in capsys.readouterr().err
+
+
+def as_older_bertsent_saved_it(folder, *, trained: str, precision: str, fast_path: dict | None) -> None:
+    """Rewrite model.json as an older bertsent wrote it (precisions it offered), checksum and all."""
+    meta = json.loads((folder / "model.json").read_text())
+    meta["encoder"].update(trained_precision=trained, precision=precision)
+    meta["fast_path"] = fast_path
+    meta["checksum"] = meta_checksum(meta)
+    (folder / "model.json").write_text(json.dumps(meta))
+
+
+def test_an_int8_model_of_an_older_bertsent_predicts_at_fp32_with_one_note(labelled_data, tiny_encoder, tmp_path,
+                                                                          capsys):  # fmt: skip
+    data, classes = labelled_data
+    folder = tmp_path / "old"
+    assert main(["train", "--data", str(data), "--encoder", str(tiny_encoder), "--out", str(folder), "--json"]) == 0
+    capsys.readouterr()
+    as_older_bertsent_saved_it(folder, trained="int8", precision="int8", fast_path=None)  # int8 had no check
+    saved = load_model(folder)
+    assert saved.model.encoder.precision == "fp32"
+    note = (f"{folder}: int8 precision is no longer offered (it changed too many labels); runs at fp32 "
+            "(trained and evaluated at int8): predictions may differ slightly")  # fmt: skip
+    assert saved.notes == (note,)
+    sentence = "a good film, nice and pleasant"
+    assert main(["predict", "--model", str(folder), "--json", "--no-scores", sentence]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["label"] in classes
+    assert captured.err.strip().splitlines() == [f"bertsent: note: {note}"]
+
+
+@pytest.mark.parametrize("machine", ["bf16", "fp32"])
+def test_an_fp32_model_edited_to_int8_runs_at_the_fast_path_its_check_allows(small_model_dir, tmp_path, monkeypatch,
+                                                                             machine):  # fmt: skip
+    from bertsent.core import fastpath
+    from bertsent.core.fastpath import FastPathCheck, MachineChoice
+
+    monkeypatch.setattr(fastpath, "machine_choice", lambda: MachineChoice(machine, "test", "cpu", (), 1.0, 2.0))
+    folder = tmp_path / "m"
+    shutil.copytree(small_model_dir, folder)
+    check = FastPathCheck("bf16", 0.85, 0.85, 1.0, 200, allowed=True, reason="as fp32 on 200 sentences")
+    as_older_bertsent_saved_it(folder, trained="fp32", precision="int8", fast_path=check.to_dict())
+    saved = load_model(folder, device="cpu")
+    assert saved.model.encoder.precision == machine
+    assert saved.notes == (f"{folder}: int8 precision is no longer offered (it changed too many labels); runs at "
+                           f"{machine}",)  # fmt: skip
+    proba = saved.model.predict_proba(TEXTS)
+    assert proba[0, 1] > 0.5 > proba[1, 1]
 
 
 @pytest.mark.parametrize(
