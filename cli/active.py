@@ -107,12 +107,11 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     from bertsent.core import jobs
     from bertsent.core.embed import Embedder
 
-    embedder = Embedder(load_encoder(args))
     with Progress("embedding") as progress:
         picks = jobs.suggest(
             args.pool,
             args.labels,
-            embedder,
+            lambda: Embedder(load_encoder(args)),  # loaded once both files have been read
             n=args.n,
             strategy=args.strategy,
             text_column=args.text_column,

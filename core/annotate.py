@@ -23,7 +23,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -444,7 +444,7 @@ def _replay(entries: list[dict], texts: list[str], classes: ClassSet, path: Path
 def suggest_from_files(
     pool: str | Path,
     labels: str | Path,
-    embedder: Embedder,
+    embedder: Embedder | Callable[[], Embedder],
     *,
     n: int = 20,
     strategy: str = active.DEFAULT_STRATEGY,
@@ -454,10 +454,14 @@ def suggest_from_files(
     cancel: threading.Event | None = None,
 ) -> list[tuple[int, str]]:
     """The next ``n`` sentences of ``pool`` to label, (row among the pool's distinct texts, text),
-    best first, for the labels in ``labels`` (a labelled file); no journal is written."""
+    best first, for the labels in ``labels`` (a labelled file); no journal is written.
+    ``embedder`` may be a function that makes one: it is called once both files are read, so a
+    bad file costs no encoder load."""
     texts, _ = read_pool(pool, text_column)
     given = load_dataset(labels)
     classes = ClassSet.of(given.labels)
+    if not isinstance(embedder, Embedder):
+        embedder = embedder()
     vectors = embedder.embed(texts + given.texts, progress, cancel)
     pool_vectors, given_vectors = vectors[: len(texts)], vectors[len(texts) :]
     taken = np.isin(np.asarray(texts, dtype=object), np.asarray(given.texts, dtype=object))

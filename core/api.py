@@ -312,9 +312,15 @@ def suggest(
     from bertsent.core.embed import Embedder
     from bertsent.core.encoder import Encoder
 
-    embedder = Embedder(Encoder.load(encoder))
     return jobs.suggest(
-        pool, labels, embedder, n=n, strategy=strategy, text_column=text_column, progress=progress, cancel=cancel
+        pool,
+        labels,
+        lambda: Embedder(Encoder.load(encoder)),  # loaded once both files have been read
+        n=n,
+        strategy=strategy,
+        text_column=text_column,
+        progress=progress,
+        cancel=cancel,
     )
 
 

@@ -469,7 +469,7 @@ def refit(
 def suggest(
     pool: str | Path,
     labels: str | Path,
-    embedder: Embedder,
+    embedder: Embedder | Callable[[], Embedder],
     *,
     n: int = 20,
     strategy: str | None = None,
@@ -478,7 +478,8 @@ def suggest(
     cancel: threading.Event | None = None,
 ) -> list[tuple[int, str]]:
     """The next ``n`` sentences of ``pool`` to label for the labels in ``labels``, best first, as
-    (row among the pool's distinct texts, text)."""
+    (row among the pool's distinct texts, text). ``embedder`` may be a function that makes one,
+    called only once both files have been read."""
     from bertsent.core.active import DEFAULT_STRATEGY
     from bertsent.core.annotate import suggest_from_files
 
