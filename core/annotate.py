@@ -10,7 +10,9 @@ The journal names each sentence by its index among the pool's distinct texts and
 text, so a pool that changed is noticed instead of labels landing on other sentences.
 
 Labels given in a file beforehand (``labels``) count as labelled: they teach the model and start
-the labelled file, and their sentences are never asked for.
+the labelled file, and their sentences are never asked for. A labelled test file (``test``) is
+never trained on: after each refit the model's accuracy on it stands beside the cross-validated
+estimate, and its sentences are never asked for either (a label on one would leak into the test).
 """
 
 from __future__ import annotations
@@ -78,6 +80,15 @@ def class_set(names: Sequence[str]) -> ClassSet:
 
 
 @dataclass(frozen=True)
+class TestScore:
+    """The model fitted on ``labels`` labels, scored on the ``n`` sentences of the test file."""
+
+    labels: int
+    accuracy: float
+    n: int
+
+
+@dataclass(frozen=True)
 class Decision:
     """One line of the journal: a label (or a skip) given to pool sentence ``index``."""
 
@@ -100,11 +111,13 @@ class Session:
         journal: Path,
         decisions: list[Decision],
         handle,
+        test: Dataset | None = None,
     ) -> None:
         self.texts = texts
         self.out = out
         self.classes = classes
         self.given = given
+        self.test = test  # labelled sentences to score each model on, never trained on
         self.journal_path = journal
         self.decisions = decisions
         self.left_out = 0  # pool rows left out: bad, empty or repeated
@@ -114,18 +127,20 @@ class Session:
         self.labels: dict[int, Label] = {}
         for decision in decisions:
             self._apply(decision)
-        self.given_in_pool = np.zeros(len(texts), dtype=bool)
-        if given is not None:
-            for text in given.texts:
+        self.reserved = np.zeros(len(texts), dtype=bool)  # in the given labels or the test file: never asked
+        for known in (given, test):
+            for text in known.texts if known is not None else ():
                 if (i := self._index.get(text)) is not None:
-                    self.given_in_pool[i] = True
-        self.taken |= self.given_in_pool
+                    self.reserved[i] = True
+        self.taken |= self.reserved
         self.embedder: Embedder | None = None
         self.vectors: np.ndarray | None = None  # the pool's, once embedded
         self.pool: active.Pool | None = None
         self.given_vectors: np.ndarray | None = None
+        self.test_vectors: np.ndarray | None = None
         self.fitted: active.Fitted | None = None
         self.history: list[tuple[int, float, float]] = []  # (labels, CV accuracy, its error) after each fit
+        self.test_history: list[TestScore] = []  # the test file's accuracy after each fit (with a test file)
 
     # --- decisions ---
 
@@ -146,7 +161,7 @@ class Session:
             return None
         self._append({UNDO: True, "time": _now()})
         last = self.decisions.pop()
-        self.taken[last.index] = self.given_in_pool[last.index]
+        self.taken[last.index] = self.reserved[last.index]
         self.labels.pop(last.index, None)
         self.write_labelled()
         return last
@@ -217,11 +232,14 @@ class Session:
     # --- the model in the loop ---
 
     def embed(self, embedder: Embedder, progress: ProgressCallback | None = None, cancel=None) -> None:
-        """Embed the pool (and the given labels' sentences) once: cached, so a cancelled or
-        interrupted embedding resumes; then cluster the pool for the ``diverse`` strategy."""
-        texts = self.texts + (self.given.texts if self.given is not None else [])
-        vectors = embedder.embed(texts, progress, cancel)
-        self.vectors, self.given_vectors = vectors[: len(self.texts)], vectors[len(self.texts) :]
+        """Embed the pool (and the given labels' and the test file's sentences) once: cached, so a
+        cancelled or interrupted embedding resumes; then cluster the pool for the ``diverse`` strategy."""
+        given = self.given.texts if self.given is not None else []
+        test = self.test.texts if self.test is not None else []
+        vectors = embedder.embed(self.texts + given + test, progress, cancel)
+        self.vectors, self.given_vectors, self.test_vectors = np.split(
+            vectors, [len(self.texts), len(self.texts) + len(given)]
+        )
         self.pool = active.Pool(self.vectors)
         self.embedder = embedder
 
@@ -254,13 +272,30 @@ class Session:
         return fitted
 
     def use(self, fitted: active.Fitted | None) -> None:
-        """Make ``fitted`` (from :meth:`refit`, maybe on another thread) the model in use."""
+        """Make ``fitted`` (from :meth:`refit`, maybe on another thread) the model in use, and
+        score it on the test file when there is one."""
         self.fitted = fitted
         if fitted is not None and fitted.estimate is not None:
             estimate = fitted.estimate
             self.history = [h for h in self.history if h[0] < estimate.n] + [
                 (estimate.n, estimate.accuracy, estimate.error)
             ]
+        if (score := self.score(fitted)) is not None:
+            self.test_history = [s for s in self.test_history if s.labels < score.labels] + [score]
+
+    def score(self, fitted: active.Fitted | None) -> TestScore | None:
+        """``fitted``'s accuracy on the test file (None: no test file, or no model yet)."""
+        if fitted is None or self.test is None or self.test_vectors is None:
+            return None
+        correct = fitted.classifier.predict(self.test_vectors) == self.test.labels
+        return TestScore(fitted.n, float(correct.mean()), len(correct))
+
+    @property
+    def test_score(self) -> TestScore | None:
+        """The model in use's accuracy on the test file (None: no test file, or no model yet)."""
+        if self.fitted is None or not self.test_history or self.test_history[-1].labels != self.fitted.n:
+            return None
+        return self.test_history[-1]
 
     def suggest(self, n: int = 1, strategy: str = active.DEFAULT_STRATEGY, *, seed: int | None = None) -> list[int]:
         """The next ``n`` sentences to label by ``strategy``, best first."""
@@ -302,12 +337,14 @@ def open_session(
     *,
     classes: Sequence[str] | None = None,
     labels: str | Path | None = None,
+    test: str | Path | None = None,
     text_column: str | None = None,
 ) -> Iterator[Session]:
     """A session labelling ``pool`` into ``out``, resumed from ``out``'s journal when there is one.
 
     ``classes`` names the classes (required unless the journal or ``labels`` gives them);
-    ``labels`` is a labelled file (``text,label``) of labels given beforehand.
+    ``labels`` is a labelled file (``text,label``) of labels given beforehand; ``test`` a labelled
+    file with the session's classes to score each model on.
     """
     out = Path(out)
     journal = journal_path(out)
@@ -328,7 +365,9 @@ def open_session(
             chosen = _classes(classes, header, given)
             if given is not None:
                 given = _aligned(given, chosen, str(labels))
-            session = Session(texts, out, chosen, given, journal, _replay(entries, texts, chosen, journal), handle)
+            held_out = _aligned(load_dataset(test), chosen, str(test)) if test is not None else None
+            decisions = _replay(entries, texts, chosen, journal)
+            session = Session(texts, out, chosen, given, journal, decisions, handle, test=held_out)
             session.left_out = left_out
             if header is None:
                 session._append(

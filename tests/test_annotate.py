@@ -208,3 +208,49 @@ def test_the_script_api_opens_an_embedded_session_and_resumes_it(tmp_path, tiny_
         labelled = dict(session.labels)
     with open_labelling(pool, out, encoder=str(tiny_encoder)) as session:
         assert session.labels == labelled
+
+
+def test_a_test_file_scores_each_model_and_is_never_asked(tmp_path, tiny_encoder, names):
+    from bertsent.core.embed import Embedder
+    from bertsent.core.encoder import Encoder
+
+    pool, out = write_pool(tmp_path, n=40), tmp_path / "labelled.csv"
+    texts = pool.read_text().splitlines()
+    test = tmp_path / "test.csv"
+    held_out = {i: names[i % len(names)] for i in range(30, 40)}
+    test.write_text("text,label\n" + "".join(f"{texts[i]},{label}\n" for i, label in held_out.items()))
+    with jobs.open_labelling(pool, out, classes=names, test=test) as session:
+        assert session.taken[30:].all() and session.remaining == 30  # a label there would leak into the test
+        jobs.embed_pool(session, Embedder(Encoder.load(str(tiny_encoder)), cache=False))
+        assert session.test_vectors.shape[0] == 10
+        session.use(jobs.refit(session))
+        assert session.test_score is None and session.test_history == []  # no model yet
+        for i in range(2 * len(names)):
+            session.label(i, names[i % len(names)])
+        fitted = jobs.refit(session)
+        session.use(fitted)
+        score = session.test_score
+        predicted = fitted.classifier.predict(session.test_vectors).tolist()
+        truth = [session.classes.labels[names.index(label)] for label in held_out.values()]
+        assert score.n == 10 and score.labels == 2 * len(names)
+        assert score.accuracy == sum(p == t for p, t in zip(predicted, truth, strict=True)) / 10
+        session.label(20, names[0])
+        session.use(jobs.refit(session))
+        assert [s.labels for s in session.test_history] == [2 * len(names), 2 * len(names) + 1]
+        session.undo()
+        session.use(jobs.refit(session))  # the point after the undone label goes
+        assert [s.labels for s in session.test_history] == [2 * len(names)]
+        assert session.taken[30:].all()
+
+
+def test_a_test_file_with_other_classes_is_one_line(tmp_path):
+    pool, out = write_pool(tmp_path), tmp_path / "labelled.csv"
+    test = tmp_path / "test.csv"
+    test.write_text("text,label\nfine film,good\nawful film,terrible\n")
+    with pytest.raises(DataError, match=r"test.csv: label 'terrible' is not one of the classes \(good, bad\)"):
+        with open_session(pool, out, classes=["good", "bad"], test=test):
+            pass
+    assert not journal_path(out).exists()  # refused before the first line: nothing left behind
+    with pytest.raises(DataError, match="missing.csv"):
+        with open_session(pool, out, classes=["good", "bad"], test=tmp_path / "missing.csv"):
+            pass

@@ -1,6 +1,6 @@
 """The Label screen (6) on small synthetic pools and the tiny config-built encoder: open, label with
-the number keys, skip, undo, switch strategy, find similar, resume, train and save; snapshots at
-80x24 with 2 and 5 classes. Regenerate after an intended change:
+the number keys, skip, undo, switch strategy, find similar, resume, train and save, a test file's
+accuracy; snapshots at 80x24 with 2 and 5 classes. Regenerate after an intended change:
 pytest tests/tui/test_label_screen.py --snapshot-update
 """
 
@@ -24,19 +24,31 @@ KINDS = {
 }
 
 
-def write_pool(folder: Path, names: list[str], n: int = 12) -> Path:
-    """``n`` sentences per class, each made of its class's words (so even a tiny encoder separates them)."""
-    words = [
-        CLASS_WORDS[name] if name in CLASS_WORDS else CLASS_WORDS[("negative", "positive")[int(name)]] for name in names
-    ]
-    lines = []
-    for i in range(n):
-        for bag in words:
+def sentences(names: list[str], numbers: range) -> list[tuple[str, str]]:
+    """(sentence, class) pairs, one per class and number, each made of its class's words (so even
+    a tiny encoder separates them)."""
+    pairs = []
+    for i in numbers:
+        for name in names:
+            bag = CLASS_WORDS[name] if name in CLASS_WORDS else CLASS_WORDS[("negative", "positive")[int(name)]]
             a, b, c = bag.split()
-            lines.append(f"a {(a, b, c)[i % 3]} film, {(c, a, b)[i % 3]} and {i} times {b}")
+            pairs.append((f"a {(a, b, c)[i % 3]} film, {(c, a, b)[i % 3]} and {i} times {b}", name))
+    return pairs
+
+
+def write_pool(folder: Path, names: list[str], n: int = 12) -> Path:
+    """``n`` sentences per class."""
     pool = folder / "pool.txt"
-    pool.write_text("\n".join(lines) + "\n")
+    pool.write_text("".join(f"{text}\n" for text, _ in sentences(names, range(n))))
     return pool
+
+
+def write_test(folder: Path, names: list[str], n: int = 4) -> Path:
+    """A labelled test file: ``n`` sentences per class that are not in the pool."""
+    test = folder / "test.csv"
+    with open(test, "w", newline="") as handle:
+        csv.writer(handle).writerows([("text", "label"), *sentences(names, range(100, 100 + n))])
+    return test
 
 
 @pytest.fixture
@@ -54,13 +66,14 @@ def tiny_app(tiny_encoder):
     return make
 
 
-async def open_pool(pilot, pool: Path, names: list[str] | None) -> None:
+async def open_pool(pilot, pool: Path, names: list[str] | None, test: Path | None = None) -> None:
     app = pilot.app
     for field in app.query(Input):
         field.cursor_blink = False
     await pilot.press("6")
     app.query_one("#label-pool", Input).value = str(pool)
     app.query_one("#label-classes", Input).value = ",".join(names) if names else ""
+    app.query_one("#label-test", Input).value = str(test) if test else ""
     app.query_one("#label-pane").action_open()
     await settle(pilot)
 
@@ -136,6 +149,47 @@ async def train_and_save(tiny_app, tmp_path):
     assert journal_path(pool.with_name("pool.labelled.csv")).is_file()
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_test_file_is_scored_after_each_refit(kind, tiny_app, tmp_path):
+    asyncio.run(a_test_file_scored(KINDS[kind], tiny_app, tmp_path))
+
+
+async def a_test_file_scored(names, tiny_app, tmp_path):
+    pool, test = write_pool(tmp_path, names), write_test(tmp_path, names)
+    app = tiny_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_pool(pilot, pool, names, test)
+        pane = app.query_one("#label-pane")
+        assert f"scored on {4 * len(names)} test sentences" in screen_text(app)
+        assert "test " not in app.query_one("#label-counts").render().plain  # no model yet
+        for key in [str(k) for k in range(1, len(names) + 1)] * 2:
+            await pilot.press(key)
+            await settle(pilot)
+        score = pane.session.test_score
+        assert score is not None and score.n == 4 * len(names) and score.labels == 2 * len(names)
+        counts = app.query_one("#label-counts").render().plain
+        assert "CV " in counts and f"test {score.accuracy:.0%} on {score.n}" in counts
+        await pilot.press("1")
+        await settle(pilot)
+        assert [s.labels for s in pane.session.test_history] == [2 * len(names), 2 * len(names) + 1]
+
+
+def test_a_test_file_with_other_classes_is_one_notice(tiny_app, tmp_path):
+    asyncio.run(a_test_file_with_other_classes(tiny_app, tmp_path))
+
+
+async def a_test_file_with_other_classes(tiny_app, tmp_path):
+    names = KINDS["5 classes"]
+    pool, test = write_pool(tmp_path, names), write_test(tmp_path, ["0", "1"])
+    app = tiny_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_pool(pilot, pool, names, test)
+        assert app.query_one("#label-pane").session is None
+        notices = [str(n.message) for n in app._notifications]
+        assert any("test.csv: label 0 is not one of the classes" in n for n in notices), notices
+        assert "The pool is not open" in screen_text(app)
+
+
 def test_a_pool_that_cannot_be_read_is_one_line(tiny_app, tmp_path):
     asyncio.run(unreadable_pool(tiny_app, tmp_path))
 
@@ -156,10 +210,10 @@ def test_snapshot(kind, snap_compare, tiny_app, tmp_path, monkeypatch):
     # bits, which can move a cluster and with it every pick and the picture.
     monkeypatch.setenv("BERTSENT_CACHE", str(tmp_path / "cache"))
     names = KINDS[kind]
-    pool = write_pool(Path("."), names)
+    pool, test = write_pool(Path("."), names), write_test(Path("."), names)
 
     async def run_before(pilot) -> None:
-        await open_pool(pilot, pool, names)
+        await open_pool(pilot, pool, names, test)
         for key in [str(k) for k in range(1, len(names) + 1)] * 3:
             await pilot.press(key)
             await settle(pilot)  # each refit finishes: the curve has a point per label, however fast the machine

@@ -1,6 +1,7 @@
 """Label: a person labels a pool of sentences, the model choosing what to ask next.
 
-Open a pool (and optionally a file of labels given already), name the classes, then with the
+Open a pool (and optionally a file of labels given already and a labelled test file to score each
+model on), name the classes, then with the
 sentence card focused: ``1``..``9`` give a class, ``s`` skips, ``u`` undoes, ``m`` switches the
 strategy, ``f`` asks for sentences like this one next, ``t`` trains and saves a model from the
 labels, Esc goes back to the tabs. Each label is journalled before the next sentence shows (the
@@ -85,10 +86,10 @@ class LabelPane(Pane):
     """The labelling loop over a ``core.annotate.Session`` (see the module docstring)."""
 
     DEFAULT_CSS = """
-    LabelPane #label-pool {
+    LabelPane #label-pool, LabelPane #label-classes {
         width: 2fr;
     }
-    LabelPane #label-given {
+    LabelPane #label-given, LabelPane #label-test {
         width: 1fr;
         margin-left: 1;
     }
@@ -141,6 +142,7 @@ class LabelPane(Pane):
         with Horizontal(classes="bar"):
             yield Label("Classes", classes="field-label")
             yield Input(placeholder="e.g. negative,positive (or from the labels)", compact=True, id="label-classes")
+            yield Input(placeholder="test file (optional)", compact=True, id="label-test")
             yield Button("Open", id="label-open", compact=True, variant="primary")
         yield Static(id="label-status", classes="status", markup=False)
         yield ProgressBar(id="label-progress", show_eta=False)
@@ -169,7 +171,7 @@ class LabelPane(Pane):
     # --- opening a pool (a worker: reading, embedding) ---
 
     @on(Button.Pressed, "#label-open")
-    @on(Input.Submitted, "#label-pool, #label-given, #label-classes")
+    @on(Input.Submitted, "#label-pool, #label-given, #label-classes, #label-test")
     def action_open(self) -> None:
         pool = self.query_one("#label-pool", Input).value.strip()
         if not pool:
@@ -177,15 +179,18 @@ class LabelPane(Pane):
             self.app.say("Type the path of a file of sentences to label", "warning")
             return
         given = self.query_one("#label-given", Input).value.strip() or None
+        test = self.query_one("#label-test", Input).value.strip() or None
         names = [name for name in self.query_one("#label-classes", Input).value.split(",") if name.strip()]
         self._close()
         self.query_one(ProgressBar).add_class("-running")
         self._status(f"Opening {pool}…")
-        self._open(Path(pool).expanduser(), given, names or None, self.app.encoder_name)
+        self._open(Path(pool).expanduser(), given, test, names or None, self.app.encoder_name)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="pool")
     @reports_stop
-    def _open(self, pool: Path, given: str | None, names: list[str] | None, encoder_name: str) -> None:
+    def _open(
+        self, pool: Path, given: str | None, test: str | None, names: list[str] | None, encoder_name: str
+    ) -> None:
         yield_to_ui()
         from bertsent.core import jobs
         from bertsent.core.embed import Embedder
@@ -194,7 +199,7 @@ class LabelPane(Pane):
         out = pool.with_name(pool.stem + ".labelled.csv")
         stack = contextlib.ExitStack()
         try:
-            session = stack.enter_context(jobs.open_labelling(pool, out, classes=names, labels=given))
+            session = stack.enter_context(jobs.open_labelling(pool, out, classes=names, labels=given, test=test))
             embedder = Embedder(self.app.get_encoder(encoder_name, status=self))
             throttle = Throttle()
 
@@ -233,9 +238,10 @@ class LabelPane(Pane):
             self.query_one("#label-classes", Input).value = ",".join(self.session.classes.names)
         session = self.session
         left_out = f" ({session.left_out:,} rows left out: empty, bad or repeated)" if session.left_out else ""
-        self._status(f"{len(session.texts):,} sentences{left_out}; labels go to {session.out.name}")
+        test = f"; scored on {len(session.test.texts):,} test sentences" if session.test is not None else ""
+        self._status(f"{len(session.texts):,} sentences{left_out}; labels go to {session.out.name}{test}")
         self._show_counts()
-        self.query_one(LearningCurve).show(session.history)
+        self.query_one(LearningCurve).show(session.history, session.test_history)
         self._next()
         self.query_one(SentenceCard).focus()
 
@@ -340,6 +346,8 @@ class LabelPane(Pane):
         line = Text(f"{counts} · {session.remaining:,} left")
         if estimate is not None:
             line.append(f" · CV {estimate.accuracy:.0%} ± {estimate.error:.0%} on {estimate.n}", style="bold")
+        if (score := session.test_score) is not None:
+            line.append(f" · test {score.accuracy:.0%} on {score.n:,}", style="bold")
         self.query_one("#label-counts", Static).update(line)
 
     # --- the model (workers) ---
@@ -365,7 +373,7 @@ class LabelPane(Pane):
             return
         self.session.use(message.fitted)
         self._show_counts()
-        self.query_one(LearningCurve).show(self.session.history)
+        self.query_one(LearningCurve).show(self.session.history, self.session.test_history)
         self._show_guess()
         if message.fitted is not None and self.current is not None:
             self._explain(self.session, self.current)
