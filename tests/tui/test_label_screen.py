@@ -199,7 +199,8 @@ async def unreadable_pool(tiny_app, tmp_path):
     async with app.run_test(size=(80, 24)) as pilot:
         await open_pool(pilot, tmp_path / "missing.txt", ["a", "b"])
         assert app.query_one("#label-pane").session is None
-        assert "missing.txt" in " ".join(str(n.message) for n in app._notifications)
+        notices = [str(n.message) for n in app._notifications]
+        assert sum("missing.txt" in notice for notice in notices) == 1, notices  # said once, not twice
         assert "The pool is not open" in screen_text(app)
 
 
