@@ -353,11 +353,20 @@ def open_session(
     if out.is_dir():
         raise DataError(f"{out}: is a folder; name a file to write the labels to")
     texts, left_out = read_pool(pool, text_column)
-    journal.parent.mkdir(parents=True, exist_ok=True)
     new = not journal.exists()
     try:
-        with open(journal, "ab") as handle, _locked(journal):
+        journal.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(journal, "ab")  # noqa: SIM115 (closed by the with below)
+    except OSError as exc:
+        raise DataError(f"{journal}: cannot write the journal: {exc.strerror or exc}") from None
+    try:
+        with handle, _locked(journal):
             header, entries, whole = read_journal(journal)
+            if header is None and out.exists():
+                raise DataError(
+                    f"{journal}: its first line is gone, so the labels in {out.name} cannot be resumed; "
+                    f"to keep them, give {out.name} as the labels file of a session writing another file"
+                )
             handle.truncate(whole)  # a line torn by a crash goes: the next one starts on its own line
             if labels is None and header is not None and header.get("labels"):
                 labels = header["labels"]
@@ -449,19 +458,31 @@ def read_journal(path: Path) -> tuple[dict | None, list[dict], int]:
     header = entries[0]
     if header.get("kind") != JOURNAL_KIND or header.get("format") != JOURNAL_FORMAT:
         raise DataError(f"{path}: not a bertsent labelling journal (format {JOURNAL_FORMAT})")
-    if not isinstance(header.get("classes"), list) or len(header["classes"]) < 2:
-        raise DataError(f"{path}: the journal names no classes")
+    if not _class_list(header.get("classes")):
+        raise DataError(f"{path}: the journal names no classes, or damaged ones; move the file away to start over")
+    if not isinstance(header.get("labels"), str | None):
+        raise DataError(f"{path}: line 1 names a damaged labels file {header['labels']!r}")
     return header, entries[1:], whole
+
+
+def _class_list(classes) -> bool:
+    """Whether a journal's classes are as a session writes them: two or more distinct labels, all
+    whole numbers or all non-blank strings."""
+    if not isinstance(classes, list) or len(classes) < 2 or len(set(map(repr, classes))) < len(classes):
+        return False
+    kinds = {type(c) for c in classes}
+    return kinds == {int} or (kinds == {str} and all(c.strip() for c in classes))
 
 
 def _replay(entries: list[dict], texts: list[str], classes: ClassSet, path: Path) -> list[Decision]:
     """The decisions still standing after every undo, each checked against the pool's texts."""
     by_key = {text_key(text): i for i, text in enumerate(texts)}
     decisions: list[Decision] = []
+    decided: set[int] = set()
     for number, entry in enumerate(entries, start=2):
         if entry.get(UNDO):
             if decisions:
-                decisions.pop()
+                decided.discard(decisions.pop().index)
             continue
         index, key = entry.get("index"), entry.get("text")
         if not isinstance(index, int) or not isinstance(key, str):
@@ -476,6 +497,9 @@ def _replay(entries: list[dict], texts: list[str], classes: ClassSet, path: Path
         label = entry.get("label") if not entry.get(SKIP) else None
         if label is not None and label not in classes.labels:
             raise DataError(f"{path}: line {number} has the label {label!r}, not one of the classes")
+        if index in decided:
+            raise DataError(f"{path}: line {number} decides sentence {index} a second time without an undo (damaged)")
+        decided.add(index)
         decisions.append(Decision(index, label, str(entry.get("strategy", "")), str(entry.get("time", ""))))
     return decisions
 

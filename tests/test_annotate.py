@@ -254,3 +254,64 @@ def test_a_test_file_with_other_classes_is_one_line(tmp_path):
     with pytest.raises(DataError, match="missing.csv"):
         with open_session(pool, out, classes=["good", "bad"], test=tmp_path / "missing.csv"):
             pass
+
+
+def _journal_with(out: Path, header: dict | None = None, extra: list[str] = ()) -> None:
+    lines = journal_path(out).read_text().splitlines()
+    if header is not None:
+        lines[0] = json.dumps({**json.loads(lines[0]), **header})
+    journal_path(out).write_text("\n".join([*lines, *extra]) + "\n")
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        {"classes": ["a", "a"]},
+        {"classes": [1, "a"]},
+        {"classes": [None, "a"]},
+        {"classes": [{"x": 1}, {"y": 2}]},
+        {"classes": [" ", ""]},
+        {"labels": 5},
+    ],
+    ids=["repeated", "mixed", "null", "objects", "blank", "labels not a path"],
+)
+def test_a_journal_header_edited_by_hand_is_one_line(tmp_path, damage):
+    pool, out = write_pool(tmp_path), tmp_path / "labelled.csv"
+    with open_session(pool, out, classes=["a", "b"]) as session:
+        session.label(0, "a")
+    _journal_with(out, damage)
+    with pytest.raises(DataError, match="labelled.csv.journal: .*damaged"):
+        with open_session(pool, out):
+            pass
+
+
+def test_a_journal_that_decides_a_sentence_twice_is_one_line(tmp_path):
+    pool, out = write_pool(tmp_path), tmp_path / "labelled.csv"
+    with open_session(pool, out, classes=["a", "b"]) as session:
+        session.label(0, "a")
+    repeated = journal_path(out).read_text().splitlines()[1]
+    _journal_with(out, extra=[repeated])  # pasted twice: an undo would leave the label half taken back
+    with pytest.raises(DataError, match="line 3 decides sentence 0 a second time"):
+        with open_session(pool, out):
+            pass
+
+
+def test_a_journal_that_lost_its_first_line_keeps_the_labelled_file(tmp_path):
+    pool, out = write_pool(tmp_path), tmp_path / "labelled.csv"
+    with open_session(pool, out, classes=["a", "b"]) as session:
+        session.label(0, "a")
+        session.label(1, "b")
+    labelled = out.read_text()
+    journal_path(out).write_bytes(journal_path(out).read_bytes()[:30])  # truncated inside the header
+    with pytest.raises(DataError, match="first line is gone.*give labelled.csv as the labels file"):
+        with open_session(pool, out, classes=["a", "b"]):
+            pass
+    assert out.read_text() == labelled  # not rebuilt from an empty journal
+
+
+def test_a_journal_that_cannot_be_written_is_one_line(tmp_path):
+    pool, out = write_pool(tmp_path), tmp_path / "labelled.csv"
+    journal_path(out).mkdir()
+    with pytest.raises(DataError, match="cannot write the journal"):
+        with open_session(pool, out, classes=["a", "b"]):
+            pass
