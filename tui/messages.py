@@ -171,6 +171,7 @@ class PoolOpened(Message):
 
     session: Any
     stack: Any  # the contextlib.ExitStack that closes it (and unlocks its journal)
+    opening: int = 0  # which press of Open it answers: a later press makes it stale
 
 
 @dataclass

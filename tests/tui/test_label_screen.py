@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import time
 from pathlib import Path
 
 import pytest
@@ -188,6 +189,59 @@ async def a_test_file_with_other_classes(tiny_app, tmp_path):
         notices = [str(n.message) for n in app._notifications]
         assert any("test.csv: label 0 is not one of the classes" in n for n in notices), notices
         assert "The pool is not open" in screen_text(app)
+
+
+def test_opening_twice_in_a_row_opens_once(tiny_app, tmp_path, monkeypatch):
+    from bertsent.core import jobs
+
+    embed_pool = jobs.embed_pool
+
+    def slow_embed_pool(*args, **kwargs):  # a big pool: the first open holds the journal a while
+        time.sleep(1)
+        embed_pool(*args, **kwargs)
+
+    monkeypatch.setattr(jobs, "embed_pool", slow_embed_pool)
+    asyncio.run(open_twice(tiny_app, tmp_path))
+
+
+async def open_twice(tiny_app, tmp_path):
+    names = KINDS["2 classes"]
+    pool = write_pool(tmp_path, names)
+    app = tiny_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_pool(pilot, pool, names)
+        pane = app.query_one("#label-pane")
+        pane.action_open()
+        await pilot.pause(0.3)  # the first open holds the journal, embedding
+        pane.action_open()  # Enter again: the first open is superseded and lets go of the journal
+        await settle(pilot)
+        notices = [str(n.message) for n in app._notifications]
+        assert pane.session is not None, notices
+        assert not any("another labelling session" in notice for notice in notices), notices
+        await pilot.press("1")
+        assert len(pane.session.labels) == 1
+
+
+def test_more_classes_than_number_keys_is_one_notice(tiny_app, tmp_path):
+    asyncio.run(too_many_classes(tiny_app, tmp_path))
+
+
+async def too_many_classes(tiny_app, tmp_path):
+    names = [f"class {i}" for i in range(1, 11)]
+    pool = write_pool(tmp_path, ["0", "1"])
+    app = tiny_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_pool(pilot, pool, names)
+        assert app.query_one("#label-pane").session is None  # class 10 would have no key
+        notices = [str(n.message) for n in app._notifications]
+        assert notices == ["the Label screen has keys 1 to 9 for classes, not 10: label from a script for more"]
+        assert not journal_path(pool.with_name("pool.labelled.csv")).exists()  # nothing to undo by hand
+        given = tmp_path / "given.csv"
+        given.write_text("text,label\n" + "".join(f"sentence {i},{name}\n" for i, name in enumerate(names)))
+        app.query_one("#label-given", Input).value = str(given)  # the labels file names 10 classes
+        await open_pool(pilot, pool, None)
+        assert app.query_one("#label-pane").session is None
+        assert [str(n.message) for n in app._notifications][-1].endswith("not 10: label from a script for more")
 
 
 def test_a_pool_that_cannot_be_read_is_one_line(tiny_app, tmp_path):

@@ -12,6 +12,7 @@ worker threads, so no key waits for them.
 from __future__ import annotations
 
 import contextlib
+import threading
 from pathlib import Path
 
 from bertsent.tui.background import Throttle, blas_on_this_thread, cancel_event, reports_stop, yield_to_ui
@@ -38,13 +39,18 @@ from textual.widgets import Button, Input, Label, ProgressBar, Static
 
 STRATEGY_ORDER = ("auto", "margin", "least-confidence", "diverse", "random")
 SIMILAR = "similar"
+CLASS_KEYS = 9  # the number keys 1..9 give the classes
+
+
+def too_many_classes(n: int) -> str:
+    return f"the Label screen has keys 1 to {CLASS_KEYS} for classes, not {n}: label from a script for more"
 
 
 class SentenceCard(Vertical, can_focus=True):
     """The sentence to label: focused, the number keys label it (so they do not switch tabs)."""
 
     BINDINGS = [
-        *(Binding(str(k), f"give({k - 1})", show=False) for k in range(1, 10)),
+        *(Binding(str(k), f"give({k - 1})", show=False) for k in range(1, CLASS_KEYS + 1)),
         Binding("s", "skip", "Skip"),
         Binding("u", "undo", "Undo"),
         Binding("m", "strategy", "Strategy"),
@@ -133,6 +139,10 @@ class LabelPane(Pane):
         self.current: int | None = None
         self.strategy = STRATEGY_ORDER[0]
         self.similar: list[int] = []
+        # Held from an open until its session closes (released by its stack, on whichever thread
+        # closes it), so an open pressed again waits for the one it supersedes to let go of the journal.
+        self.pool_lock = threading.Lock()
+        self.opening = 0  # presses of Open so far: a session opened for an earlier one is closed
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="bar"):
@@ -181,25 +191,42 @@ class LabelPane(Pane):
         given = self.query_one("#label-given", Input).value.strip() or None
         test = self.query_one("#label-test", Input).value.strip() or None
         names = [name for name in self.query_one("#label-classes", Input).value.split(",") if name.strip()]
+        if len(names) > CLASS_KEYS:  # refused before a journal records them
+            self.app.say(too_many_classes(len(names)), "error")
+            return
         self._close()
+        self.opening += 1
         self.query_one(ProgressBar).add_class("-running")
         self._status(f"Opening {pool}…")
-        self._open(Path(pool).expanduser(), given, test, names or None, self.app.encoder_name)
+        self._open(Path(pool).expanduser(), given, test, names or None, self.app.encoder_name, self.opening)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="pool")
     @reports_stop
     def _open(
-        self, pool: Path, given: str | None, test: str | None, names: list[str] | None, encoder_name: str
+        self,
+        pool: Path,
+        given: str | None,
+        test: str | None,
+        names: list[str] | None,
+        encoder_name: str,
+        opening: int,
     ) -> None:
         yield_to_ui()
         from bertsent.core import jobs
         from bertsent.core.embed import Embedder
+        from bertsent.core.errors import DataError
 
         cancel = cancel_event()
         out = pool.with_name(pool.stem + ".labelled.csv")
+        while not self.pool_lock.acquire(timeout=0.1):
+            if cancel.is_set():
+                return
         stack = contextlib.ExitStack()
+        stack.callback(self.pool_lock.release)  # runs last: after the journal is unlocked
         try:
             session = stack.enter_context(jobs.open_labelling(pool, out, classes=names, labels=given, test=test))
+            if len(session.classes) > CLASS_KEYS:  # from the labels file or the journal
+                raise DataError(too_many_classes(len(session.classes)))
             embedder = Embedder(self.app.get_encoder(encoder_name, status=self))
             throttle = Throttle()
 
@@ -216,7 +243,7 @@ class LabelPane(Pane):
         if cancel.is_set():
             stack.close()
             return
-        self.post_message(PoolOpened(session, stack))
+        self.post_message(PoolOpened(session, stack, opening))
 
     def on_pool_progressed(self, message: PoolProgressed) -> None:
         p = message.progress
@@ -231,6 +258,9 @@ class LabelPane(Pane):
         self._status(message.text)
 
     def on_pool_opened(self, message: PoolOpened) -> None:
+        if message.opening != self.opening:  # Open was pressed again meanwhile: that open waits for this one
+            message.stack.close()
+            return
         self.query_one(ProgressBar).remove_class("-running")
         self.session, self.stack = message.session, message.stack
         self.similar = []
