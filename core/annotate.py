@@ -193,9 +193,16 @@ class Session:
             self.labels[decision.index] = decision.label
 
     def _append(self, entry: dict) -> None:
-        self._handle.write((json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8", "surrogatepass"))
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
+        line = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8", "surrogatepass")
+        start = self._handle.tell()
+        try:
+            self._handle.write(line)
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+        except OSError as exc:
+            with contextlib.suppress(OSError):  # what got through goes: the decision is not made
+                self._handle.truncate(start)
+            raise DataError(f"{self.journal_path}: cannot write: {exc.strerror or exc}; that was not saved") from None
 
     def write_labelled(self) -> None:
         """The labelled file from the given labels and the journal's, atomically (``text,label``)."""
@@ -205,7 +212,13 @@ class Session:
         if self.given is not None:
             writer.writerows(zip(self.given.texts, self.given.labels.tolist(), strict=True))
         writer.writerows((self.texts[i], label) for i, label in self.labels.items())
-        atomic_write_text(self.out, buffer.getvalue())
+        try:
+            atomic_write_text(self.out, buffer.getvalue())
+        except OSError as exc:
+            raise DataError(
+                f"{self.out}: cannot write: {exc.strerror or exc}; the journal has every label, "
+                "and the file is rewritten with the next one or on opening again"
+            ) from None
 
     # --- what is known so far ---
 

@@ -315,3 +315,30 @@ def test_a_journal_that_cannot_be_written_is_one_line(tmp_path):
     with pytest.raises(DataError, match="cannot write the journal"):
         with open_session(pool, out, classes=["a", "b"]):
             pass
+
+
+def test_a_disk_that_refuses_a_write_loses_no_label_and_is_one_line(tmp_path, monkeypatch):
+    import bertsent.core.annotate as annotate
+
+    pool, out = write_pool(tmp_path), tmp_path / "labelled.csv"
+
+    def full(*args):
+        raise OSError(28, "No space left on device")
+
+    with open_session(pool, out, classes=["a", "b"]) as session:
+        session.label(0, "a")
+        journal = journal_path(out).read_bytes()
+        with monkeypatch.context() as patch:
+            patch.setattr(annotate.os, "fsync", full)
+            with pytest.raises(DataError, match="No space left on device; that was not saved"):
+                session.label(1, "b")
+        assert journal_path(out).read_bytes() == journal and session.labels == {0: "a"}
+        with monkeypatch.context() as patch:
+            patch.setattr(annotate, "atomic_write_text", full)
+            with pytest.raises(DataError, match="the journal has every label"):
+                session.label(1, "b")
+        assert session.labels == {0: "a", 1: "b"} and len(rows(out)) == 2  # the file lags one label
+        session.label(2, "a")
+        assert len(rows(out)) == 4  # and catches up with the next
+    with open_session(pool, out) as session:
+        assert session.labels == {0: "a", 1: "b", 2: "a"}

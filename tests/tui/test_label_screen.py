@@ -244,6 +244,44 @@ async def too_many_classes(tiny_app, tmp_path):
         assert [str(n.message) for n in app._notifications][-1].endswith("not 10: label from a script for more")
 
 
+def test_a_label_the_disk_refuses_is_one_notice_and_the_sentence_stays(tiny_app, tmp_path, monkeypatch):
+    asyncio.run(disk_refuses(tiny_app, tmp_path, monkeypatch))
+
+
+async def disk_refuses(tiny_app, tmp_path, monkeypatch):
+    import bertsent.core.annotate as annotate
+
+    def full(*args):
+        raise OSError(28, "No space left on device")
+
+    names = KINDS["5 classes"]
+    pool = write_pool(tmp_path, names)
+    app = tiny_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_pool(pilot, pool, names)
+        pane = app.query_one("#label-pane")
+        await pilot.press("1")
+        first = pane.current
+        with monkeypatch.context() as patch:
+            patch.setattr(annotate.os, "fsync", full)
+            await pilot.press("2")
+            assert pane.current == first and len(pane.session.labels) == 1  # not saved: asked again
+            await pilot.press("u")
+            assert len(pane.session.labels) == 1  # not undone either
+        with monkeypatch.context() as patch:
+            patch.setattr(annotate, "atomic_write_text", full)
+            await pilot.press("2")  # journalled; only the labelled file lags: the next sentence comes
+            assert pane.current != first and len(pane.session.labels) == 2
+        await settle(pilot)
+        notices = [str(n.message) for n in app._notifications]
+        assert [n.split(": ", 1)[1] for n in notices] == [
+            "cannot write: No space left on device; that was not saved",
+            "cannot write: No space left on device; that was not saved",
+            "cannot write: No space left on device; the journal has every label, "
+            "and the file is rewritten with the next one or on opening again",
+        ]
+
+
 def test_a_pool_that_cannot_be_read_is_one_line(tiny_app, tmp_path):
     asyncio.run(unreadable_pool(tiny_app, tmp_path))
 

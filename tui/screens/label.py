@@ -26,7 +26,7 @@ from bertsent.tui.messages import (
     Trained,
     Working,
 )
-from bertsent.tui.safe_text import clean, literal
+from bertsent.tui.safe_text import clean, error_line, literal
 from bertsent.tui.screens.base import Pane
 from bertsent.tui.widgets.learning_curve import LearningCurve
 from bertsent.tui.widgets.tokens import TokenScores
@@ -281,19 +281,40 @@ class LabelPane(Pane):
         session = self.session
         if session is None or self.current is None or position >= len(session.classes):
             return
-        session.label(self.current, session.classes.labels[position], self._strategy_now())
-        self._after_decision()
+        self._decide(session.label, session.classes.labels[position])
 
     def skip(self) -> None:
         if self.session is None or self.current is None:
             return
-        self.session.skip(self.current, self._strategy_now())
+        self._decide(self.session.skip)
+
+    def _decide(self, record, *label) -> None:
+        """Record a label or skip of the current sentence. One that cannot be written is said in one
+        line and the sentence stays; one that is journalled, with only the labelled file behind, moves on."""
+        from bertsent.core.errors import BertsentError
+
+        index = self.current
+        try:
+            record(index, *label, self._strategy_now())
+        except BertsentError as exc:
+            self.app.say(error_line(exc), "error")
+            if not self.session.taken[index]:
+                return
         self._after_decision()
 
     def undo(self) -> None:
-        if self.session is None:
+        from bertsent.core.errors import BertsentError
+
+        session = self.session
+        if session is None:
             return
-        last = self.session.undo()
+        last = session.decisions[-1] if session.decisions else None
+        try:
+            session.undo()
+        except BertsentError as exc:
+            self.app.say(error_line(exc), "error")
+            if last is not None and session.decisions and session.decisions[-1] is last:
+                return  # not undone
         if last is None:
             self.app.say("Nothing to undo")
             return
