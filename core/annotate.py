@@ -53,6 +53,8 @@ def text_key(text: str) -> str:
 def read_pool(path: str | Path, text_column: str | None = None) -> tuple[list[str], int]:
     """The distinct texts of a CSV, TSV, JSONL or plain-text file in file order (the text column
     found as everywhere), and how many rows were left out (bad, empty or repeated)."""
+    if Path(path).is_dir():
+        raise DataError(f"{path}: is a folder; name a file of sentences (.txt, .csv, .tsv or .jsonl)")
     table = open_table(path, known_columns=(text_column,) if text_column else ())
     column = None if table.format == "jsonl" else find_column(table.columns, text_column, "text", table.source)
     texts: dict[str, None] = {}
@@ -389,6 +391,8 @@ def open_session(
                 given = _aligned(given, chosen, str(labels))
             held_out = _aligned(load_dataset(test), chosen, str(test)) if test is not None else None
             decisions = _replay(entries, texts, chosen, journal)
+            if held_out is not None:
+                _held_out(held_out, str(test), given, {texts[d.index] for d in decisions if d.label is not None})
             session = Session(texts, out, chosen, given, journal, decisions, handle, test=held_out)
             session.left_out = left_out
             if header is None:
@@ -426,6 +430,17 @@ def _aligned(given: Dataset, classes: ClassSet, source: str | Path) -> Dataset:
         raise DataError(f"{source}: label {unknown[0]!r} is not one of the classes ({', '.join(classes.names)})")
     labels = np.asarray([names[str(label)] for label in given.labels.tolist()], dtype=classes.array.dtype)
     return Dataset(given.texts, labels, given.source)
+
+
+def _held_out(test: Dataset, source: str, given: Dataset | None, labelled: set[str]) -> None:
+    """Refuse a test file that shares sentences with the labels the model learns from."""
+    learnt = labelled | set(given.texts if given is not None else ())
+    shared = [text for text in test.texts if text in learnt]
+    if shared:
+        raise DataError(
+            f"{source}: {len(shared):,} of its sentences are labels the model learns from "
+            f"(first: {shared[0][:60]!r}); a test file must be held out"
+        )
 
 
 def _classes(named: Sequence[str] | None, header: dict | None, given: Dataset | None) -> ClassSet:

@@ -342,3 +342,26 @@ def test_a_disk_that_refuses_a_write_loses_no_label_and_is_one_line(tmp_path, mo
         assert len(rows(out)) == 4  # and catches up with the next
     with open_session(pool, out) as session:
         assert session.labels == {0: "a", 1: "b", 2: "a"}
+
+
+def test_a_test_file_that_shares_sentences_with_the_labels_is_one_line(tmp_path):
+    pool, out = write_pool(tmp_path), tmp_path / "labelled.csv"
+    texts = pool.read_text().splitlines()
+    given, test = tmp_path / "given.csv", tmp_path / "test.csv"
+    given.write_text(f"text,label\n{texts[0]},a\n{texts[1]},b\n")
+    test.write_text(f"text,label\n{texts[0]},a\n{texts[9]},b\n")
+    with pytest.raises(DataError, match="test.csv: 1 of its sentences are labels the model learns from"):
+        with open_session(pool, tmp_path / "other.csv", classes=["a", "b"], labels=given, test=test):
+            pass
+    with open_session(pool, out, classes=["a", "b"]) as session:
+        session.label(5, "a")
+    test.write_text(f"text,label\n{texts[5]},a\n{texts[6]},b\n")
+    with pytest.raises(DataError, match="test.csv: 1 of its sentences are labels the model learns from"):
+        with open_session(pool, out, test=test):
+            pass
+
+
+def test_a_folder_as_the_pool_is_one_line(tmp_path):
+    with pytest.raises(DataError, match="is a folder; name a file of sentences"):
+        with open_session(tmp_path, tmp_path / "labelled.csv", classes=["a", "b"]):
+            pass
