@@ -11,6 +11,7 @@ from bertsent.cli.common import (
     column_options,
     columns,
     encoder_options,
+    fail,
     find_data,
     load_encoder,
     number,
@@ -117,6 +118,8 @@ def cmd_suggest(args: argparse.Namespace) -> int:
             text_column=args.text_column,
             progress=progress.job,
         )
+    if not picks:
+        fail("every sentence of the pool is in --labels already: nothing to suggest")
     if args.json:
         print_json([{"row": row, "text": text} for row, text in picks])
         return 0

@@ -84,3 +84,17 @@ def test_suggest_checks_its_files_before_loading_the_encoder(labelled_data, tmp_
         assert main(["suggest", *args]) == 2, args
         err = capsys.readouterr().err
         assert err.startswith("bertsent: ") and err.count("\n") == 1, err
+
+
+def test_suggest_on_a_pool_labelled_already_says_so(labelled_data, tiny_encoder, tmp_path, capsys):
+    folder, _ = labelled_data
+    with open(folder / "test.csv", newline="") as handle:
+        texts = [row["text"] for row in csv.DictReader(handle)]
+    pool = tmp_path / "pool.txt"
+    pool.write_text("\n".join(texts) + "\n")
+    args = ["suggest", "--pool", str(pool), "--labels", str(folder / "test.csv"), "--encoder", str(tiny_encoder)]
+    capsys.readouterr()
+    assert main(args) == 0
+    out, err = capsys.readouterr()
+    assert out == "text,label\n"
+    assert err == "bertsent: every sentence of the pool is in --labels already: nothing to suggest\n"
