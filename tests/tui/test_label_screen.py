@@ -282,6 +282,49 @@ async def disk_refuses(tiny_app, tmp_path, monkeypatch):
         ]
 
 
+def test_keys_while_the_pool_embeds_then_esc_and_open_again(tiny_app, tmp_path, monkeypatch):
+    from bertsent.core import jobs
+
+    embed_pool = jobs.embed_pool
+
+    def slow_embed_pool(*args, **kwargs):
+        time.sleep(1)
+        embed_pool(*args, **kwargs)
+
+    monkeypatch.setattr(jobs, "embed_pool", slow_embed_pool)
+    asyncio.run(keys_while_embedding(tiny_app, tmp_path, monkeypatch, embed_pool))
+
+
+async def keys_while_embedding(tiny_app, tmp_path, monkeypatch, embed_pool):
+    from bertsent.core import jobs
+
+    names = KINDS["2 classes"]
+    pool = write_pool(tmp_path, names)
+    app = tiny_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("6")
+        app.query_one("#label-pool", Input).value = str(pool)
+        app.query_one("#label-classes", Input).value = ",".join(names)
+        pane = app.query_one("#label-pane")
+        pane.action_open()
+        await pilot.pause(0.2)
+        pane.query_one("#label-card").focus()
+        for key in ["1", "s", "u", "m", "f", "t"]:  # nothing to label yet: no effect, no error
+            await pilot.press(key)
+        assert pane.session is None and pane.strategy == "margin"
+        await pilot.press("escape")  # cancels the embedding
+        await settle(pilot)
+        assert pane.session is None and not app.long_work()
+        monkeypatch.setattr(jobs, "embed_pool", embed_pool)
+        pane.action_open()  # resumes from the cache
+        await settle(pilot)
+        assert pane.session is not None
+        await pilot.press("1")
+        assert len(pane.session.labels) == 1
+        notices = [str(n.message) for n in app._notifications]
+        assert notices[0] == "Open a pool and label some sentences first", notices
+
+
 def test_a_pool_that_cannot_be_read_is_one_line(tiny_app, tmp_path):
     asyncio.run(unreadable_pool(tiny_app, tmp_path))
 
