@@ -151,7 +151,8 @@ async def train_and_save(tiny_app, tmp_path):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_a_test_file_is_scored_after_each_refit(kind, tiny_app, tmp_path):
+def test_a_test_file_is_scored_after_each_refit(kind, tiny_app, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
     asyncio.run(a_test_file_scored(KINDS[kind], tiny_app, tmp_path))
 
 
@@ -159,7 +160,7 @@ async def a_test_file_scored(names, tiny_app, tmp_path):
     pool, test = write_pool(tmp_path, names), write_test(tmp_path, names)
     app = tiny_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_pool(pilot, pool, names, test)
+        await open_pool(pilot, pool, names, Path("~") / test.name)  # typed from the home folder
         pane = app.query_one("#label-pane")
         assert f"scored on {4 * len(names)} test sentences" in screen_text(app)
         assert "test " not in app.query_one("#label-counts").render().plain  # no model yet

@@ -188,8 +188,8 @@ class LabelPane(Pane):
             self.query_one("#label-pool", Input).focus()
             self.app.say("Type the path of a file of sentences to label", "warning")
             return
-        given = self.query_one("#label-given", Input).value.strip() or None
-        test = self.query_one("#label-test", Input).value.strip() or None
+        given, test = (self.query_one(field, Input).value.strip() for field in ("#label-given", "#label-test"))
+        given, test = (str(Path(path).expanduser()) if path else None for path in (given, test))
         names = [name for name in self.query_one("#label-classes", Input).value.split(",") if name.strip()]
         if len(names) > CLASS_KEYS:  # refused before a journal records them
             self.app.say(too_many_classes(len(names)), "error")
