@@ -286,17 +286,20 @@ class Session:
         self.use(fitted)
         return fitted
 
-    def use(self, fitted: active.Fitted | None) -> None:
-        """Make ``fitted`` (from :meth:`refit`, maybe on another thread) the model in use, and
-        score it on the test file when there is one."""
+    def use(self, fitted: active.Fitted | None, scored: TestScore | None = None) -> None:
+        """Make ``fitted`` (from :meth:`refit`, maybe on another thread) the model in use, with its
+        score on the test file: ``scored`` when :meth:`score` ran on that thread too (predicting a
+        large test file takes tens of milliseconds), else computed here."""
         self.fitted = fitted
         if fitted is not None and fitted.estimate is not None:
             estimate = fitted.estimate
             self.history = [h for h in self.history if h[0] < estimate.n] + [
                 (estimate.n, estimate.accuracy, estimate.error)
             ]
-        if (score := self.score(fitted)) is not None:
-            self.test_history = [s for s in self.test_history if s.labels < score.labels] + [score]
+        if scored is None and fitted is not None:
+            scored = self.score(fitted)
+        if scored is not None:
+            self.test_history = [s for s in self.test_history if s.labels < scored.labels] + [scored]
 
     def score(self, fitted: active.Fitted | None) -> TestScore | None:
         """``fitted``'s accuracy on the test file (None: no test file, or no model yet)."""

@@ -181,10 +181,12 @@ class PoolProgressed(Progress):
 
 @dataclass
 class Refitted(Message):
-    """The labelling model refitted on ``n`` labels (``core.active.Fitted``, None: too few yet)."""
+    """The labelling model refitted on ``n`` labels (``core.active.Fitted``, None: too few yet)
+    and its score on the session's test file (``core.annotate.TestScore``, None: no test file)."""
 
     fitted: Any
     n: int
+    scored: Any = None
 
 
 @dataclass

@@ -152,8 +152,20 @@ async def train_and_save(tiny_app, tmp_path):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_test_file_is_scored_after_each_refit(kind, tiny_app, tmp_path, monkeypatch):
+    import threading
+
+    from bertsent.core.annotate import Session
+
     monkeypatch.setenv("HOME", str(tmp_path))
+    score, threads = Session.score, set()
+
+    def scoring(self, fitted):
+        threads.add(threading.current_thread() is threading.main_thread())
+        return score(self, fitted)
+
+    monkeypatch.setattr(Session, "score", scoring)
     asyncio.run(a_test_file_scored(KINDS[kind], tiny_app, tmp_path))
+    assert threads == {False}  # scored on the workers: a large test file takes tens of ms
 
 
 async def a_test_file_scored(names, tiny_app, tmp_path):

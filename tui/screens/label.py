@@ -414,15 +414,16 @@ class LabelPane(Pane):
         try:
             with blas_on_this_thread():
                 fitted = jobs.refit(session, labelled=labelled, cancel=cancel)
+                scored = session.score(fitted)  # here, not on the UI thread
         except Cancelled:
             return
         if not cancel.is_set():
-            self.post_message(Refitted(fitted, len(labelled[1])))
+            self.post_message(Refitted(fitted, len(labelled[1]), scored))
 
     def on_refitted(self, message: Refitted) -> None:
         if self.session is None:
             return
-        self.session.use(message.fitted)
+        self.session.use(message.fitted, message.scored)
         self._show_counts()
         self.query_one(LearningCurve).show(self.session.history, self.session.test_history)
         self._show_guess()
