@@ -181,9 +181,11 @@ class PoolProgressed(Progress):
 
 @dataclass
 class Refitted(Message):
-    """The labelling model refitted on ``n`` labels (``core.active.Fitted``, None: too few yet)
-    and its score on the session's test file (``core.annotate.TestScore``, None: no test file)."""
+    """The labelling model refitted on ``n`` labels of ``session`` (``core.active.Fitted``, None:
+    too few yet) and its score on the session's test file (``core.annotate.TestScore``, None: no
+    test file)."""
 
+    session: Any
     fitted: Any
     n: int
     scored: Any = None
@@ -191,7 +193,8 @@ class Refitted(Message):
 
 @dataclass
 class Explained(Message):
-    """The labelling model's prediction, with token scores, for pool sentence ``index``."""
+    """The labelling model's prediction, with token scores, for sentence ``index`` of ``session``'s pool."""
 
+    session: Any
     index: int
     prediction: Prediction

@@ -338,6 +338,36 @@ async def keys_while_embedding(tiny_app, tmp_path, monkeypatch, embed_pool):
         assert notices[0] == "Open a pool and label some sentences first", notices
 
 
+def test_a_model_fitted_for_the_last_pool_stays_out_of_the_next(tiny_app, tmp_path, monkeypatch):
+    from bertsent.core import jobs
+
+    refit = jobs.refit
+
+    def slow_refit(*args, **kwargs):  # a refit after a label, still running when another pool opens
+        if "labelled" in kwargs:
+            time.sleep(1.5)
+        return refit(*args, **kwargs)
+
+    monkeypatch.setattr(jobs, "refit", slow_refit)
+    asyncio.run(model_stays_with_its_pool(tiny_app, tmp_path))
+
+
+async def model_stays_with_its_pool(tiny_app, tmp_path):
+    (tmp_path / "two").mkdir()
+    (tmp_path / "five").mkdir()
+    two, five = write_pool(tmp_path / "two", KINDS["2 classes"]), write_pool(tmp_path / "five", KINDS["5 classes"])
+    app = tiny_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_pool(pilot, two, KINDS["2 classes"])
+        pane = app.query_one("#label-pane")
+        for key in "1212":
+            await pilot.press(key)
+        await open_pool(pilot, five, KINDS["5 classes"])  # while the first pool's model is fitting
+        assert len(pane.session.texts) == 60 and pane.session.labels == {}
+        assert pane.session.fitted is None  # no labels here: no model, not the other pool's
+        assert "the model guesses once each class has 2 labels" in screen_text(app)
+
+
 def test_a_pool_that_cannot_be_read_is_one_line(tiny_app, tmp_path):
     asyncio.run(unreadable_pool(tiny_app, tmp_path))
 

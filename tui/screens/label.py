@@ -418,10 +418,10 @@ class LabelPane(Pane):
         except Cancelled:
             return
         if not cancel.is_set():
-            self.post_message(Refitted(fitted, len(labelled[1]), scored))
+            self.post_message(Refitted(session, fitted, len(labelled[1]), scored))
 
     def on_refitted(self, message: Refitted) -> None:
-        if self.session is None:
+        if message.session is not self.session:  # fitted for a pool closed since
             return
         self.session.use(message.fitted, message.scored)
         self._show_counts()
@@ -441,12 +441,12 @@ class LabelPane(Pane):
         except Cancelled:
             return
         if prediction is not None and not cancel.is_set():
-            self.post_message(Explained(index, prediction))
+            self.post_message(Explained(session, index, prediction))
 
     def on_explained(self, message: Explained) -> None:
         from bertsent.core.explain import display_axis
 
-        if message.index != self.current:
+        if message.session is not self.session or message.index != self.current:
             return
         sign, _, _ = display_axis(message.prediction)
         self.query_one(TokenScores).show([(t.token, sign * t.score) for t in message.prediction.tokens])
