@@ -82,7 +82,7 @@ def class_set(names: Sequence[str]) -> ClassSet:
 
 
 @dataclass(frozen=True)
-class TestScore:
+class HeldOutScore:
     """The model fitted on ``labels`` labels, scored on the ``n`` sentences of the test file."""
 
     labels: int
@@ -142,7 +142,7 @@ class Session:
         self.test_vectors: np.ndarray | None = None
         self.fitted: active.Fitted | None = None
         self.history: list[tuple[int, float, float]] = []  # (labels, CV accuracy, its error) after each fit
-        self.test_history: list[TestScore] = []  # the test file's accuracy after each fit (with a test file)
+        self.test_history: list[HeldOutScore] = []  # the test file's accuracy after each fit (with a test file)
 
     # --- decisions ---
 
@@ -286,7 +286,7 @@ class Session:
         self.use(fitted)
         return fitted
 
-    def use(self, fitted: active.Fitted | None, scored: TestScore | None = None) -> None:
+    def use(self, fitted: active.Fitted | None, scored: HeldOutScore | None = None) -> None:
         """Make ``fitted`` (from :meth:`refit`, maybe on another thread) the model in use, with its
         score on the test file: ``scored`` when :meth:`score` ran on that thread too (predicting a
         large test file takes tens of milliseconds), else computed here."""
@@ -301,15 +301,15 @@ class Session:
         if scored is not None:
             self.test_history = [s for s in self.test_history if s.labels < scored.labels] + [scored]
 
-    def score(self, fitted: active.Fitted | None) -> TestScore | None:
+    def score(self, fitted: active.Fitted | None) -> HeldOutScore | None:
         """``fitted``'s accuracy on the test file (None: no test file, or no model yet)."""
         if fitted is None or self.test is None or self.test_vectors is None:
             return None
         correct = fitted.classifier.predict(self.test_vectors) == self.test.labels
-        return TestScore(fitted.n, float(correct.mean()), len(correct))
+        return HeldOutScore(fitted.n, float(correct.mean()), len(correct))
 
     @property
-    def test_score(self) -> TestScore | None:
+    def test_score(self) -> HeldOutScore | None:
         """The model in use's accuracy on the test file (None: no test file, or no model yet)."""
         if self.fitted is None or not self.test_history or self.test_history[-1].labels != self.fitted.n:
             return None

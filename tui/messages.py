@@ -182,7 +182,7 @@ class PoolProgressed(Progress):
 @dataclass
 class Refitted(Message):
     """The labelling model refitted on ``n`` labels of ``session`` (``core.active.Fitted``, None:
-    too few yet) and its score on the session's test file (``core.annotate.TestScore``, None: no
+    too few yet) and its score on the session's test file (``core.annotate.HeldOutScore``, None: no
     test file)."""
 
     session: Any
