@@ -368,6 +368,24 @@ async def model_stays_with_its_pool(tiny_app, tmp_path):
         assert "the model guesses once each class has 2 labels" in screen_text(app)
 
 
+def test_train_with_one_class_labelled_is_one_notice(tiny_app, tmp_path):
+    asyncio.run(train_one_class(tiny_app, tmp_path))
+
+
+async def train_one_class(tiny_app, tmp_path):
+    names = KINDS["5 classes"]
+    pool = write_pool(tmp_path, names)
+    app = tiny_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_pool(pilot, pool, names)
+        await pilot.press("1", "1", "t")
+        await settle(pilot)
+        notices = [str(n.message) for n in app._notifications]
+        assert len(notices) == 1 and "one class only ('very negative')" in notices[0], notices
+        status = str(app.query_one("#label-status").render())
+        assert "Training on" not in status and "No model" in status  # the status does not say it still trains
+
+
 def test_a_pool_that_cannot_be_read_is_one_line(tiny_app, tmp_path):
     asyncio.run(unreadable_pool(tiny_app, tmp_path))
 

@@ -477,12 +477,15 @@ class LabelPane(Pane):
         self.post_message(ModelSaved(saved.folder or folder, saved.precision, saved.problem))
 
     def on_worker_state_changed(self, event) -> None:
-        """A pool that could not be opened or embedded: the bar goes (Pane's handler, which Textual
-        calls after this one, has the app say why in one line)."""
+        """A pool that could not be opened or embedded: the bar goes; a model that could not be
+        trained: the status stops saying it trains (Pane's handler, which Textual calls after this
+        one, has the app say why in one line)."""
         if event.worker.group == "pool" and event.worker.is_finished and self.session is None:
             self.query_one(ProgressBar).remove_class("-running")
             if event.worker.error is not None:
                 self._status("The pool is not open: see the message; fix the path or classes and press Enter")
+        if event.worker.group == "labeltrain" and event.worker.error is not None:
+            self._status("No model trained: see the message")
 
     def on_model_saved(self, message: ModelSaved) -> None:
         if message.problem:
