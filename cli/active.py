@@ -11,6 +11,7 @@ from bertsent.cli.common import (
     column_options,
     columns,
     encoder_options,
+    fail,
     find_data,
     load_encoder,
     number,
@@ -107,17 +108,18 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     from bertsent.core import jobs
     from bertsent.core.embed import Embedder
 
-    embedder = Embedder(load_encoder(args))
     with Progress("embedding") as progress:
         picks = jobs.suggest(
             args.pool,
             args.labels,
-            embedder,
+            lambda: Embedder(load_encoder(args)),  # loaded once both files have been read
             n=args.n,
             strategy=args.strategy,
             text_column=args.text_column,
             progress=progress.job,
         )
+    if not picks:
+        fail("every sentence of the pool is in --labels already: nothing to suggest")
     if args.json:
         print_json([{"row": row, "text": text} for row, text in picks])
         return 0

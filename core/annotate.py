@@ -10,7 +10,9 @@ The journal names each sentence by its index among the pool's distinct texts and
 text, so a pool that changed is noticed instead of labels landing on other sentences.
 
 Labels given in a file beforehand (``labels``) count as labelled: they teach the model and start
-the labelled file, and their sentences are never asked for.
+the labelled file, and their sentences are never asked for. A labelled test file (``test``) is
+never trained on: after each refit the model's accuracy on it stands beside the cross-validated
+estimate, and its sentences are never asked for either (a label on one would leak into the test).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +53,8 @@ def text_key(text: str) -> str:
 def read_pool(path: str | Path, text_column: str | None = None) -> tuple[list[str], int]:
     """The distinct texts of a CSV, TSV, JSONL or plain-text file in file order (the text column
     found as everywhere), and how many rows were left out (bad, empty or repeated)."""
+    if Path(path).is_dir():
+        raise DataError(f"{path}: is a folder; name a file of sentences (.txt, .csv, .tsv or .jsonl)")
     table = open_table(path, known_columns=(text_column,) if text_column else ())
     column = None if table.format == "jsonl" else find_column(table.columns, text_column, "text", table.source)
     texts: dict[str, None] = {}
@@ -78,6 +82,15 @@ def class_set(names: Sequence[str]) -> ClassSet:
 
 
 @dataclass(frozen=True)
+class HeldOutScore:
+    """The model fitted on ``labels`` labels, scored on the ``n`` sentences of the test file."""
+
+    labels: int
+    accuracy: float
+    n: int
+
+
+@dataclass(frozen=True)
 class Decision:
     """One line of the journal: a label (or a skip) given to pool sentence ``index``."""
 
@@ -100,11 +113,13 @@ class Session:
         journal: Path,
         decisions: list[Decision],
         handle,
+        test: Dataset | None = None,
     ) -> None:
         self.texts = texts
         self.out = out
         self.classes = classes
         self.given = given
+        self.test = test  # labelled sentences to score each model on, never trained on
         self.journal_path = journal
         self.decisions = decisions
         self.left_out = 0  # pool rows left out: bad, empty or repeated
@@ -114,18 +129,20 @@ class Session:
         self.labels: dict[int, Label] = {}
         for decision in decisions:
             self._apply(decision)
-        self.given_in_pool = np.zeros(len(texts), dtype=bool)
-        if given is not None:
-            for text in given.texts:
+        self.reserved = np.zeros(len(texts), dtype=bool)  # in the given labels or the test file: never asked
+        for known in (given, test):
+            for text in known.texts if known is not None else ():
                 if (i := self._index.get(text)) is not None:
-                    self.given_in_pool[i] = True
-        self.taken |= self.given_in_pool
+                    self.reserved[i] = True
+        self.taken |= self.reserved
         self.embedder: Embedder | None = None
         self.vectors: np.ndarray | None = None  # the pool's, once embedded
         self.pool: active.Pool | None = None
         self.given_vectors: np.ndarray | None = None
+        self.test_vectors: np.ndarray | None = None
         self.fitted: active.Fitted | None = None
         self.history: list[tuple[int, float, float]] = []  # (labels, CV accuracy, its error) after each fit
+        self.test_history: list[HeldOutScore] = []  # the test file's accuracy after each fit (with a test file)
 
     # --- decisions ---
 
@@ -146,7 +163,7 @@ class Session:
             return None
         self._append({UNDO: True, "time": _now()})
         last = self.decisions.pop()
-        self.taken[last.index] = self.given_in_pool[last.index]
+        self.taken[last.index] = self.reserved[last.index]
         self.labels.pop(last.index, None)
         self.write_labelled()
         return last
@@ -178,9 +195,16 @@ class Session:
             self.labels[decision.index] = decision.label
 
     def _append(self, entry: dict) -> None:
-        self._handle.write((json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8", "surrogatepass"))
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
+        line = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8", "surrogatepass")
+        start = self._handle.tell()
+        try:
+            self._handle.write(line)
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+        except OSError as exc:
+            with contextlib.suppress(OSError):  # what got through goes: the decision is not made
+                self._handle.truncate(start)
+            raise DataError(f"{self.journal_path}: cannot write: {exc.strerror or exc}; that was not saved") from None
 
     def write_labelled(self) -> None:
         """The labelled file from the given labels and the journal's, atomically (``text,label``)."""
@@ -190,7 +214,13 @@ class Session:
         if self.given is not None:
             writer.writerows(zip(self.given.texts, self.given.labels.tolist(), strict=True))
         writer.writerows((self.texts[i], label) for i, label in self.labels.items())
-        atomic_write_text(self.out, buffer.getvalue())
+        try:
+            atomic_write_text(self.out, buffer.getvalue())
+        except OSError as exc:
+            raise DataError(
+                f"{self.out}: cannot write: {exc.strerror or exc}; the journal has every label, "
+                "and the file is rewritten with the next one or on opening again"
+            ) from None
 
     # --- what is known so far ---
 
@@ -217,11 +247,14 @@ class Session:
     # --- the model in the loop ---
 
     def embed(self, embedder: Embedder, progress: ProgressCallback | None = None, cancel=None) -> None:
-        """Embed the pool (and the given labels' sentences) once: cached, so a cancelled or
-        interrupted embedding resumes; then cluster the pool for the ``diverse`` strategy."""
-        texts = self.texts + (self.given.texts if self.given is not None else [])
-        vectors = embedder.embed(texts, progress, cancel)
-        self.vectors, self.given_vectors = vectors[: len(self.texts)], vectors[len(self.texts) :]
+        """Embed the pool (and the given labels' and the test file's sentences) once: cached, so a
+        cancelled or interrupted embedding resumes; then cluster the pool for the ``diverse`` strategy."""
+        given = self.given.texts if self.given is not None else []
+        test = self.test.texts if self.test is not None else []
+        vectors = embedder.embed(self.texts + given + test, progress, cancel)
+        self.vectors, self.given_vectors, self.test_vectors = np.split(
+            vectors, [len(self.texts), len(self.texts) + len(given)]
+        )
         self.pool = active.Pool(self.vectors)
         self.embedder = embedder
 
@@ -253,14 +286,34 @@ class Session:
         self.use(fitted)
         return fitted
 
-    def use(self, fitted: active.Fitted | None) -> None:
-        """Make ``fitted`` (from :meth:`refit`, maybe on another thread) the model in use."""
+    def use(self, fitted: active.Fitted | None, scored: HeldOutScore | None = None) -> None:
+        """Make ``fitted`` (from :meth:`refit`, maybe on another thread) the model in use, with its
+        score on the test file: ``scored`` when :meth:`score` ran on that thread too (predicting a
+        large test file takes tens of milliseconds), else computed here."""
         self.fitted = fitted
         if fitted is not None and fitted.estimate is not None:
             estimate = fitted.estimate
             self.history = [h for h in self.history if h[0] < estimate.n] + [
                 (estimate.n, estimate.accuracy, estimate.error)
             ]
+        if scored is None and fitted is not None:
+            scored = self.score(fitted)
+        if scored is not None:
+            self.test_history = [s for s in self.test_history if s.labels < scored.labels] + [scored]
+
+    def score(self, fitted: active.Fitted | None) -> HeldOutScore | None:
+        """``fitted``'s accuracy on the test file (None: no test file, or no model yet)."""
+        if fitted is None or self.test is None or self.test_vectors is None:
+            return None
+        correct = fitted.classifier.predict(self.test_vectors) == self.test.labels
+        return HeldOutScore(fitted.n, float(correct.mean()), len(correct))
+
+    @property
+    def test_score(self) -> HeldOutScore | None:
+        """The model in use's accuracy on the test file (None: no test file, or no model yet)."""
+        if self.fitted is None or not self.test_history or self.test_history[-1].labels != self.fitted.n:
+            return None
+        return self.test_history[-1]
 
     def suggest(self, n: int = 1, strategy: str = active.DEFAULT_STRATEGY, *, seed: int | None = None) -> list[int]:
         """The next ``n`` sentences to label by ``strategy``, best first."""
@@ -302,12 +355,14 @@ def open_session(
     *,
     classes: Sequence[str] | None = None,
     labels: str | Path | None = None,
+    test: str | Path | None = None,
     text_column: str | None = None,
 ) -> Iterator[Session]:
     """A session labelling ``pool`` into ``out``, resumed from ``out``'s journal when there is one.
 
     ``classes`` names the classes (required unless the journal or ``labels`` gives them);
-    ``labels`` is a labelled file (``text,label``) of labels given beforehand.
+    ``labels`` is a labelled file (``text,label``) of labels given beforehand; ``test`` a labelled
+    file with the session's classes to score each model on.
     """
     out = Path(out)
     journal = journal_path(out)
@@ -316,11 +371,20 @@ def open_session(
     if out.is_dir():
         raise DataError(f"{out}: is a folder; name a file to write the labels to")
     texts, left_out = read_pool(pool, text_column)
-    journal.parent.mkdir(parents=True, exist_ok=True)
     new = not journal.exists()
     try:
-        with open(journal, "ab") as handle, _locked(journal):
+        journal.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(journal, "ab")  # noqa: SIM115 (closed by the with below)
+    except OSError as exc:
+        raise DataError(f"{journal}: cannot write the journal: {exc.strerror or exc}") from None
+    try:
+        with handle, _locked(journal):
             header, entries, whole = read_journal(journal)
+            if header is None and out.exists():
+                raise DataError(
+                    f"{journal}: its first line is gone, so the labels in {out.name} cannot be resumed; "
+                    f"to keep them, give {out.name} as the labels file of a session writing another file"
+                )
             handle.truncate(whole)  # a line torn by a crash goes: the next one starts on its own line
             if labels is None and header is not None and header.get("labels"):
                 labels = header["labels"]
@@ -328,7 +392,11 @@ def open_session(
             chosen = _classes(classes, header, given)
             if given is not None:
                 given = _aligned(given, chosen, str(labels))
-            session = Session(texts, out, chosen, given, journal, _replay(entries, texts, chosen, journal), handle)
+            held_out = _aligned(load_dataset(test), chosen, str(test)) if test is not None else None
+            decisions = _replay(entries, texts, chosen, journal)
+            if held_out is not None:
+                _held_out(held_out, str(test), given, {texts[d.index] for d in decisions if d.label is not None})
+            session = Session(texts, out, chosen, given, journal, decisions, handle, test=held_out)
             session.left_out = left_out
             if header is None:
                 session._append(
@@ -365,6 +433,17 @@ def _aligned(given: Dataset, classes: ClassSet, source: str | Path) -> Dataset:
         raise DataError(f"{source}: label {unknown[0]!r} is not one of the classes ({', '.join(classes.names)})")
     labels = np.asarray([names[str(label)] for label in given.labels.tolist()], dtype=classes.array.dtype)
     return Dataset(given.texts, labels, given.source)
+
+
+def _held_out(test: Dataset, source: str, given: Dataset | None, labelled: set[str]) -> None:
+    """Refuse a test file that shares sentences with the labels the model learns from."""
+    learnt = labelled | set(given.texts if given is not None else ())
+    shared = [text for text in test.texts if text in learnt]
+    if shared:
+        raise DataError(
+            f"{source}: {len(shared):,} of its sentences are labels the model learns from "
+            f"(first: {shared[0][:60]!r}); a test file must be held out"
+        )
 
 
 def _classes(named: Sequence[str] | None, header: dict | None, given: Dataset | None) -> ClassSet:
@@ -410,19 +489,31 @@ def read_journal(path: Path) -> tuple[dict | None, list[dict], int]:
     header = entries[0]
     if header.get("kind") != JOURNAL_KIND or header.get("format") != JOURNAL_FORMAT:
         raise DataError(f"{path}: not a bertsent labelling journal (format {JOURNAL_FORMAT})")
-    if not isinstance(header.get("classes"), list) or len(header["classes"]) < 2:
-        raise DataError(f"{path}: the journal names no classes")
+    if not _class_list(header.get("classes")):
+        raise DataError(f"{path}: the journal names no classes, or damaged ones; move the file away to start over")
+    if not isinstance(header.get("labels"), str | None):
+        raise DataError(f"{path}: line 1 names a damaged labels file {header['labels']!r}")
     return header, entries[1:], whole
+
+
+def _class_list(classes) -> bool:
+    """Whether a journal's classes are as a session writes them: two or more distinct labels, all
+    whole numbers or all non-blank strings."""
+    if not isinstance(classes, list) or len(classes) < 2 or len(set(map(repr, classes))) < len(classes):
+        return False
+    kinds = {type(c) for c in classes}
+    return kinds == {int} or (kinds == {str} and all(c.strip() for c in classes))
 
 
 def _replay(entries: list[dict], texts: list[str], classes: ClassSet, path: Path) -> list[Decision]:
     """The decisions still standing after every undo, each checked against the pool's texts."""
     by_key = {text_key(text): i for i, text in enumerate(texts)}
     decisions: list[Decision] = []
+    decided: set[int] = set()
     for number, entry in enumerate(entries, start=2):
         if entry.get(UNDO):
             if decisions:
-                decisions.pop()
+                decided.discard(decisions.pop().index)
             continue
         index, key = entry.get("index"), entry.get("text")
         if not isinstance(index, int) or not isinstance(key, str):
@@ -437,6 +528,9 @@ def _replay(entries: list[dict], texts: list[str], classes: ClassSet, path: Path
         label = entry.get("label") if not entry.get(SKIP) else None
         if label is not None and label not in classes.labels:
             raise DataError(f"{path}: line {number} has the label {label!r}, not one of the classes")
+        if index in decided:
+            raise DataError(f"{path}: line {number} decides sentence {index} a second time without an undo (damaged)")
+        decided.add(index)
         decisions.append(Decision(index, label, str(entry.get("strategy", "")), str(entry.get("time", ""))))
     return decisions
 
@@ -444,7 +538,7 @@ def _replay(entries: list[dict], texts: list[str], classes: ClassSet, path: Path
 def suggest_from_files(
     pool: str | Path,
     labels: str | Path,
-    embedder: Embedder,
+    embedder: Embedder | Callable[[], Embedder],
     *,
     n: int = 20,
     strategy: str = active.DEFAULT_STRATEGY,
@@ -454,10 +548,14 @@ def suggest_from_files(
     cancel: threading.Event | None = None,
 ) -> list[tuple[int, str]]:
     """The next ``n`` sentences of ``pool`` to label, (row among the pool's distinct texts, text),
-    best first, for the labels in ``labels`` (a labelled file); no journal is written."""
+    best first, for the labels in ``labels`` (a labelled file); no journal is written.
+    ``embedder`` may be a function that makes one: it is called once both files are read, so a
+    bad file costs no encoder load."""
     texts, _ = read_pool(pool, text_column)
     given = load_dataset(labels)
     classes = ClassSet.of(given.labels)
+    if not isinstance(embedder, Embedder):
+        embedder = embedder()
     vectors = embedder.embed(texts + given.texts, progress, cancel)
     pool_vectors, given_vectors = vectors[: len(texts)], vectors[len(texts) :]
     taken = np.isin(np.asarray(texts, dtype=object), np.asarray(given.texts, dtype=object))

@@ -261,6 +261,7 @@ def open_labelling(
     *,
     classes: Sequence[str] | None = None,
     labels: str | Path | None = None,
+    test: str | Path | None = None,
     text_column: str | None = None,
     encoder: str = "minilm",
     progress: ProgressFn | None = None,
@@ -275,7 +276,9 @@ def open_labelling(
                 session.refit()
 
     Every label is journalled (``out`` + ``.journal``) before ``label`` returns; opening the same
-    pool and ``out`` again resumes. ``labels`` is a labelled file of labels given beforehand.
+    pool and ``out`` again resumes. ``labels`` is a labelled file of labels given beforehand;
+    ``test`` a labelled file never trained on: after each refit ``session.test_score`` is the
+    model's accuracy on it.
     """
     from contextlib import contextmanager
 
@@ -286,7 +289,7 @@ def open_labelling(
     @contextmanager
     def session() -> Iterator[Session]:
         with jobs.open_labelling(
-            pool, out, classes=list(classes) if classes else None, labels=labels, text_column=text_column
+            pool, out, classes=list(classes) if classes else None, labels=labels, test=test, text_column=text_column
         ) as opened:
             jobs.embed_pool(opened, Embedder(Encoder.load(encoder)), progress=progress, cancel=cancel)
             opened.use(jobs.refit(opened, cancel=cancel))
@@ -312,9 +315,15 @@ def suggest(
     from bertsent.core.embed import Embedder
     from bertsent.core.encoder import Encoder
 
-    embedder = Embedder(Encoder.load(encoder))
     return jobs.suggest(
-        pool, labels, embedder, n=n, strategy=strategy, text_column=text_column, progress=progress, cancel=cancel
+        pool,
+        labels,
+        lambda: Embedder(Encoder.load(encoder)),  # loaded once both files have been read
+        n=n,
+        strategy=strategy,
+        text_column=text_column,
+        progress=progress,
+        cancel=cancel,
     )
 
 

@@ -430,14 +430,16 @@ def open_labelling(
     *,
     classes: list[str] | None = None,
     labels: str | Path | None = None,
+    test: str | Path | None = None,
     text_column: str | None = None,
 ) -> AbstractContextManager[Session]:
     """A labelling session on ``pool`` writing ``out`` (``text,label``), resumed from its journal
     when one is there; ``classes`` names the classes unless ``labels`` (a labelled file) or the
-    journal gives them. Use it in a ``with`` block: the journal stays locked while it is open."""
+    journal gives them; ``test`` (a labelled file) scores each model. Use it in a ``with`` block:
+    the journal stays locked while it is open."""
     from bertsent.core.annotate import open_session
 
-    return open_session(pool, out, classes=classes, labels=labels, text_column=text_column)
+    return open_session(pool, out, classes=classes, labels=labels, test=test, text_column=text_column)
 
 
 def embed_pool(
@@ -447,7 +449,8 @@ def embed_pool(
     progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
 ) -> None:
-    """Embed a session's pool once (cached: a cancelled run resumes where it stopped) and cluster it."""
+    """Embed a session's pool (and its given labels and test file) once (cached: a cancelled run
+    resumes where it stopped) and cluster it."""
     session.embed(embedder, _embed_progress("embedding the pool", progress), cancel)
 
 
@@ -469,7 +472,7 @@ def refit(
 def suggest(
     pool: str | Path,
     labels: str | Path,
-    embedder: Embedder,
+    embedder: Embedder | Callable[[], Embedder],
     *,
     n: int = 20,
     strategy: str | None = None,
@@ -478,7 +481,8 @@ def suggest(
     cancel: threading.Event | None = None,
 ) -> list[tuple[int, str]]:
     """The next ``n`` sentences of ``pool`` to label for the labels in ``labels``, best first, as
-    (row among the pool's distinct texts, text)."""
+    (row among the pool's distinct texts, text). ``embedder`` may be a function that makes one,
+    called only once both files have been read."""
     from bertsent.core.active import DEFAULT_STRATEGY
     from bertsent.core.annotate import suggest_from_files
 

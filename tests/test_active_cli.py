@@ -59,3 +59,42 @@ def test_bad_input_is_one_line_and_exit_2(labelled_data, tiny_encoder, tmp_path,
         err = capsys.readouterr().err
         assert status == 2, args
         assert err.startswith("bertsent: ") and err.count("\n") == 1, err
+
+
+def test_suggest_checks_its_files_before_loading_the_encoder(labelled_data, tmp_path, capsys, monkeypatch):
+    import bertsent.core.encoder
+
+    def load(*args, **kwargs):
+        raise AssertionError("the encoder was loaded before the files were checked")
+
+    monkeypatch.setattr(bertsent.core.encoder.Encoder, "load", load)
+    folder, _ = labelled_data
+    pool, binary, headless = tmp_path / "pool.txt", tmp_path / "binary.csv", tmp_path / "headless.csv"
+    pool.write_text("a sentence\nanother one\n")
+    binary.write_bytes(b"\x00\xff\xfe" * 100)
+    headless.write_text("id,label\n1,5\n")  # a header, but no text column
+    cases = [
+        ["--pool", str(tmp_path / "missing.txt"), "--labels", str(folder / "test.csv")],
+        ["--pool", str(pool), "--labels", str(tmp_path / "missing.csv")],
+        ["--pool", str(headless), "--labels", str(folder / "test.csv")],
+        ["--pool", str(pool), "--labels", str(binary)],
+    ]
+    for args in cases:
+        capsys.readouterr()
+        assert main(["suggest", *args]) == 2, args
+        err = capsys.readouterr().err
+        assert err.startswith("bertsent: ") and err.count("\n") == 1, err
+
+
+def test_suggest_on_a_pool_labelled_already_says_so(labelled_data, tiny_encoder, tmp_path, capsys):
+    folder, _ = labelled_data
+    with open(folder / "test.csv", newline="") as handle:
+        texts = [row["text"] for row in csv.DictReader(handle)]
+    pool = tmp_path / "pool.txt"
+    pool.write_text("\n".join(texts) + "\n")
+    args = ["suggest", "--pool", str(pool), "--labels", str(folder / "test.csv"), "--encoder", str(tiny_encoder)]
+    capsys.readouterr()
+    assert main(args) == 0
+    out, err = capsys.readouterr()
+    assert out == "text,label\n"
+    assert err == "bertsent: every sentence of the pool is in --labels already: nothing to suggest\n"

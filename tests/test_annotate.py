@@ -208,3 +208,160 @@ def test_the_script_api_opens_an_embedded_session_and_resumes_it(tmp_path, tiny_
         labelled = dict(session.labels)
     with open_labelling(pool, out, encoder=str(tiny_encoder)) as session:
         assert session.labels == labelled
+
+
+def test_a_test_file_scores_each_model_and_is_never_asked(tmp_path, tiny_encoder, names):
+    from bertsent.core.embed import Embedder
+    from bertsent.core.encoder import Encoder
+
+    pool, out = write_pool(tmp_path, n=40), tmp_path / "labelled.csv"
+    texts = pool.read_text().splitlines()
+    test = tmp_path / "test.csv"
+    held_out = {i: names[i % len(names)] for i in range(30, 40)}
+    test.write_text("text,label\n" + "".join(f"{texts[i]},{label}\n" for i, label in held_out.items()))
+    with jobs.open_labelling(pool, out, classes=names, test=test) as session:
+        assert session.taken[30:].all() and session.remaining == 30  # a label there would leak into the test
+        jobs.embed_pool(session, Embedder(Encoder.load(str(tiny_encoder)), cache=False))
+        assert session.test_vectors.shape[0] == 10
+        session.use(jobs.refit(session))
+        assert session.test_score is None and session.test_history == []  # no model yet
+        for i in range(2 * len(names)):
+            session.label(i, names[i % len(names)])
+        fitted = jobs.refit(session)
+        session.use(fitted)
+        score = session.test_score
+        predicted = fitted.classifier.predict(session.test_vectors).tolist()
+        truth = [session.classes.labels[names.index(label)] for label in held_out.values()]
+        assert score.n == 10 and score.labels == 2 * len(names)
+        assert score.accuracy == sum(p == t for p, t in zip(predicted, truth, strict=True)) / 10
+        session.label(20, names[0])
+        session.use(jobs.refit(session))
+        assert [s.labels for s in session.test_history] == [2 * len(names), 2 * len(names) + 1]
+        session.undo()
+        session.use(jobs.refit(session))  # the point after the undone label goes
+        assert [s.labels for s in session.test_history] == [2 * len(names)]
+        assert session.taken[30:].all()
+
+
+def test_a_test_file_with_other_classes_is_one_line(tmp_path):
+    pool, out = write_pool(tmp_path), tmp_path / "labelled.csv"
+    test = tmp_path / "test.csv"
+    test.write_text("text,label\nfine film,good\nawful film,terrible\n")
+    with pytest.raises(DataError, match=r"test.csv: label 'terrible' is not one of the classes \(good, bad\)"):
+        with open_session(pool, out, classes=["good", "bad"], test=test):
+            pass
+    assert not journal_path(out).exists()  # refused before the first line: nothing left behind
+    with pytest.raises(DataError, match="missing.csv"):
+        with open_session(pool, out, classes=["good", "bad"], test=tmp_path / "missing.csv"):
+            pass
+
+
+def _journal_with(out: Path, header: dict | None = None, extra: list[str] = ()) -> None:
+    lines = journal_path(out).read_text().splitlines()
+    if header is not None:
+        lines[0] = json.dumps({**json.loads(lines[0]), **header})
+    journal_path(out).write_text("\n".join([*lines, *extra]) + "\n")
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        {"classes": ["a", "a"]},
+        {"classes": [1, "a"]},
+        {"classes": [None, "a"]},
+        {"classes": [{"x": 1}, {"y": 2}]},
+        {"classes": [" ", ""]},
+        {"labels": 5},
+    ],
+    ids=["repeated", "mixed", "null", "objects", "blank", "labels not a path"],
+)
+def test_a_journal_header_edited_by_hand_is_one_line(tmp_path, damage):
+    pool, out = write_pool(tmp_path), tmp_path / "labelled.csv"
+    with open_session(pool, out, classes=["a", "b"]) as session:
+        session.label(0, "a")
+    _journal_with(out, damage)
+    with pytest.raises(DataError, match="labelled.csv.journal: .*damaged"):
+        with open_session(pool, out):
+            pass
+
+
+def test_a_journal_that_decides_a_sentence_twice_is_one_line(tmp_path):
+    pool, out = write_pool(tmp_path), tmp_path / "labelled.csv"
+    with open_session(pool, out, classes=["a", "b"]) as session:
+        session.label(0, "a")
+    repeated = journal_path(out).read_text().splitlines()[1]
+    _journal_with(out, extra=[repeated])  # pasted twice: an undo would leave the label half taken back
+    with pytest.raises(DataError, match="line 3 decides sentence 0 a second time"):
+        with open_session(pool, out):
+            pass
+
+
+def test_a_journal_that_lost_its_first_line_keeps_the_labelled_file(tmp_path):
+    pool, out = write_pool(tmp_path), tmp_path / "labelled.csv"
+    with open_session(pool, out, classes=["a", "b"]) as session:
+        session.label(0, "a")
+        session.label(1, "b")
+    labelled = out.read_text()
+    journal_path(out).write_bytes(journal_path(out).read_bytes()[:30])  # truncated inside the header
+    with pytest.raises(DataError, match="first line is gone.*give labelled.csv as the labels file"):
+        with open_session(pool, out, classes=["a", "b"]):
+            pass
+    assert out.read_text() == labelled  # not rebuilt from an empty journal
+
+
+def test_a_journal_that_cannot_be_written_is_one_line(tmp_path):
+    pool, out = write_pool(tmp_path), tmp_path / "labelled.csv"
+    journal_path(out).mkdir()
+    with pytest.raises(DataError, match="cannot write the journal"):
+        with open_session(pool, out, classes=["a", "b"]):
+            pass
+
+
+def test_a_disk_that_refuses_a_write_loses_no_label_and_is_one_line(tmp_path, monkeypatch):
+    import bertsent.core.annotate as annotate
+
+    pool, out = write_pool(tmp_path), tmp_path / "labelled.csv"
+
+    def full(*args):
+        raise OSError(28, "No space left on device")
+
+    with open_session(pool, out, classes=["a", "b"]) as session:
+        session.label(0, "a")
+        journal = journal_path(out).read_bytes()
+        with monkeypatch.context() as patch:
+            patch.setattr(annotate.os, "fsync", full)
+            with pytest.raises(DataError, match="No space left on device; that was not saved"):
+                session.label(1, "b")
+        assert journal_path(out).read_bytes() == journal and session.labels == {0: "a"}
+        with monkeypatch.context() as patch:
+            patch.setattr(annotate, "atomic_write_text", full)
+            with pytest.raises(DataError, match="the journal has every label"):
+                session.label(1, "b")
+        assert session.labels == {0: "a", 1: "b"} and len(rows(out)) == 2  # the file lags one label
+        session.label(2, "a")
+        assert len(rows(out)) == 4  # and catches up with the next
+    with open_session(pool, out) as session:
+        assert session.labels == {0: "a", 1: "b", 2: "a"}
+
+
+def test_a_test_file_that_shares_sentences_with_the_labels_is_one_line(tmp_path):
+    pool, out = write_pool(tmp_path), tmp_path / "labelled.csv"
+    texts = pool.read_text().splitlines()
+    given, test = tmp_path / "given.csv", tmp_path / "test.csv"
+    given.write_text(f"text,label\n{texts[0]},a\n{texts[1]},b\n")
+    test.write_text(f"text,label\n{texts[0]},a\n{texts[9]},b\n")
+    with pytest.raises(DataError, match="test.csv: 1 of its sentences are labels the model learns from"):
+        with open_session(pool, tmp_path / "other.csv", classes=["a", "b"], labels=given, test=test):
+            pass
+    with open_session(pool, out, classes=["a", "b"]) as session:
+        session.label(5, "a")
+    test.write_text(f"text,label\n{texts[5]},a\n{texts[6]},b\n")
+    with pytest.raises(DataError, match="test.csv: 1 of its sentences are labels the model learns from"):
+        with open_session(pool, out, test=test):
+            pass
+
+
+def test_a_folder_as_the_pool_is_one_line(tmp_path):
+    with pytest.raises(DataError, match="is a folder; name a file of sentences"):
+        with open_session(tmp_path, tmp_path / "labelled.csv", classes=["a", "b"]):
+            pass

@@ -171,6 +171,7 @@ class PoolOpened(Message):
 
     session: Any
     stack: Any  # the contextlib.ExitStack that closes it (and unlocks its journal)
+    opening: int = 0  # which press of Open it answers: a later press makes it stale
 
 
 @dataclass
@@ -180,15 +181,20 @@ class PoolProgressed(Progress):
 
 @dataclass
 class Refitted(Message):
-    """The labelling model refitted on ``n`` labels (``core.active.Fitted``, None: too few yet)."""
+    """The labelling model refitted on ``n`` labels of ``session`` (``core.active.Fitted``, None:
+    too few yet) and its score on the session's test file (``core.annotate.HeldOutScore``, None: no
+    test file)."""
 
+    session: Any
     fitted: Any
     n: int
+    scored: Any = None
 
 
 @dataclass
 class Explained(Message):
-    """The labelling model's prediction, with token scores, for pool sentence ``index``."""
+    """The labelling model's prediction, with token scores, for sentence ``index`` of ``session``'s pool."""
 
+    session: Any
     index: int
     prediction: Prediction

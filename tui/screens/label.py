@@ -1,6 +1,7 @@
 """Label: a person labels a pool of sentences, the model choosing what to ask next.
 
-Open a pool (and optionally a file of labels given already), name the classes, then with the
+Open a pool (and optionally a file of labels given already and a labelled test file to score each
+model on), name the classes, then with the
 sentence card focused: ``1``..``9`` give a class, ``s`` skips, ``u`` undoes, ``m`` switches the
 strategy, ``f`` asks for sentences like this one next, ``t`` trains and saves a model from the
 labels, Esc goes back to the tabs. Each label is journalled before the next sentence shows (the
@@ -11,6 +12,7 @@ worker threads, so no key waits for them.
 from __future__ import annotations
 
 import contextlib
+import threading
 from pathlib import Path
 
 from bertsent.tui.background import Throttle, blas_on_this_thread, cancel_event, reports_stop, yield_to_ui
@@ -24,7 +26,7 @@ from bertsent.tui.messages import (
     Trained,
     Working,
 )
-from bertsent.tui.safe_text import clean, literal
+from bertsent.tui.safe_text import clean, error_line, literal
 from bertsent.tui.screens.base import Pane
 from bertsent.tui.widgets.learning_curve import LearningCurve
 from bertsent.tui.widgets.tokens import TokenScores
@@ -37,13 +39,18 @@ from textual.widgets import Button, Input, Label, ProgressBar, Static
 
 STRATEGY_ORDER = ("auto", "margin", "least-confidence", "diverse", "random")
 SIMILAR = "similar"
+CLASS_KEYS = 9  # the number keys 1..9 give the classes
+
+
+def too_many_classes(n: int) -> str:
+    return f"the Label screen has keys 1 to {CLASS_KEYS} for classes, not {n}: label from a script for more"
 
 
 class SentenceCard(Vertical, can_focus=True):
     """The sentence to label: focused, the number keys label it (so they do not switch tabs)."""
 
     BINDINGS = [
-        *(Binding(str(k), f"give({k - 1})", show=False) for k in range(1, 10)),
+        *(Binding(str(k), f"give({k - 1})", show=False) for k in range(1, CLASS_KEYS + 1)),
         Binding("s", "skip", "Skip"),
         Binding("u", "undo", "Undo"),
         Binding("m", "strategy", "Strategy"),
@@ -85,10 +92,10 @@ class LabelPane(Pane):
     """The labelling loop over a ``core.annotate.Session`` (see the module docstring)."""
 
     DEFAULT_CSS = """
-    LabelPane #label-pool {
+    LabelPane #label-pool, LabelPane #label-classes {
         width: 2fr;
     }
-    LabelPane #label-given {
+    LabelPane #label-given, LabelPane #label-test {
         width: 1fr;
         margin-left: 1;
     }
@@ -132,6 +139,10 @@ class LabelPane(Pane):
         self.current: int | None = None
         self.strategy = STRATEGY_ORDER[0]
         self.similar: list[int] = []
+        # Held from an open until its session closes (released by its stack, on whichever thread
+        # closes it), so an open pressed again waits for the one it supersedes to let go of the journal.
+        self.pool_lock = threading.Lock()
+        self.opening = 0  # presses of Open so far: a session opened for an earlier one is closed
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="bar"):
@@ -141,6 +152,7 @@ class LabelPane(Pane):
         with Horizontal(classes="bar"):
             yield Label("Classes", classes="field-label")
             yield Input(placeholder="e.g. negative,positive (or from the labels)", compact=True, id="label-classes")
+            yield Input(placeholder="test file (optional)", compact=True, id="label-test")
             yield Button("Open", id="label-open", compact=True, variant="primary")
         yield Static(id="label-status", classes="status", markup=False)
         yield ProgressBar(id="label-progress", show_eta=False)
@@ -169,32 +181,52 @@ class LabelPane(Pane):
     # --- opening a pool (a worker: reading, embedding) ---
 
     @on(Button.Pressed, "#label-open")
-    @on(Input.Submitted, "#label-pool, #label-given, #label-classes")
+    @on(Input.Submitted, "#label-pool, #label-given, #label-classes, #label-test")
     def action_open(self) -> None:
         pool = self.query_one("#label-pool", Input).value.strip()
         if not pool:
             self.query_one("#label-pool", Input).focus()
             self.app.say("Type the path of a file of sentences to label", "warning")
             return
-        given = self.query_one("#label-given", Input).value.strip() or None
+        given, test = (self.query_one(field, Input).value.strip() for field in ("#label-given", "#label-test"))
+        given, test = (str(Path(path).expanduser()) if path else None for path in (given, test))
         names = [name for name in self.query_one("#label-classes", Input).value.split(",") if name.strip()]
+        if len(names) > CLASS_KEYS:  # refused before a journal records them
+            self.app.say(too_many_classes(len(names)), "error")
+            return
         self._close()
+        self.opening += 1
         self.query_one(ProgressBar).add_class("-running")
         self._status(f"Opening {pool}…")
-        self._open(Path(pool).expanduser(), given, names or None, self.app.encoder_name)
+        self._open(Path(pool).expanduser(), given, test, names or None, self.app.encoder_name, self.opening)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="pool")
     @reports_stop
-    def _open(self, pool: Path, given: str | None, names: list[str] | None, encoder_name: str) -> None:
+    def _open(
+        self,
+        pool: Path,
+        given: str | None,
+        test: str | None,
+        names: list[str] | None,
+        encoder_name: str,
+        opening: int,
+    ) -> None:
         yield_to_ui()
         from bertsent.core import jobs
         from bertsent.core.embed import Embedder
+        from bertsent.core.errors import DataError
 
         cancel = cancel_event()
         out = pool.with_name(pool.stem + ".labelled.csv")
+        while not self.pool_lock.acquire(timeout=0.1):
+            if cancel.is_set():
+                return
         stack = contextlib.ExitStack()
+        stack.callback(self.pool_lock.release)  # runs last: after the journal is unlocked
         try:
-            session = stack.enter_context(jobs.open_labelling(pool, out, classes=names, labels=given))
+            session = stack.enter_context(jobs.open_labelling(pool, out, classes=names, labels=given, test=test))
+            if len(session.classes) > CLASS_KEYS:  # from the labels file or the journal
+                raise DataError(too_many_classes(len(session.classes)))
             embedder = Embedder(self.app.get_encoder(encoder_name, status=self))
             throttle = Throttle()
 
@@ -211,7 +243,7 @@ class LabelPane(Pane):
         if cancel.is_set():
             stack.close()
             return
-        self.post_message(PoolOpened(session, stack))
+        self.post_message(PoolOpened(session, stack, opening))
 
     def on_pool_progressed(self, message: PoolProgressed) -> None:
         p = message.progress
@@ -226,6 +258,9 @@ class LabelPane(Pane):
         self._status(message.text)
 
     def on_pool_opened(self, message: PoolOpened) -> None:
+        if message.opening != self.opening:  # Open was pressed again meanwhile: that open waits for this one
+            message.stack.close()
+            return
         self.query_one(ProgressBar).remove_class("-running")
         self.session, self.stack = message.session, message.stack
         self.similar = []
@@ -233,9 +268,10 @@ class LabelPane(Pane):
             self.query_one("#label-classes", Input).value = ",".join(self.session.classes.names)
         session = self.session
         left_out = f" ({session.left_out:,} rows left out: empty, bad or repeated)" if session.left_out else ""
-        self._status(f"{len(session.texts):,} sentences{left_out}; labels go to {session.out.name}")
+        test = f"; scored on {len(session.test.texts):,} test sentences" if session.test is not None else ""
+        self._status(f"{len(session.texts):,} sentences{left_out}; labels go to {session.out.name}{test}")
         self._show_counts()
-        self.query_one(LearningCurve).show(session.history)
+        self.query_one(LearningCurve).show(session.history, session.test_history)
         self._next()
         self.query_one(SentenceCard).focus()
 
@@ -245,19 +281,40 @@ class LabelPane(Pane):
         session = self.session
         if session is None or self.current is None or position >= len(session.classes):
             return
-        session.label(self.current, session.classes.labels[position], self._strategy_now())
-        self._after_decision()
+        self._decide(session.label, session.classes.labels[position])
 
     def skip(self) -> None:
         if self.session is None or self.current is None:
             return
-        self.session.skip(self.current, self._strategy_now())
+        self._decide(self.session.skip)
+
+    def _decide(self, record, *label) -> None:
+        """Record a label or skip of the current sentence. One that cannot be written is said in one
+        line and the sentence stays; one that is journalled, with only the labelled file behind, moves on."""
+        from bertsent.core.errors import BertsentError
+
+        index = self.current
+        try:
+            record(index, *label, self._strategy_now())
+        except BertsentError as exc:
+            self.app.say(error_line(exc), "error")
+            if not self.session.taken[index]:
+                return
         self._after_decision()
 
     def undo(self) -> None:
-        if self.session is None:
+        from bertsent.core.errors import BertsentError
+
+        session = self.session
+        if session is None:
             return
-        last = self.session.undo()
+        last = session.decisions[-1] if session.decisions else None
+        try:
+            session.undo()
+        except BertsentError as exc:
+            self.app.say(error_line(exc), "error")
+            if last is not None and session.decisions and session.decisions[-1] is last:
+                return  # not undone
         if last is None:
             self.app.say("Nothing to undo")
             return
@@ -340,6 +397,8 @@ class LabelPane(Pane):
         line = Text(f"{counts} · {session.remaining:,} left")
         if estimate is not None:
             line.append(f" · CV {estimate.accuracy:.0%} ± {estimate.error:.0%} on {estimate.n}", style="bold")
+        if (score := session.test_score) is not None:
+            line.append(f" · test {score.accuracy:.0%} on {score.n:,}", style="bold")
         self.query_one("#label-counts", Static).update(line)
 
     # --- the model (workers) ---
@@ -355,17 +414,18 @@ class LabelPane(Pane):
         try:
             with blas_on_this_thread():
                 fitted = jobs.refit(session, labelled=labelled, cancel=cancel)
+                scored = session.score(fitted)  # here, not on the UI thread
         except Cancelled:
             return
         if not cancel.is_set():
-            self.post_message(Refitted(fitted, len(labelled[1])))
+            self.post_message(Refitted(session, fitted, len(labelled[1]), scored))
 
     def on_refitted(self, message: Refitted) -> None:
-        if self.session is None:
+        if message.session is not self.session:  # fitted for a pool closed since
             return
-        self.session.use(message.fitted)
+        self.session.use(message.fitted, message.scored)
         self._show_counts()
-        self.query_one(LearningCurve).show(self.session.history)
+        self.query_one(LearningCurve).show(self.session.history, self.session.test_history)
         self._show_guess()
         if message.fitted is not None and self.current is not None:
             self._explain(self.session, self.current)
@@ -381,12 +441,12 @@ class LabelPane(Pane):
         except Cancelled:
             return
         if prediction is not None and not cancel.is_set():
-            self.post_message(Explained(index, prediction))
+            self.post_message(Explained(session, index, prediction))
 
     def on_explained(self, message: Explained) -> None:
         from bertsent.core.explain import display_axis
 
-        if message.index != self.current:
+        if message.session is not self.session or message.index != self.current:
             return
         sign, _, _ = display_axis(message.prediction)
         self.query_one(TokenScores).show([(t.token, sign * t.score) for t in message.prediction.tokens])
@@ -417,12 +477,15 @@ class LabelPane(Pane):
         self.post_message(ModelSaved(saved.folder or folder, saved.precision, saved.problem))
 
     def on_worker_state_changed(self, event) -> None:
-        """A pool that could not be opened or embedded: the bar goes, the app says why (one line)."""
+        """A pool that could not be opened or embedded: the bar goes; a model that could not be
+        trained: the status stops saying it trains (Pane's handler, which Textual calls after this
+        one, has the app say why in one line)."""
         if event.worker.group == "pool" and event.worker.is_finished and self.session is None:
             self.query_one(ProgressBar).remove_class("-running")
             if event.worker.error is not None:
                 self._status("The pool is not open: see the message; fix the path or classes and press Enter")
-        super().on_worker_state_changed(event)
+        if event.worker.group == "labeltrain" and event.worker.error is not None:
+            self._status("No model trained: see the message")
 
     def on_model_saved(self, message: ModelSaved) -> None:
         if message.problem:

@@ -1,5 +1,6 @@
 """The labelling model's cross-validated accuracy against the number of labels, drawn with
-textual-plot: a line through the estimates and a band one standard error either side."""
+textual-plot: a line through the estimates and a band one standard error either side; with a test
+file, the accuracy on it as a second line."""
 
 from __future__ import annotations
 
@@ -9,9 +10,13 @@ import numpy as np
 from bertsent.tui.widgets.cv_chart import PercentFormatter
 from textual_plot import HiResMode, PlotWidget
 
+CV_LABEL = "labels (cross-validated accuracy ± 1 s.e.)"
+TEST_LABEL = "labels (cross-validated accuracy ± 1 s.e.; ◆ the test file)"
+
 
 class LearningCurve(PlotWidget, can_focus=False, inherit_bindings=False):
-    """``(labels, accuracy, standard error)`` points as a line with ● and a dotted ± band."""
+    """``(labels, accuracy, standard error)`` points as a line with ● and a dotted ± band; the
+    test file's scores (``core.annotate.HeldOutScore``) as a line in the accent colour with ◆."""
 
     DEFAULT_CSS = """
     LearningCurve {
@@ -29,23 +34,34 @@ class LearningCurve(PlotWidget, can_focus=False, inherit_bindings=False):
         self.margin_bottom = 2
         self.margin_left = 6
         self.set_y_formatter(PercentFormatter())
-        self.set_xlabel("labels (cross-validated accuracy ± 1 s.e.)")
+        self.set_xlabel(CV_LABEL)
 
-    def show(self, history: Sequence[tuple[int, float, float]]) -> None:
+    def show(self, history: Sequence[tuple[int, float, float]], test: Sequence = ()) -> None:
         self.clear()
-        if not history:
+        self.set_xlabel(TEST_LABEL if test else CV_LABEL)
+        if not history and not test:
             return
         x = np.asarray([n for n, _, _ in history], dtype=float)
-        accuracy = np.asarray([a for _, a, _ in history])
-        error = np.asarray([e for _, _, e in history])
+        accuracy = np.asarray([a for _, a, _ in history], dtype=float)
+        error = np.asarray([e for _, _, e in history], dtype=float)
+        test_x = np.asarray([s.labels for s in test], dtype=float)
+        test_accuracy = np.asarray([s.accuracy for s in test], dtype=float)
         line = str(self.app.theme_variables.get("primary", "white"))
         muted = f"dim {line}"
         if len(x) > 1:
             self.plot(x, accuracy, line_style=line, hires_mode=HiResMode.BRAILLE)
             self.plot(x, accuracy + error, line_style=muted, hires_mode=HiResMode.BRAILLE)
             self.plot(x, accuracy - error, line_style=muted, hires_mode=HiResMode.BRAILLE)
-        self.scatter(x[-1:], accuracy[-1:], marker="●", marker_style=f"bold {line}")
-        low, high = float((accuracy - error).min()), float((accuracy + error).max())
+        if len(x):
+            self.scatter(x[-1:], accuracy[-1:], marker="●", marker_style=f"bold {line}")
+        if len(test_x):
+            accent = str(self.app.theme_variables.get("accent", "yellow"))
+            if len(test_x) > 1:
+                self.plot(test_x, test_accuracy, line_style=accent, hires_mode=HiResMode.BRAILLE)
+            self.scatter(test_x[-1:], test_accuracy[-1:], marker="◆", marker_style=f"bold {accent}")
+        low = float(np.concatenate([accuracy - error, test_accuracy]).min())
+        high = float(np.concatenate([accuracy + error, test_accuracy]).max())
         self.set_ylimits(max(0.0, low - 0.02), min(1.0, high + 0.02))
-        self.set_xlimits(float(x.min()), float(max(x.max(), x.min() + 1)))
-        self.set_xticks(np.unique(np.linspace(x.min(), x.max(), 5).round()).tolist())  # whole labels
+        every = np.concatenate([x, test_x])
+        self.set_xlimits(float(every.min()), float(max(every.max(), every.min() + 1)))
+        self.set_xticks(np.unique(np.linspace(every.min(), every.max(), 5).round()).tolist())  # whole labels
