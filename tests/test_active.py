@@ -110,9 +110,9 @@ def test_no_model_until_each_class_has_two_labels_then_a_cross_validated_estimat
     assert fitted.classifier.classes_.tolist() == labels  # the user's class order
 
 
-def test_the_model_on_few_labels_reads_the_deepest_half_of_the_layer_blocks():
-    assert active.deep_columns(24, 6) == slice(12, 24)  # layers 3-5 of 0-5
-    assert active.deep_columns(28, 7) == slice(12, 28)  # the deepest 4 of 7: half, rounded up
+def test_the_model_on_few_labels_reads_the_deepest_third_of_the_layer_blocks():
+    assert active.deep_columns(24, 6) == slice(16, 24)  # layers 4-5 of 0-5
+    assert active.deep_columns(28, 7) == slice(16, 28)  # the deepest 3 of 7: a third, rounded up
     assert active.deep_columns(24, 1) == slice(0, 24)  # one layer: all of it
     assert active.deep_columns(25, 6) == slice(0, 25)  # not six equal blocks: every column
 
