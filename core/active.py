@@ -391,9 +391,9 @@ def simulate(
     """Replay the pool's labels as the oracle: ``first`` random labels (seed 0, 1, ...), then
     ``step`` chosen by ``strategy`` per round up to ``budget``, the model (:func:`fit`, vectors of
     ``layers`` layer blocks) scored on the test set after each round; the same for random picks
-    from the same first labels. Until every class has
-    :data:`MIN_PER_CLASS` labels no model exists: its accuracy counts as the majority class's share
-    of the test set (a model that cannot tell the classes apart)."""
+    from the same first labels. Until every class has :data:`MIN_PER_CLASS` labels no model
+    exists: its accuracy counts as the majority class's share of the test set (a model that
+    cannot tell the classes apart)."""
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; choose from {', '.join(STRATEGIES)}")
     budget = min(budget, len(pool_labels))
