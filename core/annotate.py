@@ -136,6 +136,7 @@ class Session:
                     self.reserved[i] = True
         self.taken |= self.reserved
         self.embedder: Embedder | None = None
+        self.layers = 1  # layer blocks in each vector (the recipe's layer set), for active.fit
         self.vectors: np.ndarray | None = None  # the pool's, once embedded
         self.pool: active.Pool | None = None
         self.given_vectors: np.ndarray | None = None
@@ -257,6 +258,7 @@ class Session:
         )
         self.pool = active.Pool(self.vectors)
         self.embedder = embedder
+        self.layers = len(embedder.layers)
 
     def training_data(self) -> tuple[np.ndarray, np.ndarray]:
         """The vectors and labels to fit on: given labels, then this session's."""
@@ -282,7 +284,7 @@ class Session:
         """Fit the classifier on every label so far and cross-validate it; the pool's
         probabilities then steer the uncertainty strategies. None while a class has too few labels."""
         X, y = self.training_data()
-        fitted = active.fit(X, y, self.classes, self.vectors, cancel=cancel)
+        fitted = active.fit(X, y, self.classes, self.pool, layers=self.layers, cancel=cancel)
         self.use(fitted)
         return fitted
 
@@ -559,11 +561,15 @@ def suggest_from_files(
     vectors = embedder.embed(texts + given.texts, progress, cancel)
     pool_vectors, given_vectors = vectors[: len(texts)], vectors[len(texts) :]
     taken = np.isin(np.asarray(texts, dtype=object), np.asarray(given.texts, dtype=object))
-    fitted = active.fit(given_vectors, given.labels, classes, pool_vectors, estimate=False, cancel=cancel)
+    vectors_to_label = active.Pool(pool_vectors)
+    layers = len(embedder.layers)
+    fitted = active.fit(
+        given_vectors, given.labels, classes, vectors_to_label, layers=layers, estimate=False, cancel=cancel
+    )
     counts = np.bincount(classes.indices(given.labels), minlength=len(classes)).tolist()
     picks = active.query(
         strategy,
-        active.Pool(pool_vectors),
+        vectors_to_label,
         taken,
         n,
         proba=None if fitted is None else fitted.proba,

@@ -466,7 +466,7 @@ def refit(
     from bertsent.core import active
 
     X, y = labelled if labelled is not None else session.training_data()
-    return active.fit(X, y, session.classes, session.vectors, cancel=cancel)
+    return active.fit(X, y, session.classes, session.pool, layers=session.layers, cancel=cancel)
 
 
 def suggest(
@@ -524,6 +524,7 @@ def simulate(
         strategy=strategy or DEFAULT_STRATEGY,
         budget=budget,
         seeds=seeds,
+        layers=len(embedder.layers),
         progress=_steps("simulating", progress),
         cancel=cancel,
     )

@@ -32,7 +32,7 @@ def test_every_strategy_picks_distinct_untaken_sentences(labels):
     classes = ClassSet(tuple(labels))
     taken = np.zeros(len(X), dtype=bool)
     taken[:40] = True
-    fitted = active.fit(X[taken], y[taken], classes, X, estimate=False)
+    fitted = active.fit(X[taken], y[taken], classes, pool, estimate=False)
     assert fitted is not None and fitted.proba.shape == (len(X), len(labels))
     counts = np.bincount(classes.indices(y[taken]), minlength=len(labels)).tolist()
     for strategy in active.STRATEGIES:
@@ -100,12 +100,51 @@ def test_no_model_until_each_class_has_two_labels_then_a_cross_validated_estimat
     first = [np.flatnonzero(y == label)[0] for label in labels]
     assert active.fit(X[first], y[first], classes) is None
     some = [i for label in labels for i in np.flatnonzero(y == label)[:6]]
-    fitted = active.fit(X[some], y[some], classes, X, C=1.0)  # C for 16 dimensions, not an encoder's thousands
+    fitted = active.fit(
+        X[some], y[some], classes, active.Pool(X), C=1.0
+    )  # C for 16 dimensions, not an encoder's thousands
     assert fitted is not None and fitted.n == len(some)
     estimate = fitted.estimate
     assert estimate.folds == 5 and estimate.n == len(some)
     assert 0.9 <= estimate.accuracy <= 1 and 0 <= estimate.error < 0.1
     assert fitted.classifier.classes_.tolist() == labels  # the user's class order
+
+
+def test_the_model_on_few_labels_reads_the_deepest_third_of_the_layer_blocks():
+    assert active.deep_columns(24, 6) == slice(16, 24)  # layers 4-5 of 0-5
+    assert active.deep_columns(28, 7) == slice(16, 28)  # the deepest 3 of 7: a third, rounded up
+    assert active.deep_columns(24, 1) == slice(0, 24)  # one layer: all of it
+    assert active.deep_columns(25, 6) == slice(0, 25)  # not six equal blocks: every column
+
+
+def test_only_the_deep_blocks_steer_the_model(labels):
+    X, y = blobs(labels, n=30, dim=16)  # the classes differ in every column
+    shallow, deep = X.copy(), X.copy()
+    shallow[:, 8:] = np.random.default_rng(5).normal(size=(len(X), 8))  # the signal in the first block only
+    deep[:, :8] = np.random.default_rng(5).normal(size=(len(X), 8))  # the signal in the second block only
+    classes = ClassSet(tuple(labels))
+    some = [i for label in labels for i in np.flatnonzero(y == label)[:8]]
+    read_deep = active.fit(deep[some], y[some], classes, active.Pool(deep), C=1.0, layers=2, estimate=False)
+    read_shallow = active.fit(shallow[some], y[some], classes, active.Pool(shallow), C=1.0, layers=2, estimate=False)
+    assert (read_deep.classifier.predict(deep) == y).mean() > 0.9
+    assert (read_shallow.classifier.predict(shallow) == y).mean() < 0.6  # blind to the first block
+    weights = read_deep.classifier.to_arrays()["coef"]
+    assert weights.shape == (1 if len(labels) == 2 else len(labels), 16)  # a full-width classifier...
+    assert not weights[:, :8].any() and weights[:, 8:].all()  # ...that weighs the deep block only
+    everything = active.fit(shallow[some], y[some], classes, None, C=1.0, layers=1, estimate=False)
+    assert (everything.classifier.predict(shallow) == y).mean() > 0.9  # one block: every column read
+
+
+def test_the_vectors_are_standardized_with_the_pools_statistics():
+    X, y = blobs([0, 1], n=40, dim=8)
+    classes = ClassSet((0, 1))
+    some = [*np.flatnonzero(y == 0)[:3], *np.flatnonzero(y == 1)[:3]]
+    fitted = active.fit(X[some], y[some], classes, active.Pool(X), C=1.0, estimate=False)
+    arrays = fitted.classifier.to_arrays()
+    np.testing.assert_allclose(arrays["mean"], X.astype(np.float64).mean(axis=0))
+    np.testing.assert_allclose(arrays["scale"], X.astype(np.float64).std(axis=0))
+    alone = active.fit(X[some], y[some], classes, C=1.0, estimate=False)  # no pool: the labelled rows'
+    np.testing.assert_allclose(alone.classifier.to_arrays()["mean"], X[some].astype(np.float64).mean(axis=0))
 
 
 def test_simulation_curves_start_from_the_same_labels_and_beat_chance(labels):

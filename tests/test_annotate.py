@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from bertsent.core import jobs
+from bertsent.core import active, jobs
 from bertsent.core.annotate import journal_path, open_session, read_journal
 from bertsent.core.errors import DataError
 
@@ -130,6 +130,9 @@ def test_the_model_in_the_loop(tmp_path, tiny_encoder, names):
         session.use(fitted)
         assert fitted is not None and fitted.proba.shape == (40, len(names))
         assert 0 <= fitted.estimate.accuracy <= 1 and session.history[-1][0] == 3 * len(names)
+        assert session.layers == len(embedder.layers) > 1  # the model reads the deep layers only
+        shallow = active.deep_columns(embedder.dim, session.layers).start
+        assert shallow > 0 and not fitted.classifier.to_arrays()["coef"][:, :shallow].any()
         label, probability = session.guess(30)
         assert label in session.classes.labels and 0 < probability <= 1
         for strategy in ("auto", "margin", "least-confidence", "diverse", "random"):
