@@ -79,5 +79,11 @@ async def _measure(pool: Path, keys: int) -> dict:
 
 def label_latency(sst2: Path, keys: int = KEYS) -> dict:
     """Open a 10,000-sentence pool on the Label screen and time ``keys`` label keys."""
+    from bertsent.tui.background import threads_finished
+
     with tempfile.TemporaryDirectory(prefix="bertsent-label-bench-") as folder:
-        return asyncio.run(_measure(pool_file(Path(folder), sst2), keys))
+        result = asyncio.run(_measure(pool_file(Path(folder), sst2), keys))
+        # as bertsent-tui does on quitting: the last key's refit and token scores finish in their
+        # threads (the interpreter's shutdown beneath a thread inside torch aborts the process)
+        threads_finished(within=30)
+    return result
