@@ -1,25 +1,31 @@
-"""The benchmark runs and reports the fields other tools read (its numbers live in the README)."""
+"""The benchmark runs and reports the fields other tools read (its numbers live in the README).
+
+It runs in the test's process (``python -m bench`` only calls :func:`bench.__main__.main`): a child
+interpreter would add seconds of imports to each run."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+import pytest
 
 
-def test_bench_quick_json(sst2_dir):
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "-n", "48", "--json"],
-        cwd=REPO,
-        env={**os.environ, "BERTSENT_DATA": str(sst2_dir)},  # the data the tests use, wherever it is
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout)
+@pytest.fixture
+def bench(sst2_dir, tmp_path, monkeypatch, capsys):
+    """``bench(*args)``: the JSON ``python -m bench ARGS --json`` prints, on the data the tests use."""
+    import bench.__main__ as entry
+
+    monkeypatch.setattr(entry, "SST2", sst2_dir)
+    monkeypatch.setenv("BERTSENT_CACHE", str(tmp_path / "cache"))  # the bench points it elsewhere: restored after
+
+    def run(*args: str) -> dict:
+        capsys.readouterr()
+        assert entry.main([*args, "--json"]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    return run
+
+
+def test_bench_quick_json(bench):
+    result = bench("--quick", "-n", "48")
     row = result["rows"][0]
     assert row["n"] == 48 and row["ours"] > 0 and row["tutorial"] > 0 and row["sentence_transformers"] > 0
     assert result["ratio_vs_tutorial"] == row["ours"] / row["tutorial"]
@@ -27,17 +33,8 @@ def test_bench_quick_json(sst2_dir):
     assert result["predict_p95_ms"] > 0 and result["help_s"] > 0 and result["tui_first_frame_s"] > 0
 
 
-def test_bench_paths_json_leads_with_the_default_path(sst2_dir):
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", "--paths", "-n", "48", "--paths-train", "120", "--paths-test", "120", "--json"],
-        cwd=REPO,
-        env={**os.environ, "BERTSENT_DATA": str(sst2_dir)},
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout)
+def test_bench_paths_json_leads_with_the_default_path(bench):
+    result = bench("--paths", "-n", "48", "--paths-train", "120", "--paths-test", "120")
     default = result["default"]
     assert {"rate", "ratio_vs_st", "ratio_vs_tutorial", "accuracy", "accuracy_delta_points", "agreement"} <= set(
         default

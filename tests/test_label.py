@@ -119,7 +119,7 @@ def test_kill_9_mid_run_then_rerun_gives_the_uninterrupted_bytes(small_model_dir
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert not out.exists() and journal.is_file()
-    done = subprocess.run([*command, "--out", str(out)], cwd=REPO, capture_output=True, text=True)
+    done = cli(*command[3:], "--out", str(out))  # the rerun: in this process, as the reference was
     assert done.returncode == 0, done.stderr[-2000:]
     assert "from the interrupted run" in done.stderr
     assert out.read_bytes() == reference.read_bytes()
