@@ -196,15 +196,19 @@ class Session:
             self.labels[decision.index] = decision.label
 
     def _append(self, entry: dict) -> None:
+        """One journal line, on disk (fsynced) before it returns; a line the disk refused is cut
+        back off, so it is neither half there nor written later (the journal is unbuffered)."""
         line = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8", "surrogatepass")
-        start = self._handle.tell()
+        fd = self._handle.fileno()
+        start = os.lseek(fd, 0, os.SEEK_END)
         try:
-            self._handle.write(line)
-            self._handle.flush()
-            os.fsync(self._handle.fileno())
+            view = memoryview(line)
+            while view:  # a write may take part of the line
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
         except OSError as exc:
             with contextlib.suppress(OSError):  # what got through goes: the decision is not made
-                self._handle.truncate(start)
+                os.ftruncate(fd, start)
             raise DataError(f"{self.journal_path}: cannot write: {exc.strerror or exc}; that was not saved") from None
 
     def write_labelled(self) -> None:
@@ -359,12 +363,14 @@ def open_session(
     labels: str | Path | None = None,
     test: str | Path | None = None,
     text_column: str | None = None,
+    accept_classes: Callable[[ClassSet], None] | None = None,
 ) -> Iterator[Session]:
     """A session labelling ``pool`` into ``out``, resumed from ``out``'s journal when there is one.
 
     ``classes`` names the classes (required unless the journal or ``labels`` gives them);
     ``labels`` is a labelled file (``text,label``) of labels given beforehand; ``test`` a labelled
-    file with the session's classes to score each model on.
+    file with the session's classes to score each model on. ``accept_classes`` may refuse the
+    classes found (raising :class:`DataError`) before anything is written.
     """
     out = Path(out)
     journal = journal_path(out)
@@ -376,7 +382,8 @@ def open_session(
     new = not journal.exists()
     try:
         journal.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(journal, "ab")  # noqa: SIM115 (closed by the with below)
+        # unbuffered: a line the disk refused must not linger in a buffer, to be written later
+        handle = open(journal, "ab", buffering=0)  # noqa: SIM115 (closed by the with below)
     except OSError as exc:
         raise DataError(f"{journal}: cannot write the journal: {exc.strerror or exc}") from None
     try:
@@ -392,6 +399,8 @@ def open_session(
                 labels = header["labels"]
             given = load_dataset(labels) if labels is not None else None
             chosen = _classes(classes, header, given)
+            if accept_classes is not None:
+                accept_classes(chosen)
             if given is not None:
                 given = _aligned(given, chosen, str(labels))
             held_out = _aligned(load_dataset(test), chosen, str(test)) if test is not None else None

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
     from bertsent.core.active import Fitted, Simulation
     from bertsent.core.annotate import Session
+    from bertsent.core.classes import ClassSet
     from bertsent.core.data import Dataset, Splits
     from bertsent.core.doctor import Checkup
     from bertsent.core.embed import Embedder
@@ -432,14 +433,18 @@ def open_labelling(
     labels: str | Path | None = None,
     test: str | Path | None = None,
     text_column: str | None = None,
+    accept_classes: Callable[[ClassSet], None] | None = None,
 ) -> AbstractContextManager[Session]:
     """A labelling session on ``pool`` writing ``out`` (``text,label``), resumed from its journal
     when one is there; ``classes`` names the classes unless ``labels`` (a labelled file) or the
-    journal gives them; ``test`` (a labelled file) scores each model. Use it in a ``with`` block:
-    the journal stays locked while it is open."""
+    journal gives them; ``test`` (a labelled file) scores each model; ``accept_classes`` may refuse
+    the classes found (a :class:`DataError`) before anything is written. Use it in a ``with``
+    block: the journal stays locked while it is open."""
     from bertsent.core.annotate import open_session
 
-    return open_session(pool, out, classes=classes, labels=labels, test=test, text_column=text_column)
+    return open_session(
+        pool, out, classes=classes, labels=labels, test=test, text_column=text_column, accept_classes=accept_classes
+    )
 
 
 def embed_pool(

@@ -347,6 +347,37 @@ def test_a_disk_that_refuses_a_write_loses_no_label_and_is_one_line(tmp_path, mo
         assert session.labels == {0: "a", 1: "b", 2: "a"}
 
 
+def test_a_line_the_disk_refused_half_way_is_cut_back_and_never_written_later(tmp_path, monkeypatch):
+    """Half the line gets through, then the disk is full: the half goes, and labelling the sentence
+    again once there is room leaves one decision, not two (which would make the journal unopenable)."""
+    import bertsent.core.annotate as annotate
+
+    pool, out = write_pool(tmp_path), tmp_path / "labelled.csv"
+    real_write = os.write
+    with open_session(pool, out, classes=["a", "b"]) as session:
+        journal, fd = journal_path(out), session._handle.fileno()
+        before = journal.read_bytes()
+        calls = []
+
+        def fills_up(target, data):
+            if target != fd:
+                return real_write(target, data)
+            calls.append(len(data))
+            if len(calls) == 1:
+                return real_write(target, bytes(data[: len(data) // 2]))
+            raise OSError(28, "No space left on device")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(annotate.os, "write", fills_up)
+            with pytest.raises(DataError, match="No space left on device; that was not saved"):
+                session.label(3, "a")
+        assert journal.read_bytes() == before and 3 not in session.labels
+        session.label(3, "b")
+    with open_session(pool, out) as session:
+        assert session.labels == {3: "b"}
+    assert journal.read_bytes().count(b'"index": 3') == 1
+
+
 def test_a_test_file_that_shares_sentences_with_the_labels_is_one_line(tmp_path):
     pool, out = write_pool(tmp_path), tmp_path / "labelled.csv"
     texts = pool.read_text().splitlines()

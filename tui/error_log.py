@@ -3,6 +3,7 @@ folder, and the screen gets one line that names it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import traceback
@@ -54,7 +55,8 @@ def _rotate(path: Path) -> None:
     except FileNotFoundError:
         return
     if stat.S_ISREG(info.st_mode) and info.st_size > MAX_BYTES:
-        os.replace(path, path.with_name(path.name + ".1"))
+        with contextlib.suppress(OSError):  # e.g. a folder named tui-errors.log.1: append all the same
+            os.replace(path, path.with_name(path.name + ".1"))
 
 
 class ReportsHandlerErrors:

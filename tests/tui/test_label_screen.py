@@ -255,6 +255,8 @@ async def too_many_classes(tiny_app, tmp_path):
         await open_pool(pilot, pool, None)
         assert app.query_one("#label-pane").session is None
         assert [str(n.message) for n in app._notifications][-1].endswith("not 10: label from a script for more")
+        out = pool.with_name("pool.labelled.csv")
+        assert not out.exists() and not journal_path(out).exists()  # refused before anything was written
 
 
 def test_a_label_the_disk_refuses_is_one_notice_and_the_sentence_stays(tiny_app, tmp_path, monkeypatch):

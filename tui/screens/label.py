@@ -46,6 +46,14 @@ def too_many_classes(n: int) -> str:
     return f"the Label screen has keys 1 to {CLASS_KEYS} for classes, not {n}: label from a script for more"
 
 
+def number_keys_for(classes) -> None:
+    """Refuse a class set with more classes than number keys (before a journal records them)."""
+    from bertsent.core.errors import DataError
+
+    if len(classes) > CLASS_KEYS:
+        raise DataError(too_many_classes(len(classes)))
+
+
 class SentenceCard(Vertical, can_focus=True):
     """The sentence to label: focused, the number keys label it (so they do not switch tabs)."""
 
@@ -191,7 +199,7 @@ class LabelPane(Pane):
         given, test = (self.query_one(field, Input).value.strip() for field in ("#label-given", "#label-test"))
         given, test = (str(Path(path).expanduser()) if path else None for path in (given, test))
         names = [name for name in self.query_one("#label-classes", Input).value.split(",") if name.strip()]
-        if len(names) > CLASS_KEYS:  # refused before a journal records them
+        if len(names) > CLASS_KEYS:  # refused at once (from a labels file or a journal: by open_labelling)
             self.app.say(too_many_classes(len(names)), "error")
             return
         self._close()
@@ -214,7 +222,6 @@ class LabelPane(Pane):
         yield_to_ui()
         from bertsent.core import jobs
         from bertsent.core.embed import Embedder
-        from bertsent.core.errors import DataError
 
         cancel = cancel_event()
         out = pool.with_name(pool.stem + ".labelled.csv")
@@ -224,9 +231,9 @@ class LabelPane(Pane):
         stack = contextlib.ExitStack()
         stack.callback(self.pool_lock.release)  # runs last: after the journal is unlocked
         try:
-            session = stack.enter_context(jobs.open_labelling(pool, out, classes=names, labels=given, test=test))
-            if len(session.classes) > CLASS_KEYS:  # from the labels file or the journal
-                raise DataError(too_many_classes(len(session.classes)))
+            session = stack.enter_context(
+                jobs.open_labelling(pool, out, classes=names, labels=given, test=test, accept_classes=number_keys_for)
+            )
             embedder = Embedder(self.app.get_encoder(encoder_name, status=self))
             throttle = Throttle()
 
