@@ -18,10 +18,13 @@ from dataclasses import dataclass
 
 import numpy as np
 from bertsent.core.errors import DataError
+from bertsent.core.schema import AnyOf, Int, List, Str
 
 BINARY_NAMES = ("negative", "positive")  # the SST2 convention for labels 0 and 1
 MAX_CLASSES = 100  # more distinct labels than this is almost surely the wrong column
 MAX_NAME = 200  # characters of a shown class name, as model.json keeps it
+# The labels as given, in class order, as model.json and its report store them.
+LABELS_SCHEMA = List(AnyOf(Int(), Str(r".*\S.*", max_len=MAX_NAME)), max_len=MAX_CLASSES)
 
 Label = int | str
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 from bertsent.core import __version__, jsonio
-from bertsent.core.classes import MAX_CLASSES, MAX_NAME, names_of
+from bertsent.core.classes import LABELS_SCHEMA, MAX_CLASSES, MAX_NAME, names_of
 from bertsent.core.classifier import SentimentClassifier
 from bertsent.core.embed import POOLINGS, Embedder
 from bertsent.core.encoder import (
@@ -46,7 +46,7 @@ from bertsent.core.layers import ALL, LAST
 from bertsent.core.model import SentimentModel
 from bertsent.core.paths import writable_folder
 from bertsent.core.report import REPORT_SCHEMA, Report
-from bertsent.core.schema import AnyOf, Bool, Int, Invalid, List, Map, Nullable, Num, Obj, Str, editable, optional
+from bertsent.core.schema import Bool, Int, Invalid, List, Map, Nullable, Num, Obj, Str, editable, optional
 
 FORMAT = 4  # 4 added "layers"; a format 3 model reads its pooling's default layers (all, for "layers")
 READABLE_FORMATS = (3, FORMAT)
@@ -86,9 +86,7 @@ MODEL_SCHEMA = Obj(
         ),
         "pooling": Str(choices=POOLINGS),
         "layers": optional(List(Int(0, 10_000), max_len=10_001)),  # the layers pooled (0 = embeddings); format 4 on
-        "classes": List(
-            AnyOf(Int(), Str(r".*\S.*", max_len=MAX_NAME)), max_len=MAX_CLASSES
-        ),  # the labels in class order
+        "classes": LABELS_SCHEMA,  # the labels in class order
         "label_names": List(Str(r".*\S.*", max_len=MAX_NAME), max_len=MAX_CLASSES),  # shown for each class
         "data_sha256": Str(r"([0-9a-f]{64})?"),
         "report": Nullable(REPORT_SCHEMA),
@@ -346,8 +344,22 @@ def _load_locked(folder: Path, encoder: Encoder | None, device: str | None) -> S
             f"{embedder.dim}; refusing to load"
         )
     notes = _precision_notes(folder, spec, encoder.precision, meta.get("fast_path") or {})
-    report = Report.from_dict(meta["report"]) if meta["report"] else None
-    return SavedModel(SentimentModel(embedder, classifier), report, meta, notes)
+    return SavedModel(SentimentModel(embedder, classifier), _read_report(folder, meta), meta, notes)
+
+
+def _read_report(folder: Path, meta: dict) -> Report | None:
+    """The saved report, read with the model's classes (a report saved before bertsent 0.3 has
+    none); refused where its classes, per-class rows or confusion matrix are not the model's."""
+    if not meta["report"]:
+        return None
+    classes = meta["classes"]
+    if meta["report"].get("classes", classes) != classes:
+        raise ModelFileError(f"{folder}: its report's classes differ from its classes; refusing to load")
+    report = Report.from_dict({**meta["report"], "classes": classes})
+    n = len(classes)
+    if len(report.per_class) != n or len(report.confusion) != n or any(len(row) != n for row in report.confusion):
+        raise ModelFileError(f"{folder}: its report does not cover its {n} classes; refusing to load")
+    return report
 
 
 def _precision_notes(folder: Path, spec: dict, running: str, checked: dict) -> tuple[str, ...]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from bertsent.core.classes import ClassSet
+from bertsent.core.classes import LABELS_SCHEMA, ClassSet
 from bertsent.core.regularization import CVResult
 from bertsent.core.schema import Anything, Int, List, Map, Nullable, Num, Obj, Str, optional
 
@@ -24,6 +24,7 @@ REPORT_SCHEMA = Obj(
         "n_test": COUNT,
         "encoder": Str(),
         "pooling": Str(max_len=100),
+        "classes": optional(LABELS_SCHEMA),  # written since bertsent 0.3; the model's classes
         "seconds": optional(Map(Str(max_len=100), Num(0))),
         "cv": optional(Nullable(Obj({"Cs": List(Num(0)), "scores": List(SHARE), "folds": COUNT}))),
         "truncated": optional(COUNT),

@@ -138,6 +138,41 @@ def test_edited_model_json_loads_unchanged_or_is_refused(encoder, original, tmp_
         check_load(folder, encoder, expected)
 
 
+def resigned(folder, edit) -> None:
+    """Apply ``edit`` to model.json and recompute its checksum, as someone who knows the format would."""
+    meta = json.loads((folder / "model.json").read_text())
+    edit(meta)
+    meta["checksum"] = meta_checksum(meta)
+    (folder / "model.json").write_text(json.dumps(meta))
+
+
+def test_a_report_without_classes_reads_the_models_classes(small_model_dir, encoder, tmp_path):
+    folder = tmp_path / "m"
+    shutil.copytree(small_model_dir, folder)
+    resigned(folder, lambda meta: meta["report"].pop("classes"))  # as bertsent before 0.3 wrote it
+    saved = load_model(folder, encoder=encoder)
+    assert saved.report.classes == saved.meta["classes"] == [0, 1]
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda report: report.update(classes=["a", "b"]),
+        lambda report: report.update(confusion=report["confusion"][:1]),
+        lambda report: report["confusion"][0].append(0),
+        lambda report: report["per_class"].popitem(),
+    ],
+    ids=["other classes", "a confusion row short", "a confusion column more", "a class row short"],
+)
+def test_a_report_that_does_not_cover_the_models_classes_is_refused(small_model_dir, encoder, tmp_path, edit):
+    folder = tmp_path / "m"
+    shutil.copytree(small_model_dir, folder)
+    resigned(folder, lambda meta: edit(meta["report"]))
+    with pytest.raises(ModelFileError, match="report") as error:
+        load_model(folder, encoder=encoder)
+    assert "\n" not in str(error.value)
+
+
 def test_precision_may_be_edited_and_is_reported(small_model_dir, encoder, tmp_path, capsys):
     if encoder.device != "cpu":
         pytest.skip("the edit asks for bf16 on the CPU")
