@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -49,6 +50,10 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ[RAY_LOOPBACK] = "0"
     if os.environ.get("PYTEST_XDIST_WORKER"):
         os.environ.update(dict.fromkeys(ONE_THREAD, "1"))
+    # A suite started in the background (`cmd &`, nohup) inherits SIGINT ignored, and so would every
+    # process it starts: the Ctrl-C tests need Python's own handler here and the default in children.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
