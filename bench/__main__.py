@@ -42,8 +42,8 @@ def distilbert_folder(tokenizer) -> str:
 def compare(label: str, name: str, texts: list[str], device: str | None, precision: str, default=None) -> dict:
     """``default`` (a ``bench.default_path.DefaultPath`` of this encoder): ours is its path; else
     ours is ``name``'s default recipe at ``precision``."""
-    from bertsent.core.embed import Embedder
-    from bertsent.core.encoder import Encoder
+    from bertsent.core.encoding.embed import Embedder
+    from bertsent.core.encoding.encoder import Encoder
 
     if default is not None:
         ours_embedder = default.embedder()
@@ -74,8 +74,8 @@ def compare(label: str, name: str, texts: list[str], device: str | None, precisi
 def accuracy_and_cache(device: str | None) -> dict:
     """SST2 test accuracy of the default path next to fp32 of the same recipe and the all-layer fp32
     recipe (the default before layer sets), each trained on all of SST2 train; the cached re-run time."""
-    from bertsent.core.data import load_splits
-    from bertsent.core.embed import Embedder
+    from bertsent.core.data.dataset import load_splits
+    from bertsent.core.encoding.embed import Embedder
 
     from bench.default_path import default_path
 
@@ -144,9 +144,9 @@ def memory_run(copies: int, device: str | None, precision: str) -> dict:
     code = (
         "import os, resource, sys, tempfile, time\n"
         "os.environ['BERTSENT_CACHE'] = tempfile.mkdtemp()\n"
-        "from bertsent.core.data import load_dataset\n"
-        "from bertsent.core.embed import Embedder\n"
-        "from bertsent.core.encoder import Encoder\n"
+        "from bertsent.core.data.dataset import load_dataset\n"
+        "from bertsent.core.encoding.embed import Embedder\n"
+        "from bertsent.core.encoding.encoder import Encoder\n"
         f"base = load_dataset({str(SST2 / 'train.tsv')!r}).texts\n"
         f"texts = [f'{{t}} ({{k}})' for k in range({copies}) for t in base]\n"
         f"embedder = Embedder(Encoder.load(device={device!r}, precision={precision!r}))\n"
@@ -163,8 +163,8 @@ def finetune_run(device: str | None) -> dict:
     from dataclasses import asdict
 
     from bertsent.core import jobs
-    from bertsent.core.data import load_splits
-    from bertsent.core.finetune import FinetuneSettings
+    from bertsent.core.data.dataset import load_splits
+    from bertsent.core.models.finetune import FinetuneSettings
 
     splits = load_splits(SST2)
     settings = FinetuneSettings()
@@ -181,9 +181,9 @@ def finetune_run(device: str | None) -> dict:
 
 def probe_run(device: str | None, precision: str) -> dict:
     """The layer probe on all of SST2: embeddings computed first (untimed), then timed with them cached."""
-    from bertsent.core.data import load_splits
-    from bertsent.core.encoder import Encoder
-    from bertsent.core.probe import hidden_features, probe_layers
+    from bertsent.core.analyses.probe import hidden_features, probe_layers
+    from bertsent.core.data.dataset import load_splits
+    from bertsent.core.encoding.encoder import Encoder
 
     encoder = Encoder.load(device=device, precision=precision)
     splits = load_splits(SST2)
@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--paths-test", type=int, help="test sentences for --paths' accuracy (default: all)")
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args(argv)
-    from bertsent.core.encoder import quiet_transformers
+    from bertsent.core.encoding.encoder import quiet_transformers
 
     quiet_transformers()  # its "Loading weights" bars would break into the bench's report
     if args.paths:
@@ -247,8 +247,8 @@ def main(argv: list[str] | None = None) -> int:
         result = label_run(SST2, args.label, args.device, args.precision)
         print(json.dumps(result, indent=2)) if args.json else print_label(result)
         return 0
-    from bertsent.core.data import Splits, load_dataset
-    from bertsent.core.encoder import Encoder
+    from bertsent.core.data.dataset import Splits, load_dataset
+    from bertsent.core.encoding.encoder import Encoder
 
     from bench.default_path import default_path
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class DefaultPath:
-    trained: object  # core.model.SentimentModel as trained (fp32 on a CPU)
+    trained: object  # core.models.model.SentimentModel as trained (fp32 on a CPU)
     loaded: object  # the same model saved and loaded again: the default path
     report_accuracy: float  # the trained model's accuracy on the held-out split
 
@@ -27,14 +27,14 @@ class DefaultPath:
 
     def embedder(self, encoder=None):
         """An uncached embedder of the default recipe on ``encoder`` (default: the loaded one)."""
-        from bertsent.core.embed import Embedder
+        from bertsent.core.encoding.embed import Embedder
 
         embedder = self.loaded.embedder
         return Embedder(encoder or embedder.encoder, embedder.pooling, layers=embedder.layers, cache=False)
 
     def model_on(self, encoder):
         """The trained classifier on ``encoder``'s vectors of the same recipe (another precision)."""
-        from bertsent.core.model import SentimentModel
+        from bertsent.core.models.model import SentimentModel
 
         return SentimentModel(self.embedder(encoder), self.trained.classifier)
 
@@ -43,9 +43,9 @@ def default_path(splits, device: str | None, *, C: float | None = None, **embedd
     """Train, save and load the default recipe on ``splits`` (``C=None``: chosen by cross-validation,
     as ``bertsent train`` does); ``embedder_options`` (pooling, layers) change the recipe."""
     from bertsent.core import jobs
-    from bertsent.core.embed import Embedder
-    from bertsent.core.encoder import Encoder
-    from bertsent.core.persist import load_model
+    from bertsent.core.encoding.embed import Embedder
+    from bertsent.core.encoding.encoder import Encoder
+    from bertsent.core.models.persist import load_model
 
     encoder = Encoder.load(device=device)
     trained = jobs.train(splits, embedder=Embedder(encoder, **embedder_options), C=C, record=False)

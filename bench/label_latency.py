@@ -20,7 +20,7 @@ KEYS = 200
 
 
 def pool_file(folder: Path, sst2: Path, n: int = POOL) -> Path:
-    from bertsent.core.data import load_dataset
+    from bertsent.core.data.dataset import load_dataset
 
     texts: dict[str, None] = {}
     for path in (sst2 / "train.tsv", sst2 / "test.tsv", sst2.parent / "sst5" / "train.csv"):

@@ -22,7 +22,7 @@ from pathlib import Path
 
 def write_corpus(sst2: Path, path: Path, n: int) -> None:
     """N rows (id, review, source) cycling through SST2 train and test sentences."""
-    from bertsent.core.data import load_dataset
+    from bertsent.core.data.dataset import load_dataset
 
     texts = load_dataset(sst2 / "train.tsv").texts + load_dataset(sst2 / "test.tsv").texts
     with open(path, "w", newline="", encoding="utf-8") as handle:
@@ -36,9 +36,9 @@ def train_model(sst2: Path, folder: Path, device: str | None, precision: str) ->
     does not depend on how well the classifier was fitted), saved as `bertsent train` saves it:
     with the bf16 check, so labelling runs in the precision a user's model would."""
     from bertsent.core import jobs
-    from bertsent.core.data import Splits, load_dataset
-    from bertsent.core.embed import Embedder
-    from bertsent.core.encoder import Encoder
+    from bertsent.core.data.dataset import Splits, load_dataset
+    from bertsent.core.encoding.embed import Embedder
+    from bertsent.core.encoding.encoder import Encoder
 
     splits = Splits(load_dataset(sst2 / "train.tsv").head(2000), load_dataset(sst2 / "test.tsv").head(500), True)
     encoder = Encoder.load(device=device, precision=precision)
@@ -52,10 +52,10 @@ def label_command(corpus: Path, model: Path, out: Path, window: int) -> list[str
 
 
 def label_run(sst2: Path, n: int, device: str | None, precision: str) -> dict:
-    from bertsent.core.data import load_dataset
-    from bertsent.core.embed import Embedder
-    from bertsent.core.label import WINDOW_ROWS
-    from bertsent.core.persist import load_model
+    from bertsent.core.data.dataset import load_dataset
+    from bertsent.core.encoding.embed import Embedder
+    from bertsent.core.labelling.label import WINDOW_ROWS
+    from bertsent.core.models.persist import load_model
 
     from bench.rates import embedder_rate
 

@@ -90,10 +90,10 @@ def main(argv: list[str] | None = None) -> int:
 
     import warnings
 
-    from bertsent.core.classifier import SentimentClassifier
-    from bertsent.core.data import load_dataset
-    from bertsent.core.embed import Embedder
-    from bertsent.core.encoder import Encoder
+    from bertsent.core.data.dataset import load_dataset
+    from bertsent.core.encoding.embed import Embedder
+    from bertsent.core.encoding.encoder import Encoder
+    from bertsent.core.models.classifier import SentimentClassifier
 
     from bench.paths import rate
 

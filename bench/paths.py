@@ -38,7 +38,7 @@ def encoder_flops(encoder, ids: list[list[int]], depth: int | None = None) -> fl
 def matmul_reference(dtype: str, encoder, tokens: int) -> float:
     """GFLOP/s of the encoder's own feed-forward products in ``dtype``: ``[tokens, hidden] @ [hidden,
     inner]`` and back, ``tokens`` a batch's worth (the embedder's token budget); best of repeats."""
-    from bertsent.core.fastpath import matmul_gflops
+    from bertsent.core.models.fastpath import matmul_gflops
 
     config = encoder.model.config
     hidden = int(config.hidden_size)
@@ -56,10 +56,10 @@ def rate(embedder, texts: list[str]) -> float:
 
 
 def paths_run(sst2, n: int, train_n: int, device: str | None, test_n: int | None = None) -> dict:
-    from bertsent.core.data import Splits, load_dataset
-    from bertsent.core.embed import Embedder
-    from bertsent.core.encoder import Encoder
-    from bertsent.core.fastpath import keeps_decisions, machine_choice
+    from bertsent.core.data.dataset import Splits, load_dataset
+    from bertsent.core.encoding.embed import Embedder
+    from bertsent.core.encoding.encoder import Encoder
+    from bertsent.core.models.fastpath import keeps_decisions, machine_choice
 
     from bench.default_path import default_path
     from bench.rates import st_rate, tutorial_rate

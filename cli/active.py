@@ -23,7 +23,7 @@ from bertsent.cli.common import (
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    from bertsent.core.active import DEFAULT_STRATEGY, STRATEGIES
+    from bertsent.core.labelling.active import DEFAULT_STRATEGY, STRATEGIES
 
     strategy_help = f"auto (diverse first, then the most uncertain across clusters), {', '.join(STRATEGIES[1:])}"
     simulate = commands.add_parser(
@@ -71,8 +71,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     from bertsent.core import jobs
-    from bertsent.core.data import load_splits
-    from bertsent.core.embed import Embedder
+    from bertsent.core.data.dataset import load_splits
+    from bertsent.core.encoding.embed import Embedder
 
     splits = load_splits(find_data(args.data), limit=args.limit, **columns(args))
     warn_skipped(splits.train.skipped)
@@ -106,7 +106,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     import sys
 
     from bertsent.core import jobs
-    from bertsent.core.embed import Embedder
+    from bertsent.core.encoding.embed import Embedder
 
     with Progress("embedding") as progress:
         picks = jobs.suggest(

@@ -50,7 +50,7 @@ DATA_HELP = "file or folder (default: $BERTSENT_DATA, cache, then download)"
 
 
 def encoder_options(sub: argparse.ArgumentParser) -> None:
-    from bertsent.core.encoder import DEFAULT_ENCODER, PRECISIONS
+    from bertsent.core.encoding.encoder import DEFAULT_ENCODER, PRECISIONS
 
     sub.add_argument(
         "--encoder",
@@ -100,7 +100,7 @@ positive_int = number(int, 1, 10**9)
 
 
 def safe(text: str) -> str:
-    from bertsent.core.text import clean
+    from bertsent.core.base.text import clean
 
     return clean(text)
 
@@ -110,8 +110,8 @@ def fail(message: str) -> None:
 
 
 def print_json(data: object, *, one_line: bool = False) -> None:
-    """Every JSON the CLI prints goes through here: strict JSON (see core.jsonio)."""
-    from bertsent.core import jsonio
+    """Every JSON the CLI prints goes through here: strict JSON (see core.base.jsonio)."""
+    from bertsent.core.base import jsonio
 
     print(jsonio.dumps(data, indent=None if one_line else 2), flush=one_line)
 
@@ -155,14 +155,14 @@ def warn_skipped(skipped: dict[str, int]) -> None:
 
 
 def find_data(path: str | None):
-    from bertsent.core.sources import find_data
+    from bertsent.core.data.sources import find_data
 
     with Progress("downloading") as progress:
         return find_data(path, progress=lambda name, done, total: progress.bytes(name, done, total))
 
 
 def load_encoder(args: argparse.Namespace):
-    from bertsent.core.encoder import Encoder
+    from bertsent.core.encoding.encoder import Encoder
 
     return Encoder.load(args.encoder, device=args.device, precision=args.precision)
 
@@ -170,7 +170,7 @@ def load_encoder(args: argparse.Namespace):
 def stdin_lines() -> Iterator[str]:
     """Lines of stdin as text; bytes that are not UTF-8 stay as lone surrogates, for core to
     report on that line (instead of the whole stream failing to decode)."""
-    from bertsent.core.table import line_text  # the one rule for where a line ends
+    from bertsent.core.data.table import line_text  # the one rule for where a line ends
 
     for line in sys.stdin.buffer:
         yield line_text(line.decode("utf-8", "surrogateescape"))

@@ -28,7 +28,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from bertsent.core.data import load_splits, summarize
+    from bertsent.core.data.dataset import load_splits, summarize
 
     path = find_data(args.data)
     splits = load_splits(path, **columns(args))

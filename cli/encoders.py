@@ -28,7 +28,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def describe(known) -> dict:
-    from bertsent.core.encoders import installed_folder, is_installed
+    from bertsent.core.encoding.encoders import installed_folder, is_installed
 
     measured = known.measured
     return {
@@ -47,7 +47,7 @@ def describe(known) -> dict:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from bertsent.core.encoders import KNOWN
+    from bertsent.core.encoding.encoders import KNOWN
     from rich.markup import escape
     from rich.table import Table
 
@@ -78,8 +78,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_install(args: argparse.Namespace) -> int:
-    from bertsent.core.encoder_install import install_encoder, installable
-    from bertsent.core.errors import Cancelled
+    from bertsent.core.base.errors import Cancelled
+    from bertsent.core.encoding.install import install_encoder, installable
 
     package = installable(args.name)
     with Progress(f"installing {args.name}") as bar:

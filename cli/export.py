@@ -20,10 +20,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def cmd_export(args: argparse.Namespace) -> int:
     import joblib
-    from bertsent.core.estimators import to_pipeline
-    from bertsent.core.files import atomic_open
-    from bertsent.core.paths import writable_file
-    from bertsent.core.persist import load_model
+    from bertsent.core.base.files import atomic_open
+    from bertsent.core.base.paths import writable_file
+    from bertsent.core.models.estimators import to_pipeline
+    from bertsent.core.models.persist import load_model
 
     writable_file(args.out, "--out")  # before any work: a bad destination must not cost the export
     model = load_model(args.model).model

@@ -8,7 +8,7 @@ from bertsent.cli.common import Progress, positive_int, print_json, safe, warn_s
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    from bertsent.core.inside import PROJECTIONS
+    from bertsent.core.analyses.inside import PROJECTIONS
 
     sentence_map = commands.add_parser("map", help="2-D map of a saved model's test sentence vectors")
     sentence_map.set_defaults(run=cmd_map)
@@ -24,8 +24,8 @@ def cmd_map(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from bertsent.core import jobs
-    from bertsent.core.data import load_dataset, load_splits
-    from bertsent.core.persist import load_model
+    from bertsent.core.data.dataset import load_dataset, load_splits
+    from bertsent.core.models.persist import load_model
 
     saved = load_model(args.model)
     path = Path(args.data)

@@ -8,8 +8,8 @@ from bertsent.cli.common import Progress, fail, positive_int, safe
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    from bertsent.core.label import OUTPUT_FORMATS, WINDOW_ROWS
-    from bertsent.core.table import FORMATS
+    from bertsent.core.data.table import FORMATS
+    from bertsent.core.labelling.label import OUTPUT_FORMATS, WINDOW_ROWS
 
     label = commands.add_parser(
         "label",

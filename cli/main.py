@@ -66,11 +66,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if list(sys.argv[1:] if argv is None else argv) == ["--version"]:  # at once: the parser's commands import numpy
         print(version_text())
         return 0
-    from bertsent.core.encoder import quiet_transformers
+    from bertsent.core.encoding.encoder import quiet_transformers
 
     quiet_transformers()
     args = build_parser().parse_args(argv)
-    from bertsent.core.errors import BertsentError, Cancelled
+    from bertsent.core.base.errors import BertsentError, Cancelled
 
     stop_status(reset=True)  # a signal noted by an earlier call in this process is not this one's
     try:

@@ -47,8 +47,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from bertsent.core import jobs
-    from bertsent.core.data import load_dataset, load_splits
-    from bertsent.core.persist import load_model
+    from bertsent.core.data.dataset import load_dataset, load_splits
+    from bertsent.core.models.persist import load_model
 
     saved = load_model(args.model)
     for note in saved.notes:
@@ -81,8 +81,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from bertsent.core import jobs
-    from bertsent.core.errors import DataError
-    from bertsent.core.persist import load_model
+    from bertsent.core.base.errors import DataError
+    from bertsent.core.models.persist import load_model
 
     saved = load_model(args.model)
     for note in saved.notes:
@@ -115,8 +115,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def token_renderer() -> Callable:
-    from bertsent.core.explain import display_axis
-    from bertsent.core.strength import strength_steps
+    from bertsent.core.base.strength import strength_steps
+    from bertsent.core.models.explain import display_axis
     from rich.text import Text
 
     console = stdout_console(highlight=False)
@@ -146,7 +146,7 @@ def token_renderer() -> Callable:
 
 def step_style(step: int) -> str:
     """Green (positive) or red (negative) text, brighter and then bold with the strength step."""
-    from bertsent.core.strength import STEPS
+    from bertsent.core.base.strength import STEPS
 
     strength = abs(step) / STEPS
     channel = 90 + round(165 * strength)

@@ -43,7 +43,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def cmd_probe(args: argparse.Namespace) -> int:
     from bertsent.core import jobs
-    from bertsent.core.data import load_splits
+    from bertsent.core.data.dataset import load_splits
 
     path = find_data(args.data)
     splits = load_splits(path, limit=args.limit, skip_bad=args.skip_bad)
@@ -60,7 +60,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
 
 def print_probe(result) -> None:
-    from bertsent.core.probe import PROBE_POOLINGS
+    from bertsent.core.analyses.probe import PROBE_POOLINGS
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
@@ -89,7 +89,7 @@ def print_probe(result) -> None:
     )
     cheapest = result.cheapest_prefix
     if cheapest is not None:
-        from bertsent.core.probe import PREFIX_TOLERANCE
+        from bertsent.core.analyses.probe import PREFIX_TOLERANCE
 
         runs = result.layers - 1
         prefixes = Table("layers", "acc", "transformer layers run", box=None)

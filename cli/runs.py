@@ -17,7 +17,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def cmd_runs(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from bertsent.core.runs import RunHistory
+    from bertsent.core.models.runs import RunHistory
 
     history = RunHistory()
     if args.clear:

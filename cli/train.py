@@ -26,10 +26,10 @@ from bertsent.cli.common import (
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    from bertsent.core.embed import DEFAULT_POOLING, POOLING_HELP, POOLINGS
-    from bertsent.core.finetune import FinetuneSettings
-    from bertsent.core.layers import LAYERS_HELP
-    from bertsent.core.regularization import C_RANGE
+    from bertsent.core.base.regularization import C_RANGE
+    from bertsent.core.encoding.embed import DEFAULT_POOLING, POOLING_HELP, POOLINGS
+    from bertsent.core.encoding.layers import LAYERS_HELP
+    from bertsent.core.models.finetune import FinetuneSettings
 
     FINETUNE = FinetuneSettings()
 
@@ -107,11 +107,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     from contextlib import nullcontext
 
     from bertsent.core import jobs
-    from bertsent.core.data import load_splits
-    from bertsent.core.embed import DEFAULT_POOLING, Embedder
-    from bertsent.core.errors import BertsentError
-    from bertsent.core.finetune import FinetuneSettings
-    from bertsent.core.persist import check_model_folder
+    from bertsent.core.base.errors import BertsentError
+    from bertsent.core.data.dataset import load_splits
+    from bertsent.core.encoding.embed import DEFAULT_POOLING, Embedder
+    from bertsent.core.models.finetune import FinetuneSettings
+    from bertsent.core.models.persist import check_model_folder
 
     if args.finetune and (
         args.pooling != "mean" and args.pooling != DEFAULT_POOLING or args.C is not None or args.layers is not None
@@ -160,8 +160,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def layer_set(text: str) -> str:
     """An argparse type: a layer set's spelling checked (its depth is checked against the encoder)."""
-    from bertsent.core.errors import RecipeError
-    from bertsent.core.layers import parse_layers
+    from bertsent.core.base.errors import RecipeError
+    from bertsent.core.encoding.layers import parse_layers
 
     try:
         return parse_layers(text)
@@ -171,7 +171,7 @@ def layer_set(text: str) -> str:
 
 def class_order(args: argparse.Namespace) -> list[str] | None:
     """``--classes "a,b,c"`` as a list of names (None: sorted)."""
-    from bertsent.core.errors import DataError
+    from bertsent.core.base.errors import DataError
 
     if args.classes is None:
         return None
@@ -183,7 +183,7 @@ def class_order(args: argparse.Namespace) -> list[str] | None:
 
 def check_writable(*, cache: bool) -> None:
     """The run history's folder (and the cache's, when used) must be usable before work starts."""
-    from bertsent.core.paths import cache_dir, state_dir, writable_folder
+    from bertsent.core.base.paths import cache_dir, state_dir, writable_folder
 
     writable_folder(state_dir(), "state folder ($BERTSENT_STATE)")
     if cache:
@@ -192,7 +192,7 @@ def check_writable(*, cache: bool) -> None:
 
 def cmd_baseline(args: argparse.Namespace) -> int:
     from bertsent.core import jobs
-    from bertsent.core.data import load_splits
+    from bertsent.core.data.dataset import load_splits
 
     check_writable(cache=False)
     path = find_data(args.data)

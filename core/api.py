@@ -14,8 +14,8 @@ Data comes from a path (a CSV, TSV or JSONL file, or a folder with ``train.*`` a
 from lists of texts and labels, or from any table with named columns (a pandas DataFrame, a dict
 of lists: duck-typed, pandas is not needed). Every long call takes ``progress`` (called with a
 :class:`Progress`) and ``cancel`` (a ``threading.Event``; setting it stops the work between
-steps with :class:`~bertsent.core.errors.Cancelled`). Errors are
-:class:`~bertsent.core.errors.BertsentError` subclasses with one-line messages.
+steps with :class:`~bertsent.core.base.errors.Cancelled`). Errors are
+:class:`~bertsent.core.base.errors.BertsentError` subclasses with one-line messages.
 """
 
 from __future__ import annotations
@@ -26,10 +26,9 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
-from bertsent.core.active import Simulation
-from bertsent.core.annotate import Session
-from bertsent.core.classes import ClassSet
-from bertsent.core.data import (
+from bertsent.core.base.errors import BertsentError, Cancelled, DataError
+from bertsent.core.data.classes import ClassSet
+from bertsent.core.data.dataset import (
     Dataset,
     Splits,
     find_column,
@@ -39,10 +38,11 @@ from bertsent.core.data import (
     load_splits,
     split,
 )
-from bertsent.core.errors import BertsentError, Cancelled, DataError
-from bertsent.core.explain import Prediction
 from bertsent.core.jobs import Evaluation, Progress, ProgressFn, Saved, Trained, evaluate
-from bertsent.core.model import SentimentModel
+from bertsent.core.labelling.active import Simulation
+from bertsent.core.labelling.annotate import Session
+from bertsent.core.models.explain import Prediction
+from bertsent.core.models.model import SentimentModel
 
 __all__ = [
     "BertsentError",
@@ -180,12 +180,12 @@ def train(
     from bertsent.core import jobs
 
     if finetune:
-        from bertsent.core.finetune import FinetuneSettings
+        from bertsent.core.models.finetune import FinetuneSettings
 
         settings = FinetuneSettings() if epochs is None else FinetuneSettings(epochs=epochs)
         return jobs.train(splits, encoder=encoder, finetune=settings, device=device, progress=progress, cancel=cancel)
-    from bertsent.core.embed import DEFAULT_POOLING, Embedder
-    from bertsent.core.encoder import Encoder
+    from bertsent.core.encoding.embed import DEFAULT_POOLING, Embedder
+    from bertsent.core.encoding.encoder import Encoder
 
     loaded = Encoder.load(encoder, device=device, precision=precision)
     embedder = Embedder(loaded, pooling or DEFAULT_POOLING, layers=layers, cache=cache)
@@ -201,7 +201,7 @@ def save(trained: Trained, folder: str | Path, *, progress: ProgressFn | None = 
 
 def load_model(folder: str | Path, *, device: str | None = None) -> SentimentModel:
     """A saved model, checked against its ``model.json`` (a model folder cannot run code)."""
-    from bertsent.core.persist import load_model as load_saved
+    from bertsent.core.models.persist import load_model as load_saved
 
     return load_saved(folder, device=device).model
 
@@ -241,7 +241,7 @@ def label_file(
     """Label every row of ``source`` into ``out`` (its columns kept, the label and probability
     added); an interrupted run resumes where it stopped. Returns ``out``."""
     from bertsent.core.jobs import label_progress
-    from bertsent.core.label import label_file as label_rows
+    from bertsent.core.labelling.label import label_file as label_rows
 
     label_rows(
         model,
@@ -283,8 +283,8 @@ def open_labelling(
     from contextlib import contextmanager
 
     from bertsent.core import jobs
-    from bertsent.core.embed import Embedder
-    from bertsent.core.encoder import Encoder
+    from bertsent.core.encoding.embed import Embedder
+    from bertsent.core.encoding.encoder import Encoder
 
     @contextmanager
     def session() -> Iterator[Session]:
@@ -312,8 +312,8 @@ def suggest(
     """The next ``n`` sentences of ``pool`` to label for the labels in ``labels`` (a labelled
     file), best first, as (row among the pool's distinct texts, text)."""
     from bertsent.core import jobs
-    from bertsent.core.embed import Embedder
-    from bertsent.core.encoder import Encoder
+    from bertsent.core.encoding.embed import Embedder
+    from bertsent.core.encoding.encoder import Encoder
 
     return jobs.suggest(
         pool,
@@ -340,8 +340,8 @@ def simulate(
     """Replay ``splits.train``'s labels as the oracle and score on ``splits.test``: the learning
     curve of ``strategy`` (default: ``auto``) beside random picks on the same seeds."""
     from bertsent.core import jobs
-    from bertsent.core.embed import Embedder
-    from bertsent.core.encoder import Encoder
+    from bertsent.core.encoding.embed import Embedder
+    from bertsent.core.encoding.encoder import Encoder
 
     embedder = Embedder(Encoder.load(encoder))
     return jobs.simulate(

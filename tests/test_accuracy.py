@@ -19,9 +19,9 @@ def test_default_recipe_reaches_84_percent_on_sst2_test(sst2_result, sst2_splits
 
 
 def test_tutorial_cls_recipe_is_one_flag_away(encoder, sst2_splits):
-    from bertsent.core.data import Splits
-    from bertsent.core.embed import Embedder
-    from bertsent.core.train import train
+    from bertsent.core.data.dataset import Splits
+    from bertsent.core.encoding.embed import Embedder
+    from bertsent.core.models.train import train
 
     small = Splits(sst2_splits.train.head(1500), sst2_splits.test.head(500), True)
     report = train(Embedder(encoder, "cls"), small, C=1.0).report

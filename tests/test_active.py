@@ -1,11 +1,11 @@
-"""Choosing what to label next (core.active): strategies, the model on few labels, the simulation."""
+"""Choosing what to label next (core.labelling.active): strategies, the model on few labels, the simulation."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from bertsent.core import active
-from bertsent.core.classes import ClassSet
+from bertsent.core.data.classes import ClassSet
+from bertsent.core.labelling import active
 
 LABEL_SETS = {"0/1": [0, 1], "5 strings": ["awful", "bad", "so so", "good", "great"]}
 

@@ -62,12 +62,12 @@ def test_bad_input_is_one_line_and_exit_2(labelled_data, tiny_encoder, tmp_path,
 
 
 def test_suggest_checks_its_files_before_loading_the_encoder(labelled_data, tmp_path, capsys, monkeypatch):
-    import bertsent.core.encoder
+    import bertsent.core.encoding.encoder
 
     def load(*args, **kwargs):
         raise AssertionError("the encoder was loaded before the files were checked")
 
-    monkeypatch.setattr(bertsent.core.encoder.Encoder, "load", load)
+    monkeypatch.setattr(bertsent.core.encoding.encoder.Encoder, "load", load)
     folder, _ = labelled_data
     pool, binary, headless = tmp_path / "pool.txt", tmp_path / "binary.csv", tmp_path / "headless.csv"
     pool.write_text("a sentence\nanother one\n")

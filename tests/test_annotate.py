@@ -1,4 +1,4 @@
-"""A labelling session (core.annotate): every decision journalled, the labelled file rebuilt, resumed."""
+"""A labelling session (core.labelling.annotate): every decision journalled, the labelled file rebuilt, resumed."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
-from bertsent.core import active, jobs
-from bertsent.core.annotate import journal_path, open_session, read_journal
-from bertsent.core.errors import DataError
+from bertsent.core import jobs
+from bertsent.core.base.errors import DataError
+from bertsent.core.labelling import active
+from bertsent.core.labelling.annotate import journal_path, open_session, read_journal
 
 CLASSES = {"0/1": ["0", "1"], "6 strings": ["very bad", "bad", "meh", "fine", "good", "superb"]}
 
@@ -75,7 +76,7 @@ def test_a_session_killed_mid_labelling_resumes_with_every_label_it_confirmed(tm
     script = textwrap.dedent(
         f"""
         import sys
-        from bertsent.core.annotate import open_session
+        from bertsent.core.labelling.annotate import open_session
         with open_session({str(pool)!r}, {str(out)!r}, classes=["neg", "pos"]) as session:
             for i in range(400):
                 session.label(i, "pos" if i % 2 else "neg")
@@ -98,9 +99,9 @@ def test_a_session_killed_mid_labelling_resumes_with_every_label_it_confirmed(tm
 
 
 def test_the_labelled_file_is_a_training_file(tmp_path, tiny_encoder, names):
-    from bertsent.core.data import load_splits
-    from bertsent.core.embed import Embedder
-    from bertsent.core.encoder import Encoder
+    from bertsent.core.data.dataset import load_splits
+    from bertsent.core.encoding.embed import Embedder
+    from bertsent.core.encoding.encoder import Encoder
 
     pool, out = write_pool(tmp_path, n=60), tmp_path / "labelled.csv"
     with open_session(pool, out, classes=names) as session:
@@ -114,8 +115,8 @@ def test_the_labelled_file_is_a_training_file(tmp_path, tiny_encoder, names):
 
 
 def test_the_model_in_the_loop(tmp_path, tiny_encoder, names):
-    from bertsent.core.embed import Embedder
-    from bertsent.core.encoder import Encoder
+    from bertsent.core.encoding.embed import Embedder
+    from bertsent.core.encoding.encoder import Encoder
 
     pool, out = write_pool(tmp_path, n=40), tmp_path / "labelled.csv"
     embedder = Embedder(Encoder.load(str(tiny_encoder)), cache=False)
@@ -143,8 +144,8 @@ def test_the_model_in_the_loop(tmp_path, tiny_encoder, names):
 
 
 def test_given_labels_teach_the_model_and_are_never_asked(tmp_path, tiny_encoder):
-    from bertsent.core.embed import Embedder
-    from bertsent.core.encoder import Encoder
+    from bertsent.core.encoding.embed import Embedder
+    from bertsent.core.encoding.encoder import Encoder
 
     pool, out = write_pool(tmp_path, n=20), tmp_path / "labelled.csv"
     texts = pool.read_text().splitlines()
@@ -214,8 +215,8 @@ def test_the_script_api_opens_an_embedded_session_and_resumes_it(tmp_path, tiny_
 
 
 def test_a_test_file_scores_each_model_and_is_never_asked(tmp_path, tiny_encoder, names):
-    from bertsent.core.embed import Embedder
-    from bertsent.core.encoder import Encoder
+    from bertsent.core.encoding.embed import Embedder
+    from bertsent.core.encoding.encoder import Encoder
 
     pool, out = write_pool(tmp_path, n=40), tmp_path / "labelled.csv"
     texts = pool.read_text().splitlines()
@@ -321,7 +322,7 @@ def test_a_journal_that_cannot_be_written_is_one_line(tmp_path):
 
 
 def test_a_disk_that_refuses_a_write_loses_no_label_and_is_one_line(tmp_path, monkeypatch):
-    import bertsent.core.annotate as annotate
+    import bertsent.core.labelling.annotate as annotate
 
     pool, out = write_pool(tmp_path), tmp_path / "labelled.csv"
 
@@ -350,7 +351,7 @@ def test_a_disk_that_refuses_a_write_loses_no_label_and_is_one_line(tmp_path, mo
 def test_a_line_the_disk_refused_half_way_is_cut_back_and_never_written_later(tmp_path, monkeypatch):
     """Half the line gets through, then the disk is full: the half goes, and labelling the sentence
     again once there is room leaves one decision, not two (which would make the journal unopenable)."""
-    import bertsent.core.annotate as annotate
+    import bertsent.core.labelling.annotate as annotate
 
     pool, out = write_pool(tmp_path), tmp_path / "labelled.csv"
     real_write = os.write

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from bertsent.core.api import load_data
-from bertsent.core.errors import DataError
+from bertsent.core.base.errors import DataError
 
 TEXTS = [f"sentence number {i}" for i in range(40)]
 

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-from bertsent.core.classes import ClassSet, short_names
-from bertsent.core.classifier import SentimentClassifier
-from bertsent.core.data import load_splits
-from bertsent.core.errors import DataError
+from bertsent.core.base.errors import DataError
+from bertsent.core.data.classes import ClassSet, short_names
+from bertsent.core.data.dataset import load_splits
+from bertsent.core.models.classifier import SentimentClassifier
 
 SST5 = ["very negative", "negative", "neutral", "positive", "very positive"]
 
@@ -86,7 +86,7 @@ def test_load_splits_applies_the_order_and_refuses_a_wrong_one_before_any_work(t
 
 
 def test_zero_and_one_keep_their_colours_in_either_order():
-    from bertsent.core.explain import Prediction, display_axis
+    from bertsent.core.models.explain import Prediction, display_axis
 
     reversed_ = ClassSet((1, 0))
     assert reversed_.names == ["positive", "negative"]

@@ -5,8 +5,8 @@ import threading
 
 import numpy as np
 import pytest
-from bertsent.core.classifier import SentimentClassifier
-from bertsent.core.errors import Cancelled
+from bertsent.core.base.errors import Cancelled
+from bertsent.core.models.classifier import SentimentClassifier
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def test_arrays_round_trip(blobs):
 
 def test_a_two_output_head_is_stored_as_one_row_with_the_same_softmax():
     import numpy as np
-    from bertsent.core.classifier import SentimentClassifier
+    from bertsent.core.models.classifier import SentimentClassifier
 
     rng = np.random.default_rng(0)
     weight, bias, x = rng.normal(size=(2, 4)), rng.normal(size=2), rng.normal(size=(6, 4))
@@ -72,8 +72,8 @@ def test_a_two_output_head_is_stored_as_one_row_with_the_same_softmax():
 def test_cv_curve_does_not_move_with_noise_in_the_last_bits(encoder, sst2_dir):
     """Another CPU model or thread count changes the vectors' last bits; the CV accuracies (a chart
     in the app, and the chosen C) must not follow. scikit-learn's default tolerance failed this."""
-    from bertsent.core.data import load_splits
-    from bertsent.core.embed import Embedder
+    from bertsent.core.data.dataset import load_splits
+    from bertsent.core.encoding.embed import Embedder
 
     splits = load_splits(sst2_dir, limit=200)
     X = Embedder(encoder).embed(splits.train.texts)

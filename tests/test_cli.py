@@ -163,7 +163,7 @@ def test_skip_bad_skips_and_counts_rows_that_otherwise_stop_the_command(tmp_path
 
 
 def test_data_with_nothing_to_find_is_one_line(monkeypatch, tmp_path, capsys):
-    from bertsent.core import sources
+    from bertsent.core.data.dataset import sources
 
     monkeypatch.setenv("BERTSENT_CACHE", str(tmp_path))
     closed = {"train.tsv": {"url": "http://127.0.0.1:9/train.tsv", "sha256": "0" * 64}}
@@ -196,8 +196,8 @@ class CtrlC:
 def test_ctrl_c_while_embedding_exits_130_and_the_same_command_resumes(
     encoder, sst2_dir, tmp_path, monkeypatch, capsys
 ):
-    from bertsent.core.data import load_splits
-    from bertsent.core.embed import Embedder
+    from bertsent.core.data.dataset import load_splits
+    from bertsent.core.encoding.embed import Embedder
 
     monkeypatch.setenv("BERTSENT_CACHE", str(tmp_path / "cache"))
     batches = CtrlC(at=3)
@@ -209,7 +209,7 @@ def test_ctrl_c_while_embedding_exits_130_and_the_same_command_resumes(
 
     monkeypatch.setattr(Embedder, "forward", forward)
     # Count the embedding's batches only: the bf16 check at save time runs forward passes of its own.
-    monkeypatch.setattr("bertsent.core.fastpath.check_fast_path", lambda *args: None)
+    monkeypatch.setattr("bertsent.core.models.fastpath.check_fast_path", lambda *args: None)
     args = ["train", "--data", str(sst2_dir), "--limit", "100", "--C", "1", "--out", str(tmp_path / "m"), "--json"]
     assert main(args) == 130
     assert "interrupted; finished embeddings are cached, run again to resume" in capsys.readouterr().err

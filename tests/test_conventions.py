@@ -108,7 +108,7 @@ def test_the_command_line_keeps_transformers_quiet_unless_asked(verbosity, quiet
 # an in-process main() of another test may have quieted huggingface_hub's bars, which then warns
 @pytest.mark.filterwarnings("ignore:Cannot enable progress bars")
 def test_loading_an_encoder_leaves_transformers_logging_as_it_was(tiny_encoder):
-    from bertsent.core.encoder import Encoder
+    from bertsent.core.encoding.encoder import Encoder
     from transformers.utils import logging as transformers_logging
 
     verbosity = transformers_logging.get_verbosity()
@@ -125,7 +125,7 @@ def test_loading_an_encoder_leaves_transformers_logging_as_it_was(tiny_encoder):
 
 
 def test_core_logs_through_the_bertsent_logger(tiny_encoder, caplog):
-    from bertsent.core.encoder import Encoder
+    from bertsent.core.encoding.encoder import Encoder
 
     with caplog.at_level("INFO", logger="bertsent"):
         Encoder.load(str(tiny_encoder), device="cpu")
@@ -136,8 +136,8 @@ def test_transformers_offline_keeps_the_hub_off(monkeypatch):
     """``TRANSFORMERS_OFFLINE`` alone is honoured like ``HF_HUB_OFFLINE``: no connection is tried."""
     import socket
 
-    from bertsent.core.encoder import Encoder
-    from bertsent.core.errors import EncoderError
+    from bertsent.core.base.errors import EncoderError
+    from bertsent.core.encoding.encoder import Encoder
 
     def no_network(*args, **kwargs):
         raise OSError("a connection was tried")
@@ -151,8 +151,8 @@ def test_transformers_offline_keeps_the_hub_off(monkeypatch):
 
 def test_a_held_history_lock_times_out_with_one_line(small_result, tmp_path, monkeypatch):
     import filelock
-    from bertsent.core import runs
-    from bertsent.core.errors import BertsentError
+    from bertsent.core.base.errors import BertsentError
+    from bertsent.core.models import runs
 
     monkeypatch.setattr(runs, "LOCK_TIMEOUT", 0.2)
     history = runs.RunHistory(tmp_path)
@@ -165,7 +165,7 @@ def test_a_held_history_lock_times_out_with_one_line(small_result, tmp_path, mon
 
 
 def test_default_folders_are_the_xdg_ones_bertsent_always_used(monkeypatch, tmp_path):
-    from bertsent.core.paths import cache_dir, config_dir, state_dir
+    from bertsent.core.base.paths import cache_dir, config_dir, state_dir
 
     for variable in ("BERTSENT_CACHE", "BERTSENT_CONFIG", "BERTSENT_STATE", "XDG_CACHE_HOME", "XDG_CONFIG_HOME"):
         monkeypatch.delenv(variable, raising=False)

@@ -4,9 +4,9 @@ import json
 
 import numpy as np
 import pytest
-from bertsent.core.classes import ClassSet
-from bertsent.core.data import load_dataset, load_splits, split, summarize
-from bertsent.core.errors import DataError
+from bertsent.core.base.errors import DataError
+from bertsent.core.data.classes import ClassSet
+from bertsent.core.data.dataset import load_dataset, load_splits, split, summarize
 
 
 def write(tmp_path, name, content: bytes | str):
@@ -118,7 +118,7 @@ def test_summary(tmp_path):
 
 
 def test_labels_are_data_strings_or_integers(tmp_path):
-    from bertsent.core.classes import ClassSet
+    from bertsent.core.data.classes import ClassSet
 
     words = load_dataset(write(tmp_path, "w.csv", "text,label\ngood,positive\nbad,negative\nmeh,neutral\n"))
     assert words.labels.tolist() == ["positive", "negative", "neutral"]
@@ -164,7 +164,7 @@ def test_too_few_sentences_per_class_to_split_names_the_minimum(tmp_path, rows, 
 
 
 def test_minimum_split_size_really_splits(tmp_path):
-    from bertsent.core.data import min_split_size
+    from bertsent.core.data.dataset import min_split_size
 
     for classes in (2, 3, 5):
         n = min_split_size(classes, 0.25)
@@ -174,7 +174,7 @@ def test_minimum_split_size_really_splits(tmp_path):
 
 
 def test_too_few_per_class_for_cross_validation(tmp_path):
-    from bertsent.core.data import cv_folds
+    from bertsent.core.data.dataset import cv_folds
 
     assert cv_folds(np.array([0, 0, 0, 1, 1, 1, 1, 1, 1]), 5) == 3
     with pytest.raises(DataError, match="class 'b' has 1 training sentence; cross-validation needs at least 2"):
@@ -197,7 +197,7 @@ def test_folder_with_integer_and_text_labels_compares_them_as_text(tmp_path):
 
 
 def test_align_labels_to_a_models_classes(tmp_path):
-    from bertsent.core.data import align_labels
+    from bertsent.core.data.dataset import align_labels
 
     data = load_dataset(write(tmp_path, "e.csv", "text,label\na,1\nb,0\n"))
     assert align_labels(data, ClassSet(("0", "1"))).labels.tolist() == ["1", "0"]

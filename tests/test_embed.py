@@ -4,9 +4,9 @@ import threading
 
 import numpy as np
 import pytest
-from bertsent.core.cache import EmbeddingCache
-from bertsent.core.embed import Embedder
-from bertsent.core.errors import Cancelled
+from bertsent.core.base.errors import Cancelled
+from bertsent.core.encoding.cache import EmbeddingCache
+from bertsent.core.encoding.embed import Embedder
 
 TEXTS = [
     "a gorgeous , witty , seductive movie .",
@@ -80,7 +80,7 @@ def test_cache_key_depends_on_pooling_and_weights(encoder):
 def test_the_cache_never_serves_one_encoders_vectors_to_another(tiny_distilbert, encoder, tmp_path, monkeypatch):
     """Two encoders of the same shape and settings but other weights share nothing in the cache."""
     import torch
-    from bertsent.core.encoder import Encoder
+    from bertsent.core.encoding.encoder import Encoder
     from transformers import AutoModel
 
     other = tmp_path / "other-weights"
@@ -128,7 +128,7 @@ def test_many_shards_are_compacted_into_one(encoder, tmp_path):
 
 
 def test_repeated_sentences_are_spread_in_place_to_input_order():
-    from bertsent.core.embed import _spread
+    from bertsent.core.encoding.embed import _spread
 
     rng = np.random.default_rng(0)
     for _ in range(200):

@@ -2,12 +2,12 @@
 
 import numpy as np
 import pytest
-from bertsent.core.data import Splits, load_dataset
-from bertsent.core.embed import Embedder
-from bertsent.core.encoder import Encoder, resolve_encoder
-from bertsent.core.errors import EncoderError
-from bertsent.core.persist import load_model, save_model
-from bertsent.core.train import train
+from bertsent.core.base.errors import EncoderError
+from bertsent.core.data.dataset import Splits, load_dataset
+from bertsent.core.encoding.embed import Embedder
+from bertsent.core.encoding.encoder import Encoder, resolve_encoder
+from bertsent.core.models.persist import load_model, save_model
+from bertsent.core.models.train import train
 
 
 def test_tutorial_token_ids(encoder):

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 from bertsent.cli.main import main
-from bertsent.core import encoder_install
-from bertsent.core.encoder import Encoder, resolve_encoder
-from bertsent.core.encoder_install import damaged_files, install_encoder
-from bertsent.core.encoders import encoders_dir
-from bertsent.core.errors import Cancelled, EncoderError
+from bertsent.core.base.errors import Cancelled, EncoderError
+from bertsent.core.encoding import install as encoder_install
+from bertsent.core.encoding.encoder import Encoder, resolve_encoder
+from bertsent.core.encoding.encoders import encoders_dir
+from bertsent.core.encoding.install import damaged_files, install_encoder
 
 
 def installed(fake) -> Path:

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from bertsent.core.explain import word_spans
+from bertsent.core.models.explain import word_spans
 
 
 def test_word_spans_join_wordpieces():

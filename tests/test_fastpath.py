@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from bertsent.core import fastpath
-from bertsent.core.fastpath import FastPathCheck, MachineChoice, check_fast_path, load_precision, machine_choice
+from bertsent.core.models import fastpath
+from bertsent.core.models.fastpath import FastPathCheck, MachineChoice, check_fast_path, load_precision, machine_choice
 
 
 def _machine(precision: str) -> MachineChoice:
@@ -14,7 +14,7 @@ def _machine(precision: str) -> MachineChoice:
 
 
 def test_bf16_is_compared_with_fp32_on_the_held_out_split_and_the_rule_is_applied(small_result, sst2_dir):
-    from bertsent.core.data import load_dataset
+    from bertsent.core.data.dataset import load_dataset
 
     test = load_dataset(sst2_dir / "test.tsv").head(200)
     check = check_fast_path(small_result.model, test.texts, test.labels)
@@ -50,7 +50,7 @@ def test_the_machine_probe_is_cached_per_cpu_and_torch(tmp_path, monkeypatch):
 
 
 def test_a_saved_model_that_allows_bf16_loads_in_bf16_here_and_still_labels(small_result, tmp_path, monkeypatch):
-    from bertsent.core.persist import load_model, save_model
+    from bertsent.core.models.persist import load_model, save_model
 
     monkeypatch.setattr(fastpath, "machine_choice", lambda: _machine("bf16"))
     check = FastPathCheck("bf16", 0.85, 0.85, 1.0, 100, allowed=True, reason="as fp32 on 100 sentences")
@@ -63,8 +63,8 @@ def test_a_saved_model_that_allows_bf16_loads_in_bf16_here_and_still_labels(smal
 
 def test_bf16_vectors_stay_close_to_fp32(encoder):
     import numpy as np
-    from bertsent.core.embed import Embedder
-    from bertsent.core.fastpath import fast_copy
+    from bertsent.core.encoding.embed import Embedder
+    from bertsent.core.models.fastpath import fast_copy
 
     texts = ["a gorgeous , witty , seductive movie .", "dull and lifeless .", "it 's not bad , but not good either"]
     exact = Embedder(encoder, "layers", cache=False).embed(texts)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from bertsent.core.persist import load_model, read_meta
+from bertsent.core.models.persist import load_model, read_meta
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -33,8 +33,9 @@ def announced(function, after=1):
         return function(*a, **k)
     return wrapper
 
-import bertsent.core.classifier as classifier, bertsent.core.embed as embed, bertsent.core.persist as persist
-import bertsent.core.label as label
+import bertsent.core.models.classifier as classifier, bertsent.core.models.persist as persist
+import bertsent.core.encoding.embed as embed
+import bertsent.core.labelling.label as label
 if stage == "embedding":
     embed.Embedder.forward = announced(embed.Embedder.forward, after=3)  # two batches done
 elif stage == "training":
@@ -117,7 +118,7 @@ def test_signal_while_labelling_ends_with_one_line_and_its_own_status(
 SAVER = """
 import sys
 from pathlib import Path
-from bertsent.core.persist import load_model, save_model
+from bertsent.core.models.persist import load_model, save_model
 
 source, target, shift, go = sys.argv[1:]
 saved = load_model(source)

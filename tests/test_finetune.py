@@ -5,11 +5,11 @@ import threading
 import numpy as np
 import pytest
 import torch
-from bertsent.core.data import Dataset, Splits, load_dataset
-from bertsent.core.errors import Cancelled, DataError, ModelFileError
-from bertsent.core.finetune import FineTuner, FinetuneSettings, _epoch_batches
-from bertsent.core.persist import load_model, read_meta, save_model
-from bertsent.core.train import finetune
+from bertsent.core.base.errors import Cancelled, DataError, ModelFileError
+from bertsent.core.data.dataset import Dataset, Splits, load_dataset
+from bertsent.core.models.finetune import FineTuner, FinetuneSettings, _epoch_batches
+from bertsent.core.models.persist import load_model, read_meta, save_model
+from bertsent.core.models.train import finetune
 
 
 @pytest.fixture(scope="module")

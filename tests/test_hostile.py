@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from bertsent.cli.main import main
-from bertsent.core import jsonio
-from bertsent.core.data import load_dataset
-from bertsent.core.encoder import CHARS_PER_TOKEN
-from bertsent.core.errors import DataError, ModelFileError
-from bertsent.core.persist import load_model
+from bertsent.core.base import jsonio
+from bertsent.core.base.errors import DataError, ModelFileError
+from bertsent.core.data.dataset import load_dataset
+from bertsent.core.encoding.encoder import CHARS_PER_TOKEN
+from bertsent.core.models.persist import load_model
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -59,8 +59,8 @@ def test_unwritable_out_is_refused_before_any_work(sst2_dir, tmp_path, out, cli)
 
 
 def test_a_fit_that_cannot_be_saved_is_kept_and_recorded(sst2_dir, tmp_path, monkeypatch, capsys):
-    import bertsent.core.persist as persist
-    from bertsent.core.runs import RunHistory
+    import bertsent.core.models.persist as persist
+    from bertsent.core.models.runs import RunHistory
 
     real_save = persist.save_model
     out = tmp_path / "model"
@@ -273,8 +273,8 @@ def test_a_row_starting_with_nul_is_an_ordinary_row(tmp_path):
 
 
 def test_files_written_follow_the_umask(small_result, tmp_path):
-    from bertsent.core.files import atomic_write_text, follow_umask
-    from bertsent.core.persist import save_model
+    from bertsent.core.base.files import atomic_write_text, follow_umask
+    from bertsent.core.models.persist import save_model
 
     old = os.umask(0o022)
     try:

@@ -15,16 +15,16 @@ import threading
 import numpy as np
 import pytest
 from bertsent.cli.main import main
-from bertsent.core import jsonio
-from bertsent.core.classes import ClassSet
-from bertsent.core.classes import names_of as label_names
-from bertsent.core.classifier import SentimentClassifier
-from bertsent.core.data import align_labels, as_labels, load_dataset
-from bertsent.core.decision import decide
-from bertsent.core.embed import Embedder
-from bertsent.core.errors import DataError, ModelFileError
-from bertsent.core.model import SentimentModel
-from bertsent.core.persist import META, load_model, meta_checksum
+from bertsent.core.base import jsonio
+from bertsent.core.base.decision import decide
+from bertsent.core.base.errors import DataError, ModelFileError
+from bertsent.core.data.classes import ClassSet
+from bertsent.core.data.classes import names_of as label_names
+from bertsent.core.data.dataset import align_labels, as_labels, load_dataset
+from bertsent.core.encoding.embed import Embedder
+from bertsent.core.models.classifier import SentimentClassifier
+from bertsent.core.models.model import SentimentModel
+from bertsent.core.models.persist import META, load_model, meta_checksum
 
 SENTENCES = ["a fine film", "dull and slow", "it is a film", "warm , funny and wise", "not worth it", "so so"]
 
@@ -91,7 +91,7 @@ def test_a_label_beyond_int64_is_a_text_label_in_data_and_train(tmp_path, capsys
     assert main(["data", "--data", str(data), "--json"]) == 0
     per_label = json.loads(capsys.readouterr().out)
     assert "99999999999999999999" in json.dumps(per_label)
-    monkeypatch.setattr("bertsent.core.fastpath.check_fast_path", lambda *args: None)
+    monkeypatch.setattr("bertsent.core.models.fastpath.check_fast_path", lambda *args: None)
     assert main(["train", "--data", str(data), "--C", "1", "--out", str(tmp_path / "m"), "--json"]) == 0
     assert load_model(tmp_path / "m").model.classes.labels == ("1", "99999999999999999999")
 
@@ -126,8 +126,8 @@ HOSTILE = ["zero", "fifo", "folder", "socket", "spaces"]
 
 @pytest.mark.parametrize("kind", HOSTILE)
 def test_read_regular_refuses_what_is_not_a_small_regular_file(tmp_path, kind):
-    from bertsent.core.files import read_regular
-    from bertsent.core.persist import META_LIMIT
+    from bertsent.core.base.files import read_regular
+    from bertsent.core.models.persist import META_LIMIT
 
     _hostile(kind, tmp_path / "x")
     with pytest.raises(OSError) as caught:
@@ -168,7 +168,7 @@ def unblocked(fifo):
 
 @pytest.mark.parametrize("kind", ["zero", "fifo", "folder", "socket"])  # 100 MiB is allowed: history is capped at 256
 def test_run_history_and_settings_that_are_not_files_are_refused_or_ignored(tmp_path, monkeypatch, capsys, kind):
-    from bertsent.core.paths import config_dir, state_dir
+    from bertsent.core.base.paths import config_dir, state_dir
     from bertsent.tui import config
 
     state_dir().mkdir(parents=True, exist_ok=True)
@@ -194,9 +194,9 @@ def finetune_args(tiny_distilbert, sst2_dir, out) -> list[str]:
 
 
 def test_one_class_note_of_a_model_without_c():
-    from bertsent.core.classes import ClassSet
+    from bertsent.core.data.classes import ClassSet
     from bertsent.core.jobs import run_notes
-    from bertsent.core.report import build_report
+    from bertsent.core.models.report import build_report
 
     labels = np.asarray([0, 1, 0, 1])
     report = build_report(
@@ -229,7 +229,7 @@ def test_a_failed_save_keeps_the_finished_checkpoint_and_a_rerun_does_not_train_
     tiny_distilbert, sst2_dir, tmp_path, monkeypatch, capsys
 ):
     from bertsent.cli.common import Progress
-    from bertsent.core import persist
+    from bertsent.core.models import persist
 
     monkeypatch.setenv("BERTSENT_CACHE", str(tmp_path / "cache"))
     real_save, steps = persist.save_model, []
@@ -325,7 +325,7 @@ def test_export_to_a_folder_is_refused_before_loading(small_model_dir, tmp_path,
     def must_not_load(*args, **kwargs):
         raise AssertionError("the model was loaded before the destination was checked")
 
-    monkeypatch.setattr("bertsent.core.persist.load_model", must_not_load)
+    monkeypatch.setattr("bertsent.core.models.persist.load_model", must_not_load)
     err = one_line_error(capsys, 2, main(["export", "--model", str(small_model_dir), "--out", out]))
     assert ".part" not in err and "--out" in err
 
@@ -356,7 +356,7 @@ def test_label_names_that_are_not_the_classes_names_are_refused(small_model_dir,
 
 @pytest.mark.parametrize(("agreement", "allowed"), [(0.9899, False), (0.9901, True), (0.95, False), (1.0, True)])
 def test_fast_path_needs_99_percent_agreement(agreement, allowed):
-    from bertsent.core.fastpath import keeps_decisions as fast_path_allowed
+    from bertsent.core.models.fastpath import keeps_decisions as fast_path_allowed
 
     assert fast_path_allowed(0.0, agreement) is allowed
     assert fast_path_allowed(0.0031, 1.0) is False and fast_path_allowed(-0.003, 1.0) is True
@@ -372,13 +372,13 @@ def test_multiclass_token_scores_are_the_drop_of_the_scored_class(three_classes)
         proba = three_classes.proba_ids([ids, without_first])[:, column]
         assert prediction.tokens[0].score == pytest.approx(proba[0] - proba[1], abs=1e-6)
         assert prediction.scored == scored
-    from bertsent.core.explain import display_axis
+    from bertsent.core.models.explain import display_axis
 
     assert display_axis(prediction)[0] == 1  # more than two classes: green is towards the class scored
 
 
 def test_sentence_map_projects_the_standardized_vectors(encoder, tmp_path):
-    from bertsent.core.inside import sentence_map
+    from bertsent.core.analyses.inside import sentence_map
     from sklearn.decomposition import PCA
 
     dim = encoder.hidden_size
@@ -395,7 +395,7 @@ def test_sentence_map_projects_the_standardized_vectors(encoder, tmp_path):
 
 
 def test_the_embedding_cache_key_includes_the_precision(encoder):
-    from bertsent.core.fastpath import fast_copy
+    from bertsent.core.models.fastpath import fast_copy
 
     fast = fast_copy(encoder)
     assert fast.fingerprint == encoder.fingerprint and fast.precision != encoder.precision
@@ -410,7 +410,7 @@ def test_the_decision_rule_is_the_most_probable_class_first_on_ties():
 
 
 def test_a_tie_goes_to_the_first_class_in_model_and_labelling(encoder, tmp_path):
-    from bertsent.core.label import label_file
+    from bertsent.core.labelling.label import label_file
 
     classes = np.asarray(["b_second", "a_first", "c_third"])
     classes.sort()

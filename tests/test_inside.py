@@ -7,11 +7,11 @@ import threading
 
 import numpy as np
 import pytest
-from bertsent.core.data import Splits, load_dataset
-from bertsent.core.embed import HIDDEN, Embedder
-from bertsent.core.errors import Cancelled
-from bertsent.core.inside import attention, sentence_map
-from bertsent.core.probe import PROBE_POOLINGS, hidden_features, probe_layers
+from bertsent.core.analyses.inside import attention, sentence_map
+from bertsent.core.analyses.probe import PROBE_POOLINGS, hidden_features, probe_layers
+from bertsent.core.base.errors import Cancelled
+from bertsent.core.data.dataset import Splits, load_dataset
+from bertsent.core.encoding.embed import HIDDEN, Embedder
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ import threading
 
 import pytest
 from bertsent.core import api, jobs
-from bertsent.core.errors import Cancelled, DataError
-from bertsent.core.text import sentence_problem
+from bertsent.core.base.errors import Cancelled, DataError
+from bertsent.core.base.text import sentence_problem
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from bertsent.core.data import load_dataset
-from bertsent.core.label import label_file
-from bertsent.core.persist import load_model
+from bertsent.core.data.dataset import load_dataset
+from bertsent.core.labelling.label import label_file
+from bertsent.core.models.persist import load_model
 
 REPO = Path(__file__).resolve().parents[1]
 

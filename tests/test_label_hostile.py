@@ -20,11 +20,11 @@ import time
 from pathlib import Path
 
 import pytest
-from bertsent.core.data import load_dataset
-from bertsent.core.errors import DataError
-from bertsent.core.label import Journal, label_file
-from bertsent.core.persist import load_model
-from bertsent.core.table import open_table
+from bertsent.core.base.errors import DataError
+from bertsent.core.data.dataset import load_dataset
+from bertsent.core.data.table import open_table
+from bertsent.core.labelling.label import Journal, label_file
+from bertsent.core.models.persist import load_model
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -38,9 +38,9 @@ def model(small_model_dir):
 @pytest.fixture(scope="module")
 def five(encoder, sst5_dir):
     """Five text labels: the first 150 SST-5 training sentences."""
-    from bertsent.core.data import Splits
-    from bertsent.core.embed import Embedder
-    from bertsent.core.train import train
+    from bertsent.core.data.dataset import Splits
+    from bertsent.core.encoding.embed import Embedder
+    from bertsent.core.models.train import train
 
     data = load_dataset(sst5_dir / "train.csv").head(150)
     return train(Embedder(encoder), Splits(data, load_dataset(sst5_dir / "test.csv").head(50), True), C=0.01).model

@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 
 import pytest
-from bertsent.core.errors import ClusterError
-from bertsent.core.label import label_file
-from bertsent.core.label_ray import Pool, size_pool
-from bertsent.core.persist import load_model
+from bertsent.core.base.errors import ClusterError
+from bertsent.core.labelling.label import label_file
+from bertsent.core.labelling.label_ray import Pool, size_pool
+from bertsent.core.models.persist import load_model
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -74,10 +74,10 @@ def two_nodes():
 
 @pytest.fixture(scope="module")
 def five_class_model_dir(encoder, sst5_dir, tmp_path_factory):
-    from bertsent.core.data import Splits, load_dataset
-    from bertsent.core.embed import Embedder
-    from bertsent.core.persist import save_model
-    from bertsent.core.train import train
+    from bertsent.core.data.dataset import Splits, load_dataset
+    from bertsent.core.encoding.embed import Embedder
+    from bertsent.core.models.persist import save_model
+    from bertsent.core.models.train import train
 
     splits = Splits(load_dataset(sst5_dir / "train.csv").head(300), load_dataset(sst5_dir / "test.csv").head(100), True)
     result = train(Embedder(encoder), splits, C=0.01)
@@ -87,7 +87,7 @@ def five_class_model_dir(encoder, sst5_dir, tmp_path_factory):
 
 
 def _corpus(sst2_dir: Path, path: Path, n: int) -> None:
-    from bertsent.core.data import load_dataset
+    from bertsent.core.data.dataset import load_dataset
 
     texts = load_dataset(sst2_dir / "test.tsv").texts[:n]
     with open(path, "w", newline="", encoding="utf-8") as handle:
@@ -138,7 +138,7 @@ def test_five_string_classes_on_two_nodes_leave_no_global_change_nor_temp_folder
     two_nodes, five_class_model_dir, sst2_dir, tmp_path
 ):
     import ray.data
-    from bertsent.core.label_ray import label_with_ray
+    from bertsent.core.labelling.label_ray import label_with_ray
 
     address, ray_tmp = two_nodes
     source = tmp_path / "in.csv"
@@ -245,7 +245,7 @@ def test_sigterm_ends_the_job_and_the_driver_with_one_line_and_143(two_nodes, sm
 
 
 def test_actors_that_cannot_start_on_a_busy_cluster_stop_in_one_line(two_nodes, small_model_dir, sst2_dir, tmp_path):
-    from bertsent.core.label_ray import label_with_ray
+    from bertsent.core.labelling.label_ray import label_with_ray
 
     address, _ = two_nodes
     source = tmp_path / "in.csv"

@@ -6,11 +6,11 @@ import json
 import numpy as np
 import pytest
 from bertsent.cli.main import main
-from bertsent.core.embed import Embedder
-from bertsent.core.encoder import Encoder
-from bertsent.core.errors import RecipeError
-from bertsent.core.layers import describe_layers, format_layers, parse_layers, resolve_layers
-from bertsent.core.persist import load_model, meta_checksum
+from bertsent.core.base.errors import RecipeError
+from bertsent.core.encoding.embed import Embedder
+from bertsent.core.encoding.encoder import Encoder
+from bertsent.core.encoding.layers import describe_layers, format_layers, parse_layers, resolve_layers
+from bertsent.core.models.persist import load_model, meta_checksum
 
 TEXTS = ["a charming , funny and often moving film", "dull", "it is what it is , and nothing more than that ."]
 
@@ -146,7 +146,7 @@ def test_an_older_model_folder_reads_as_it_was_trained(labelled_data, tiny_encod
 
 
 def test_a_format_4_model_without_its_layer_set_is_refused(labelled_data, tiny_encoder, tmp_path):
-    from bertsent.core.errors import ModelFileError
+    from bertsent.core.base.errors import ModelFileError
 
     folder, _ = labelled_data
     model = tmp_path / "m"
@@ -163,7 +163,7 @@ def test_a_format_4_model_without_its_layer_set_is_refused(labelled_data, tiny_e
 def tiny_mpnet(tmp_path_factory):
     """A 3-layer MPNet built from its config (random weights): another layer layout and a pooler."""
     import torch
-    from bertsent.core.encoder import resolve_encoder
+    from bertsent.core.encoding.encoder import resolve_encoder
     from transformers import AutoTokenizer, MPNetConfig, MPNetModel
 
     torch.manual_seed(0)
@@ -195,7 +195,7 @@ def test_other_architectures_truncate_to_the_same_vectors(request, architecture)
 
 
 def test_the_probe_names_the_cheapest_prefix_set_within_three_tenths_of_a_point():
-    from bertsent.core.probe import LayerProbe, PrefixScore
+    from bertsent.core.analyses.probe import LayerProbe, PrefixScore
 
     def probe(accuracies):
         prefixes = [PrefixScore(depth, accuracy, 1.0) for depth, accuracy in enumerate(accuracies)]
@@ -219,7 +219,7 @@ def test_the_cli_probe_prints_a_line_per_prefix_set(labelled_data, tiny_encoder,
 
 
 def test_token_scores_reuse_recent_passes_and_match_fresh_ones(labelled_data, tiny_encoder, tmp_path, monkeypatch):
-    from bertsent.core.model import SentimentModel
+    from bertsent.core.models.model import SentimentModel
 
     folder, _ = labelled_data
     model_folder = tmp_path / "m"
@@ -242,9 +242,9 @@ def test_token_scores_reuse_recent_passes_and_match_fresh_ones(labelled_data, ti
 
 def test_an_older_minilm_folder_reads_every_layer_not_todays_default(encoder, tmp_path):
     """MiniLM's default set is shallower now: a format 3 folder still reads every layer."""
-    from bertsent.core.data import load_splits
-    from bertsent.core.persist import save_model
-    from bertsent.core.train import train
+    from bertsent.core.data.dataset import load_splits
+    from bertsent.core.models.persist import save_model
+    from bertsent.core.models.train import train
 
     from tests.conftest import LABEL_KINDS, write_labelled_folder
 

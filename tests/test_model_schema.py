@@ -12,9 +12,9 @@ import shutil
 import numpy as np
 import pytest
 from bertsent.cli.main import main
-from bertsent.core.errors import ModelFileError
-from bertsent.core.persist import MODEL_SCHEMA, load_model, meta_checksum
-from bertsent.core.schema import Num, Obj, Str
+from bertsent.core.base.errors import ModelFileError
+from bertsent.core.base.schema import Num, Obj, Str
+from bertsent.core.models.persist import MODEL_SCHEMA, load_model, meta_checksum
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -41,10 +41,10 @@ def leaf_paths(value, path=()):
 def cls_model_dir(encoder, tmp_path_factory):
     """A model on [CLS] vectors, where a pooling edit to "mean" keeps the shape: only the
     checksum can tell. Random weights: it only has to give different predictions."""
-    from bertsent.core.classifier import SentimentClassifier
-    from bertsent.core.embed import Embedder
-    from bertsent.core.model import SentimentModel
-    from bertsent.core.persist import save_model
+    from bertsent.core.encoding.embed import Embedder
+    from bertsent.core.models.classifier import SentimentClassifier
+    from bertsent.core.models.model import SentimentModel
+    from bertsent.core.models.persist import save_model
 
     rng = np.random.default_rng(0)
     dim = encoder.hidden_size
@@ -220,8 +220,8 @@ def test_an_int8_model_of_an_older_bertsent_predicts_at_fp32_with_one_note(label
 @pytest.mark.parametrize("machine", ["bf16", "fp32"])
 def test_an_fp32_model_edited_to_int8_runs_at_the_fast_path_its_check_allows(small_model_dir, tmp_path, monkeypatch,
                                                                              machine):  # fmt: skip
-    from bertsent.core import fastpath
-    from bertsent.core.fastpath import FastPathCheck, MachineChoice
+    from bertsent.core.models import fastpath
+    from bertsent.core.models.fastpath import FastPathCheck, MachineChoice
 
     monkeypatch.setattr(fastpath, "machine_choice", lambda: MachineChoice(machine, "test", "cpu", (), 1.0, 2.0))
     folder = tmp_path / "m"

@@ -114,8 +114,8 @@ def test_bad_label_columns_are_one_line(tmp_path, content, args, message, cli):
 @pytest.mark.parametrize("old_format", [1, 2])
 def test_model_folders_of_earlier_formats_are_refused_in_one_line(small_model_dir, tmp_path, old_format):
     """Folders saved before labels were data and model.json carried its own checksum ask to retrain."""
-    from bertsent.core.errors import ModelFileError
-    from bertsent.core.persist import load_model
+    from bertsent.core.base.errors import ModelFileError
+    from bertsent.core.models.persist import load_model
 
     old = tmp_path / "old"
     shutil.copytree(small_model_dir, old)

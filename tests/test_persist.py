@@ -7,8 +7,8 @@ import shutil
 
 import numpy as np
 import pytest
-from bertsent.core.errors import ModelFileError
-from bertsent.core.persist import FORMAT, load_model, meta_checksum, read_meta, save_model
+from bertsent.core.base.errors import ModelFileError
+from bertsent.core.models.persist import FORMAT, load_model, meta_checksum, read_meta, save_model
 
 
 @pytest.fixture

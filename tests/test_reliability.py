@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from bertsent.core.cache import EmbeddingCache
-from bertsent.core.data import load_dataset
-from bertsent.core.embed import Embedder
-from bertsent.core.errors import DataError, ModelFileError
-from bertsent.core.persist import load_model, read_meta
+from bertsent.core.base.errors import DataError, ModelFileError
+from bertsent.core.data.dataset import load_dataset
+from bertsent.core.encoding.cache import EmbeddingCache
+from bertsent.core.encoding.embed import Embedder
+from bertsent.core.models.persist import load_model, read_meta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -40,10 +40,10 @@ def wait_for_line(process: subprocess.Popen, prefix: str, timeout: float = 120) 
 
 EMBED_CHILD = """
 import sys, numpy as np
-from bertsent.core.cache import EmbeddingCache
-from bertsent.core.data import load_dataset
-from bertsent.core.embed import Embedder
-from bertsent.core.encoder import Encoder
+from bertsent.core.encoding.cache import EmbeddingCache
+from bertsent.core.data.dataset import load_dataset
+from bertsent.core.encoding.embed import Embedder
+from bertsent.core.encoding.encoder import Encoder
 texts = load_dataset({data!r}).texts[:{n}]
 embedder = Embedder(Encoder.load(), "mean", cache=EmbeddingCache({cache!r}, "k"), flush_every=32)
 def progress(p):
@@ -98,7 +98,7 @@ def test_two_processes_share_one_cache(encoder, sst2_dir, reference, tmp_path):
 
 
 SAVE_CHILD = """
-from bertsent.core.persist import load_model, save_model
+from bertsent.core.models.persist import load_model, save_model
 
 saved = load_model({source!r})
 print("ready", flush=True)

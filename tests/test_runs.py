@@ -8,8 +8,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from bertsent.core.baseline import tfidf_report
-from bertsent.core.runs import Run, RunHistory
+from bertsent.core.models.baseline import tfidf_report
+from bertsent.core.models.runs import Run, RunHistory
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -70,8 +70,8 @@ def test_two_processes_adding_runs_lose_none(small_result, tmp_path):
     record = json.dumps(small_result.report.to_dict())
     code = (
         "import json, sys\n"
-        "from bertsent.core.report import Report\n"
-        "from bertsent.core.runs import Run, RunHistory\n"
+        "from bertsent.core.models.report import Report\n"
+        "from bertsent.core.models.runs import Run, RunHistory\n"
         f"report = Report.from_dict(json.loads({record!r}))\n"
         "for _ in range(15):\n"
         f"    RunHistory({str(tmp_path)!r}).add(Run.from_report(report, data='x'))\n"
@@ -83,7 +83,7 @@ def test_two_processes_adding_runs_lose_none(small_result, tmp_path):
 
 @pytest.mark.accuracy
 def test_tfidf_baseline_on_the_real_split(sst2_splits, monkeypatch):
-    from bertsent.core import baseline
+    from bertsent.core.models import baseline
 
     # The two Cs around the one the full grid picks (3.0): the weakly regularized fits (C 10, 30)
     # cost most of the search's time and never win here.

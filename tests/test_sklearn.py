@@ -7,8 +7,8 @@ import sys
 
 import numpy as np
 from bertsent.cli.main import main
-from bertsent.core.classifier import SentimentClassifier
-from bertsent.core.estimators import SentenceEmbedder
+from bertsent.core.models.classifier import SentimentClassifier
+from bertsent.core.models.estimators import SentenceEmbedder
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import Pipeline
@@ -33,7 +33,7 @@ def test_params_are_stored_unchanged_and_clone_keeps_them():
 
 
 def test_grid_search_over_c_on_embeddings(encoder, sst2_splits):
-    from bertsent.core.embed import Embedder
+    from bertsent.core.encoding.embed import Embedder
 
     X, y = Embedder(encoder).embed(sst2_splits.train.texts[:400]), sst2_splits.train.labels[:400]
     search = GridSearchCV(SentimentClassifier(), {"C": [0.001, 0.01]}, cv=3).fit(X, y)

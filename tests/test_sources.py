@@ -4,8 +4,8 @@ import hashlib
 import threading
 
 import pytest
-from bertsent.core import sources
-from bertsent.core.errors import DataError
+from bertsent.core.base.errors import DataError
+from bertsent.core.data.dataset import sources
 
 
 def test_explicit_path_wins(sst2_dir, monkeypatch, tmp_path):

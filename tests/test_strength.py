@@ -1,6 +1,6 @@
 """Token strength steps: the one rule behind the TUI's and the CLI's token colours and marks."""
 
-from bertsent.core.strength import MIN_SCALE, STEPS, strength_steps
+from bertsent.core.base.strength import MIN_SCALE, STEPS, strength_steps
 
 
 def test_steps_are_relative_to_the_strongest_token_and_signed():

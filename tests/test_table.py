@@ -1,8 +1,8 @@
 """The one table reader: CSV (quoted newlines, BOM, CRLF, ; or ,), TSV, JSONL and plain lines."""
 
 import pytest
-from bertsent.core.errors import DataError
-from bertsent.core.table import find_column, open_table
+from bertsent.core.base.errors import DataError
+from bertsent.core.data.table import find_column, open_table
 
 
 def _read(tmp_path, name, raw: bytes, **kwargs):

@@ -20,7 +20,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--encoder", help="minilm (offline default), mpnet, distilbert, bert, an id or a folder")
     parser.add_argument("--version", action="version", version=f"bertsent-tui {installed_version()}")
     args = parser.parse_args(argv)
-    from bertsent.core.encoder import quiet_transformers
+    from bertsent.core.encoding.encoder import quiet_transformers
     from bertsent.tui.app import create_app
     from bertsent.tui.background import threads_finished
 

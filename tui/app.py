@@ -73,11 +73,11 @@ class BertsentApp(ReportsHandlerErrors, App[None]):
         Binding("escape", "escape", "Cancel", id="cancel"),
     ]
 
-    splits = var(None, always_update=True)  # core.data.Splits as loaded (no limit)
+    splits = var(None, always_update=True)  # core.data.dataset.Splits as loaded (no limit)
     limit: var[int | None] = var(DEFAULT_LIMIT)  # first N sentences of each split (None: all)
     work_splits = var(None, always_update=True)  # splits cut to the limit: what Embed and Train use
     embedding: var[Embedding | None] = var(None, always_update=True)
-    result = var(None, always_update=True)  # core.train.TrainResult of this session
+    result = var(None, always_update=True)  # core.models.train.TrainResult of this session
     active_model: var[ActiveModel | None] = var(None, always_update=True)
     encoder_name = var(DEFAULT_ENCODER)
 
@@ -133,7 +133,7 @@ class BertsentApp(ReportsHandlerErrors, App[None]):
 
     def _cut_splits(self) -> None:
         """The loaded splits cut to the limit (first N of each split, as the tutorial does)."""
-        from bertsent.core.data import Splits
+        from bertsent.core.data.dataset import Splits
 
         splits, limit = self.splits, self.limit
         if splits is not None:
@@ -177,7 +177,7 @@ class BertsentApp(ReportsHandlerErrors, App[None]):
 
     def get_encoder(self, name: str, *, status=None):
         """The loaded encoder ``name``, loading it once (thread-safe); call from a worker."""
-        from bertsent.core.encoder import Encoder
+        from bertsent.core.encoding.encoder import Encoder
 
         with self._encoder_lock:
             if name not in self._encoders:
@@ -247,7 +247,7 @@ class BertsentApp(ReportsHandlerErrors, App[None]):
 
     def worker_changed(self, event: Worker.StateChanged) -> None:
         """Every worker's state change ends here (panes forward theirs): errors become one line."""
-        from bertsent.core.errors import BertsentError
+        from bertsent.core.base.errors import BertsentError
 
         self.refresh_bindings()
         if event.state == WorkerState.ERROR:

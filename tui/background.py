@@ -121,7 +121,7 @@ def reports_stop(work: Work) -> Work:
     A cancelled worker's state changes to CANCELLED at once, while its thread runs on to the
     next checkpoint; core's message about what was kept only exists when the thread gets there.
     """
-    from bertsent.core.errors import Cancelled
+    from bertsent.core.base.errors import Cancelled
     from bertsent.tui.messages import Stopped
 
     @functools.wraps(work)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from bertsent.core import jsonio
-from bertsent.core.files import MIB, atomic_write_text, read_regular
-from bertsent.core.paths import config_dir
+from bertsent.core.base import jsonio
+from bertsent.core.base.files import MIB, atomic_write_text, read_regular
+from bertsent.core.base.paths import config_dir
 
 KEYS = ("data", "encoder")
 

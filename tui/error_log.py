@@ -20,7 +20,7 @@ MAX_BYTES = 4 * 1024 * 1024
 
 def log_path() -> Path:
     """``tui-errors.log`` in the state folder (``$BERTSENT_STATE`` moves it)."""
-    from bertsent.core.paths import state_dir
+    from bertsent.core.base.paths import state_dir
 
     return state_dir() / LOG_NAME
 

@@ -16,13 +16,13 @@ from bertsent.tui.state import ActiveModel, Embedding
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from bertsent.core.data import Splits
-    from bertsent.core.explain import Prediction
-    from bertsent.core.inside import Attention, SentenceMap
+    from bertsent.core.analyses.inside import Attention, SentenceMap
+    from bertsent.core.analyses.probe import LayerProbe
+    from bertsent.core.data.dataset import Splits
     from bertsent.core.jobs import Progress as JobProgress
-    from bertsent.core.probe import LayerProbe
-    from bertsent.core.runs import Run
-    from bertsent.core.train import TrainResult
+    from bertsent.core.models.explain import Prediction
+    from bertsent.core.models.runs import Run
+    from bertsent.core.models.train import TrainResult
 
 
 class Progress(Message):
@@ -55,7 +55,7 @@ class DownloadProgressed(Progress):
 
 @dataclass
 class InstallProgressed(Progress):
-    """An encoder install's progress (see ``core.encoder_install.InstallProgress``)."""
+    """An encoder install's progress (see ``core.encoding.install.InstallProgress``)."""
 
     stage: str
     what: str
@@ -167,7 +167,7 @@ class AttentionReady(Message):
 
 @dataclass
 class PoolOpened(Message):
-    """A labelling session is open and its pool embedded (``core.annotate.Session``)."""
+    """A labelling session is open and its pool embedded (``core.labelling.annotate.Session``)."""
 
     session: Any
     stack: Any  # the contextlib.ExitStack that closes it (and unlocks its journal)
@@ -181,8 +181,8 @@ class PoolProgressed(Progress):
 
 @dataclass
 class Refitted(Message):
-    """The labelling model refitted on ``n`` labels of ``session`` (``core.active.Fitted``, None:
-    too few yet) and its score on the session's test file (``core.annotate.HeldOutScore``, None: no
+    """The labelling model refitted on ``n`` labels of ``session`` (``core.labelling.active.Fitted``, None:
+    too few yet) and its score on the session's test file (``core.labelling.annotate.HeldOutScore``, None: no
     test file)."""
 
     session: Any

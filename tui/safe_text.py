@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bertsent.core.text import clean
+from bertsent.core.base.text import clean
 from rich.text import Text
 
 __all__ = ["clean", "error_line", "literal"]
@@ -15,7 +15,7 @@ def literal(text: str, style: str = "") -> Text:
 
 def error_line(error: BaseException) -> str:
     """One clean line for any error: bertsent errors say it all, others get their type name."""
-    from bertsent.core.errors import BertsentError
+    from bertsent.core.base.errors import BertsentError
 
     lines = str(error).strip().splitlines()
     text = lines[0] if lines else ""

@@ -10,14 +10,14 @@ from typing import Any
 class Embedding:
     """Splits (after the limit), the embedder used and their embeddings (core objects)."""
 
-    splits: Any  # core.data.Splits
-    embedder: Any  # core.embed.Embedder
-    embedded: Any  # core.train.Embedded
+    splits: Any  # core.data.dataset.Splits
+    embedder: Any  # core.encoding.embed.Embedder
+    embedded: Any  # core.models.train.Embedded
 
 
 @dataclass(frozen=True)
 class ActiveModel:
     """The model used by Predict and where it came from, in words."""
 
-    model: Any  # core.model.SentimentModel
+    model: Any  # core.models.model.SentimentModel
     origin: str

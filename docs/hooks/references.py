@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 
 API_PAGE = "reference/api.md"
-# core's docstrings cross-reference in Sphinx's roles (:class:`~bertsent.core.errors.Cancelled`), which
+# core's docstrings cross-reference in Sphinx's roles (:class:`~bertsent.core.base.errors.Cancelled`), which
 # mkdocstrings shows as written: the API page shows the name alone, as Sphinx would.
 SPHINX_ROLE = re.compile(r":(?:class|func|meth|attr|data|exc|mod):<code>~?(?:[\w.]+\.)?(\w+)</code>")
 MARKER = "<!-- cli-reference -->"

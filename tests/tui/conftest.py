@@ -123,9 +123,9 @@ def tui_embedding(encoder, sst2_dir):
     batch (another test embedded all of SST2 first) differs in its last bits, and a token score
     near a strength step then drew another mark in a snapshot, depending on the tests' order.
     """
-    from bertsent.core.data import load_splits
-    from bertsent.core.embed import Embedder
-    from bertsent.core.train import embed_splits
+    from bertsent.core.data.dataset import load_splits
+    from bertsent.core.encoding.embed import Embedder
+    from bertsent.core.models.train import embed_splits
     from bertsent.tui.state import Embedding
 
     splits = load_splits(sst2_dir, limit=200)
@@ -136,7 +136,7 @@ def tui_embedding(encoder, sst2_dir):
 @pytest.fixture(scope="session")
 def tui_result(tui_embedding):
     """What the Train screen produces from :func:`tui_embedding` with cross-validated C."""
-    from bertsent.core.train import fit
+    from bertsent.core.models.train import fit
 
     return fit(tui_embedding.embedder, tui_embedding.splits, tui_embedding.embedded)
 
@@ -144,7 +144,7 @@ def tui_result(tui_embedding):
 @pytest.fixture(scope="session")
 def tui_probe(encoder, tui_embedding):
     """The layer probe on :func:`tui_embedding`'s sentences (what ctrl+r on Inside computes)."""
-    from bertsent.core.probe import probe_layers
+    from bertsent.core.analyses.probe import probe_layers
 
     return probe_layers(encoder, tui_embedding.splits, cache=False)  # one pass, as tui_embedding
 
@@ -152,7 +152,7 @@ def tui_probe(encoder, tui_embedding):
 @pytest.fixture(scope="session")
 def tui_map(tui_result, tui_embedding):
     """The PCA sentence map of the test sentences with :func:`tui_result`'s model."""
-    from bertsent.core.inside import sentence_map
+    from bertsent.core.analyses.inside import sentence_map
 
     return sentence_map(tui_result.model, tui_embedding.splits.test)
 
@@ -164,9 +164,9 @@ SST5_ORDER = ["very negative", "negative", "neutral", "positive", "very positive
 def tui_sst5_embedding(encoder, sst5_dir):
     """SST-5 (five named classes) as the Embed screen produces it with limit 200 (one pass, no
     cache, as :func:`tui_embedding`)."""
-    from bertsent.core.data import load_splits
-    from bertsent.core.embed import Embedder
-    from bertsent.core.train import embed_splits
+    from bertsent.core.data.dataset import load_splits
+    from bertsent.core.encoding.embed import Embedder
+    from bertsent.core.models.train import embed_splits
     from bertsent.tui.state import Embedding
 
     splits = load_splits(sst5_dir, limit=200, class_order=SST5_ORDER)
@@ -177,7 +177,7 @@ def tui_sst5_embedding(encoder, sst5_dir):
 @pytest.fixture(scope="session")
 def tui_sst5_result(tui_sst5_embedding):
     """A five-class model trained on :func:`tui_sst5_embedding` (fixed C: no search)."""
-    from bertsent.core.train import fit
+    from bertsent.core.models.train import fit
 
     return fit(tui_sst5_embedding.embedder, tui_sst5_embedding.splits, tui_sst5_embedding.embedded, C=0.01)
 
@@ -195,9 +195,9 @@ def six_classes_folder(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tui_six_embedding(encoder, six_classes_folder):
     """:func:`six_classes_folder` embedded as the Embed screen does, the classes in their given order."""
-    from bertsent.core.data import load_splits
-    from bertsent.core.embed import Embedder
-    from bertsent.core.train import embed_splits
+    from bertsent.core.data.dataset import load_splits
+    from bertsent.core.encoding.embed import Embedder
+    from bertsent.core.models.train import embed_splits
     from bertsent.tui.state import Embedding
 
     from tests.conftest import CLASS_WORDS
@@ -209,6 +209,6 @@ def tui_six_embedding(encoder, six_classes_folder):
 
 @pytest.fixture(scope="session")
 def tui_six_result(tui_six_embedding):
-    from bertsent.core.train import fit
+    from bertsent.core.models.train import fit
 
     return fit(tui_six_embedding.embedder, tui_six_embedding.splits, tui_six_embedding.embedded, C=1.0)

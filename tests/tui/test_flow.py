@@ -87,7 +87,7 @@ def test_worker_error_is_one_line_and_app_survives(make_app, tmp_path):
 
 
 def test_escape_cancels_embedding_and_start_resumes(make_app, sst2_dir, tui_embedding, tmp_path, monkeypatch):
-    from bertsent.core.embed import Embedder
+    from bertsent.core.encoding.embed import Embedder
 
     monkeypatch.setenv("BERTSENT_CACHE", str(tmp_path))  # nothing cached: the embedding really runs
     gate = Gate(monkeypatch, Embedder, "forward")
@@ -152,7 +152,7 @@ def test_escape_cancels_training(make_app, tui_embedding, monkeypatch):
 
 
 def test_fine_tune_baseline_and_runs_table(make_app, sst2_dir, tmp_path):
-    from bertsent.core.runs import RunHistory
+    from bertsent.core.models.runs import RunHistory
     from textual.widgets import ContentSwitcher, Select
 
     async def scenario() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from bertsent.core import encoder_install
-from bertsent.core.encoders import encoders_dir
+from bertsent.core.encoding import install as encoder_install
+from bertsent.core.encoding.encoders import encoders_dir
 from textual.widgets import Button, Input, Select, Static
 
 from tests.tui.conftest import Gate, screen_text, settle

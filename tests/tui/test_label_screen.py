@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from bertsent.core.annotate import journal_path
+from bertsent.core.labelling.annotate import journal_path
 from bertsent.tui.app import create_app
 from textual.widgets import Input
 
@@ -55,7 +55,7 @@ def write_test(folder: Path, names: list[str], n: int = 4) -> Path:
 @pytest.fixture
 def tiny_app(tiny_encoder):
     """An app whose encoder is the tiny one (loaded once per test: a fraction of a second)."""
-    from bertsent.core.encoder import Encoder
+    from bertsent.core.encoding.encoder import Encoder
 
     def make():
         app = create_app()
@@ -154,7 +154,7 @@ async def train_and_save(tiny_app, tmp_path):
 def test_a_test_file_is_scored_after_each_refit(kind, tiny_app, tmp_path, monkeypatch):
     import threading
 
-    from bertsent.core.annotate import Session
+    from bertsent.core.labelling.annotate import Session
 
     monkeypatch.setenv("HOME", str(tmp_path))
     score, threads = Session.score, set()
@@ -264,7 +264,7 @@ def test_a_label_the_disk_refuses_is_one_notice_and_the_sentence_stays(tiny_app,
 
 
 async def disk_refuses(tiny_app, tmp_path, monkeypatch):
-    import bertsent.core.annotate as annotate
+    import bertsent.core.labelling.annotate as annotate
 
     def full(*args):
         raise OSError(28, "No space left on device")

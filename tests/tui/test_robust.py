@@ -11,7 +11,9 @@ import threading
 from pathlib import Path
 
 import pytest
-from bertsent.core import data, persist, probe
+from bertsent.core.analyses import probe
+from bertsent.core.data.dataset import dataset as data
+from bertsent.core.models import persist
 from bertsent.tui import error_log
 from textual.widgets import Input, Static, TabbedContent
 from textual.worker import WorkerState

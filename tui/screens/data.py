@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from bertsent.core.data import SUFFIXES, summarize
+from bertsent.core.data.dataset import SUFFIXES, summarize
 from bertsent.tui.background import Throttle, cancel_event, post_unless_cancelled, reports_stop, yield_to_ui
 from bertsent.tui.messages import DataLoaded, DownloadProgressed, TokenLengths, Working
 from bertsent.tui.safe_text import clean, literal
@@ -129,9 +129,9 @@ class DataPane(Pane):
     @reports_stop
     def _load(self, path: str | None, download: bool, quiet_if_missing: bool) -> None:
         yield_to_ui()
-        from bertsent.core.data import load_splits
-        from bertsent.core.errors import DataError
-        from bertsent.core.sources import find_data
+        from bertsent.core.base.errors import DataError
+        from bertsent.core.data.dataset import load_splits
+        from bertsent.core.data.sources import find_data
 
         cancel = cancel_event()
         throttle = Throttle()

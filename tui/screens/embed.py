@@ -27,7 +27,7 @@ from textual.widgets import Button, Input, Label, ProgressBar, Select, Static
 def encoder_choices() -> list[tuple[str, str]]:
     """The known encoders as Select options: size, layers, the SST2 accuracy and train time measured
     with each, and whether it is installed."""
-    from bertsent.core.encoders import KNOWN, is_installed
+    from bertsent.core.encoding.encoders import KNOWN, is_installed
 
     return [(encoder_label(known, is_installed(known)), name) for name, known in KNOWN.items()]
 
@@ -54,8 +54,8 @@ class EmbedPane(Pane):
     BINDINGS = [Binding("ctrl+r", "start", "Start embedding", id="embed.start")]
 
     def compose(self) -> ComposeResult:
-        from bertsent.core.embed import DEFAULT_POOLING, POOLING_HELP
-        from bertsent.core.encoders import KNOWN
+        from bertsent.core.encoding.embed import DEFAULT_POOLING, POOLING_HELP
+        from bertsent.core.encoding.encoders import KNOWN
 
         with Horizontal(classes="bar"):
             yield Label("Encoder", classes="field-label")
@@ -124,7 +124,7 @@ class EmbedPane(Pane):
 
     @on(Input.Changed, "#embed-encoder")
     def _encoder_typed(self, event: Input.Changed) -> None:
-        from bertsent.core.encoders import KNOWN
+        from bertsent.core.encoding.encoders import KNOWN
 
         known = self.query_one("#embed-known", Select)
         name = event.value.strip()
@@ -135,7 +135,7 @@ class EmbedPane(Pane):
 
     def _offer_install(self) -> None:
         """Install shows while the chosen known encoder is installable, not installed and not installing."""
-        from bertsent.core.encoders import KNOWN, is_installed
+        from bertsent.core.encoding.encoders import KNOWN, is_installed
 
         known = KNOWN.get(str(self.query_one("#embed-known", Select).value))
         installing = any(w.is_running for w in self.app.workers if w.group == "install")
@@ -155,7 +155,7 @@ class EmbedPane(Pane):
     @reports_stop
     def _install(self, name: str) -> None:
         yield_to_ui()
-        from bertsent.core.encoder_install import install_encoder
+        from bertsent.core.encoding.install import install_encoder
 
         cancel = cancel_event()
         throttle = Throttle()
@@ -218,8 +218,8 @@ class EmbedPane(Pane):
         if splits is None:
             self.app.say("Load data first: press 1", "warning")
             return
-        from bertsent.core.errors import RecipeError
-        from bertsent.core.layers import parse_layers
+        from bertsent.core.base.errors import RecipeError
+        from bertsent.core.encoding.layers import parse_layers
 
         name = self.query_one("#embed-encoder", Input).value.strip() or "minilm"
         pooling = self.query_one("#embed-pooling", Select).value
@@ -243,7 +243,7 @@ class EmbedPane(Pane):
     def _embed(self, name: str, pooling: str, layers: str | None, splits) -> None:
         yield_to_ui()
         from bertsent.core import jobs
-        from bertsent.core.embed import Embedder
+        from bertsent.core.encoding.embed import Embedder
 
         cancel = cancel_event()
         encoder = self.app.get_encoder(name, status=self)

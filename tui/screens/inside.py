@@ -49,9 +49,9 @@ class InsidePane(Pane):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.sentence_map = None  # core.inside.SentenceMap shown
+        self.sentence_map = None  # core.analyses.inside.SentenceMap shown
         self.method = "pca"
-        self.attention = None  # core.inside.Attention shown
+        self.attention = None  # core.analyses.inside.Attention shown
         self.attention_layer = -1  # the last layer until the user picks one
         self.attention_head: int | None = None  # None: the average over heads
 
@@ -241,7 +241,7 @@ class InsidePane(Pane):
         """Exclusive: moving on cancels the scoring of the point left behind."""
         yield_to_ui()
         from bertsent.core import jobs
-        from bertsent.core.errors import Cancelled
+        from bertsent.core.base.errors import Cancelled
 
         cancel = cancel_event()
         scores = len(model.encoder.tokenize(text).ids) - 2 <= PREVIEW_TOKENS

@@ -5,7 +5,7 @@ model on), name the classes, then with the
 sentence card focused: ``1``..``9`` give a class, ``s`` skips, ``u`` undoes, ``m`` switches the
 strategy, ``f`` asks for sentences like this one next, ``t`` trains and saves a model from the
 labels, Esc goes back to the tabs. Each label is journalled before the next sentence shows (the
-session's job, ``core.annotate``); the model refits, the guess and the token colours follow in
+session's job, ``core.labelling.annotate``); the model refits, the guess and the token colours follow in
 worker threads, so no key waits for them.
 """
 
@@ -48,7 +48,7 @@ def too_many_classes(n: int) -> str:
 
 def number_keys_for(classes) -> None:
     """Refuse a class set with more classes than number keys (before a journal records them)."""
-    from bertsent.core.errors import DataError
+    from bertsent.core.base.errors import DataError
 
     if len(classes) > CLASS_KEYS:
         raise DataError(too_many_classes(len(classes)))
@@ -97,7 +97,7 @@ class SentenceCard(Vertical, can_focus=True):
 
 
 class LabelPane(Pane):
-    """The labelling loop over a ``core.annotate.Session`` (see the module docstring)."""
+    """The labelling loop over a ``core.labelling.annotate.Session`` (see the module docstring)."""
 
     DEFAULT_CSS = """
     LabelPane #label-pool, LabelPane #label-classes {
@@ -142,7 +142,7 @@ class LabelPane(Pane):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.session = None  # core.annotate.Session, once open and embedded
+        self.session = None  # core.labelling.annotate.Session, once open and embedded
         self.stack: contextlib.ExitStack | None = None
         self.current: int | None = None
         self.strategy = STRATEGY_ORDER[0]
@@ -221,7 +221,7 @@ class LabelPane(Pane):
     ) -> None:
         yield_to_ui()
         from bertsent.core import jobs
-        from bertsent.core.embed import Embedder
+        from bertsent.core.encoding.embed import Embedder
 
         cancel = cancel_event()
         out = pool.with_name(pool.stem + ".labelled.csv")
@@ -298,7 +298,7 @@ class LabelPane(Pane):
     def _decide(self, record, *label) -> None:
         """Record a label or skip of the current sentence. One that cannot be written is said in one
         line and the sentence stays; one that is journalled, with only the labelled file behind, moves on."""
-        from bertsent.core.errors import BertsentError
+        from bertsent.core.base.errors import BertsentError
 
         index = self.current
         try:
@@ -310,7 +310,7 @@ class LabelPane(Pane):
         self._after_decision()
 
     def undo(self) -> None:
-        from bertsent.core.errors import BertsentError
+        from bertsent.core.base.errors import BertsentError
 
         session = self.session
         if session is None:
@@ -415,7 +415,7 @@ class LabelPane(Pane):
         """Exclusive: a newer label cancels this fit, which stops between its folds."""
         yield_to_ui()
         from bertsent.core import jobs
-        from bertsent.core.errors import Cancelled
+        from bertsent.core.base.errors import Cancelled
 
         cancel = cancel_event()
         try:
@@ -440,7 +440,7 @@ class LabelPane(Pane):
     @work(thread=True, exclusive=True, exit_on_error=False, group="explain")
     def _explain(self, session, index: int) -> None:
         yield_to_ui()
-        from bertsent.core.errors import Cancelled
+        from bertsent.core.base.errors import Cancelled
 
         cancel = cancel_event()
         try:
@@ -451,7 +451,7 @@ class LabelPane(Pane):
             self.post_message(Explained(session, index, prediction))
 
     def on_explained(self, message: Explained) -> None:
-        from bertsent.core.explain import display_axis
+        from bertsent.core.models.explain import display_axis
 
         if message.session is not self.session or message.index != self.current:
             return
@@ -474,7 +474,7 @@ class LabelPane(Pane):
     def _train(self, labelled: Path, folder: Path, embedder) -> None:
         yield_to_ui()
         from bertsent.core import jobs
-        from bertsent.core.data import load_splits
+        from bertsent.core.data.dataset import load_splits
 
         splits = load_splits(labelled)
         with blas_on_this_thread():

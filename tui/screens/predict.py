@@ -32,7 +32,7 @@ class PredictPane(Pane):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.debounce: Timer | None = None
-        self.history: list = []  # core.explain.Prediction, newest first
+        self.history: list = []  # core.models.explain.Prediction, newest first
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="bar"):
@@ -89,7 +89,7 @@ class PredictPane(Pane):
         latest text matters); a cancelled job posts nothing."""
         yield_to_ui()
         from bertsent.core import jobs
-        from bertsent.core.errors import Cancelled
+        from bertsent.core.base.errors import Cancelled
         from bertsent.core.jobs import Progress
 
         cancel = cancel_event()
@@ -120,7 +120,7 @@ class PredictPane(Pane):
 
     def show(self, prediction) -> None:
         """Label, a probability bar per class and coloured tokens of one prediction."""
-        from bertsent.core.explain import display_axis
+        from bertsent.core.models.explain import display_axis
 
         label = literal(prediction.label_name.upper(), "bold")
         label.append(f"  p = {prediction.probability:.3f}")
@@ -161,7 +161,7 @@ class PredictPane(Pane):
     @work(thread=True, exclusive=True, exit_on_error=False, group="model")
     def _load(self, folder: Path) -> None:
         yield_to_ui()
-        from bertsent.core.persist import load_model, read_meta
+        from bertsent.core.models.persist import load_model, read_meta
 
         spec = read_meta(folder)["encoder"]
         encoder = None  # a fine-tuned model brings its own encoder

@@ -47,8 +47,8 @@ class TrainPane(Pane):
         self.trained = False  # a result is shown (then an empty mistakes list means none)
 
     def compose(self) -> ComposeResult:
-        from bertsent.core.finetune import FinetuneSettings
-        from bertsent.core.regularization import C_RANGE
+        from bertsent.core.base.regularization import C_RANGE
+        from bertsent.core.models.finetune import FinetuneSettings
 
         with Horizontal(classes="bar"):
             yield Select(MODES, value="frozen", allow_blank=False, compact=True, id="train-mode")
@@ -158,7 +158,7 @@ class TrainPane(Pane):
         if embedding is None:
             self.app.say("Embed the sentences first: press 2, then Start", "warning")
             return
-        from bertsent.core.regularization import C_RANGE
+        from bertsent.core.base.regularization import C_RANGE
 
         value = self._field_value(
             "#train-c", f"C must be a number from {C_RANGE[0]:g} to {C_RANGE[1]:g}, or empty to cross-validate"
@@ -176,7 +176,7 @@ class TrainPane(Pane):
     def _ordered(self, splits):
         """``splits`` with the class order of the field (empty: sorted), or None once a wrong
         order is said."""
-        from bertsent.core.errors import DataError
+        from bertsent.core.base.errors import DataError
 
         text = self.query_one("#train-classes", Input).value
         try:
@@ -196,7 +196,7 @@ class TrainPane(Pane):
         return value
 
     def _start_finetune(self) -> None:
-        from bertsent.core.finetune import FinetuneSettings
+        from bertsent.core.models.finetune import FinetuneSettings
 
         splits = self.app.work_splits
         if splits is None:
@@ -276,8 +276,8 @@ class TrainPane(Pane):
 
     def _post_runs(self, latest=None, notes: tuple[str, ...] = ()) -> None:
         """The history as now on disk; one that cannot be read is a note, never lost work (worker thread)."""
-        from bertsent.core.errors import BertsentError
-        from bertsent.core.runs import RunHistory
+        from bertsent.core.base.errors import BertsentError
+        from bertsent.core.models.runs import RunHistory
 
         try:
             runs = RunHistory().runs()
@@ -287,7 +287,7 @@ class TrainPane(Pane):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="runs")
     def _read_runs(self) -> None:
-        from bertsent.core.runs import RunHistory
+        from bertsent.core.models.runs import RunHistory
 
         self.post_message(RunsChanged(RunHistory().runs()))
 
@@ -401,7 +401,7 @@ class TrainPane(Pane):
     def _save(self, result, folder: Path, run) -> None:
         yield_to_ui()
         from bertsent.core import jobs
-        from bertsent.core.errors import BertsentError
+        from bertsent.core.base.errors import BertsentError
 
         saved = jobs.save(result, folder, run=run)  # as `bertsent train` saves: with the bf16 check
         if saved.folder is None:

@@ -9,7 +9,7 @@ from textual_plot import HiResMode, NumericAxisFormatter, PlotWidget
 
 
 class CvChart(PlotWidget, can_focus=False, inherit_bindings=False):
-    """A ``core.regularization.CVResult`` as a line with ● per C tried and ◆ at the chosen C."""
+    """A ``core.base.regularization.CVResult`` as a line with ● per C tried and ◆ at the chosen C."""
 
     DEFAULT_CSS = """
     CvChart {

@@ -16,7 +16,7 @@ TEST_LABEL = "labels (cross-validated accuracy ± 1 s.e.; ◆ the test file)"
 
 class LearningCurve(PlotWidget, can_focus=False, inherit_bindings=False):
     """``(labels, accuracy, standard error)`` points as a line with ● and a dotted ± band; the
-    test file's scores (``core.annotate.HeldOutScore``) as a line in the accent colour with ◆."""
+    test file's scores (``core.labelling.annotate.HeldOutScore``) as a line in the accent colour with ◆."""
 
     DEFAULT_CSS = """
     LearningCurve {

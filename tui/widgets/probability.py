@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bertsent.core.classes import ClassSet, short_names
+from bertsent.core.data.classes import ClassSet, short_names
 from bertsent.tui.safe_text import clean
 from bertsent.tui.widgets.bars import bar
 from rich.style import Style

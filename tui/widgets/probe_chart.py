@@ -13,7 +13,7 @@ REFERENCE_STYLE = "$warning"
 
 
 class ProbeChart(PlotWidget, can_focus=False, inherit_bindings=False):
-    """A ``core.probe.LayerProbe`` drawn as a plot (no pan or zoom: every layer fits)."""
+    """A ``core.analyses.probe.LayerProbe`` drawn as a plot (no pan or zoom: every layer fits)."""
 
     DEFAULT_CSS = """
     ProbeChart {

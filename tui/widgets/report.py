@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bertsent.core.classes import short_names
+from bertsent.core.data.classes import short_names
 from bertsent.tui.safe_text import clean
 from bertsent.tui.widgets.bars import bar
 from rich import box
@@ -15,7 +15,7 @@ FITS = 6  # classes whose confusion matrix fits the report's 40 cells at 80x24; 
 
 
 class ReportView(Widget):
-    """Renders a ``core.report.Report``; shows a hint until one is set."""
+    """Renders a ``core.models.report.Report``; shows a hint until one is set."""
 
     COMPONENT_CLASSES = {"report--model", "report--baseline", "report--title"}
 

@@ -25,7 +25,7 @@ DIRECTIONS = {"left": (-1.0, 0.0), "right": (1.0, 0.0), "up": (0.0, 1.0), "down"
 
 
 class SentenceMapView(PlotWidget, inherit_bindings=False):
-    """Draws a ``core.inside.SentenceMap`` and keeps one selected point."""
+    """Draws a ``core.analyses.inside.SentenceMap`` and keeps one selected point."""
 
     DEFAULT_CSS = """
     SentenceMapView {

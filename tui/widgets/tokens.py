@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bertsent.core.strength import STEPS, strength_steps
+from bertsent.core.base.strength import STEPS, strength_steps
 from bertsent.tui.safe_text import clean
 from rich.style import Style
 from rich.text import Text
@@ -52,7 +52,7 @@ class TokenScores(Widget):
 
     Green and ▲ push towards the class at the legend's green end (positive with two classes, the
     class scored with more), red and ▼ away from it; no mark means little effect. Marks make the
-    view readable without colour. Colour and marks come from the same step (``core.strength``),
+    view readable without colour. Colour and marks come from the same step (``core.base.strength``),
     so float noise in the scores never changes the picture.
     """
 

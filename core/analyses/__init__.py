@@ -1,0 +1,2 @@
+"""Looking inside: the layer probe, the sentence map and attention, and ``doctor``. Imports
+``models`` and the layers below it."""
