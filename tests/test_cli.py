@@ -163,7 +163,7 @@ def test_skip_bad_skips_and_counts_rows_that_otherwise_stop_the_command(tmp_path
 
 
 def test_data_with_nothing_to_find_is_one_line(monkeypatch, tmp_path, capsys):
-    from bertsent.core.data.dataset import sources
+    from bertsent.core.data import sources
 
     monkeypatch.setenv("BERTSENT_CACHE", str(tmp_path))
     closed = {"train.tsv": {"url": "http://127.0.0.1:9/train.tsv", "sha256": "0" * 64}}

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 from bertsent.core.base.errors import DataError
-from bertsent.core.data.dataset import sources
+from bertsent.core.data import sources
 
 
 def test_explicit_path_wins(sst2_dir, monkeypatch, tmp_path):

@@ -7,7 +7,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from bertsent.core.data.dataset import sources
+from bertsent.core.data import sources
 from bertsent.tui import config
 from bertsent.tui.app import create_app
 from bertsent.tui.commands import COMMANDS

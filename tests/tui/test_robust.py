@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from bertsent.core.analyses import probe
-from bertsent.core.data.dataset import dataset as data
+from bertsent.core.data import dataset as data
 from bertsent.core.models import persist
 from bertsent.tui import error_log
 from textual.widgets import Input, Static, TabbedContent
