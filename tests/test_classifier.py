@@ -53,6 +53,31 @@ def test_arrays_round_trip(blobs):
         SentimentClassifier(C=1.0).fit(X, np.ones(200, dtype=int))
 
 
+@pytest.mark.parametrize("classes", [2, 5])
+def test_a_loaded_classifier_predicts_scikit_learns_probabilities_bit_for_bit(classes):
+    """LinearClassifier computes what StandardScaler + LogisticRegression compute, in numpy."""
+    from bertsent.core.models.linear import LinearClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(classes)
+    X = (rng.normal(size=(300, 40)) * rng.uniform(0.1, 5, size=40)).astype(np.float32)
+    y = rng.integers(0, classes, 300)
+    X[np.arange(300), y] += 2
+    fitted = SentimentClassifier(C=0.3).fit(X, y)
+    scaler = StandardScaler().fit(X.astype(np.float64))
+    scaler.mean_, scaler.scale_ = fitted.mean_, fitted.scale_
+    reference = LogisticRegression().fit(scaler.transform(X.astype(np.float64)), y)
+    reference.coef_, reference.intercept_ = fitted.coef_, fitted.intercept_
+    new = (rng.normal(size=(500, 40)) * 3).astype(np.float32)
+    expected = reference.predict_proba(scaler.transform(new.astype(np.float64)))
+    loaded = LinearClassifier.from_arrays(fitted.to_arrays())
+    assert np.array_equal(loaded.predict_proba(new), expected) and np.array_equal(fitted.predict_proba(new), expected)
+    assert loaded.predict(new).tolist() == fitted.predict(new).tolist()
+    with pytest.raises(ValueError, match="expects 40 features"):
+        loaded.predict_proba(new[:, :39])
+
+
 def test_a_two_output_head_is_stored_as_one_row_with_the_same_softmax():
     import numpy as np
     from bertsent.core.models.classifier import SentimentClassifier
@@ -62,7 +87,7 @@ def test_a_two_output_head_is_stored_as_one_row_with_the_same_softmax():
     logits = x @ weight.T + bias
     softmax = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     head = SentimentClassifier.from_linear(weight, bias, np.array(["neg", "pos"]))
-    assert head.model_.coef_.shape == (1, 4)
+    assert head.coef_.shape == (1, 4)
     assert np.allclose(head.predict_proba(x), softmax)
     assert head.predict(x).tolist() == np.array(["neg", "pos"])[softmax.argmax(axis=1)].tolist()
     three = SentimentClassifier.from_linear(rng.normal(size=(3, 4)), rng.normal(size=3), np.array([0, 1, 2]))

@@ -122,7 +122,7 @@ from bertsent.core.models.persist import load_model, save_model
 
 source, target, shift, go = sys.argv[1:]
 saved = load_model(source)
-saved.model.classifier.model_.intercept_ = saved.model.classifier.model_.intercept_ + float(shift)
+saved.model.classifier.intercept_ = saved.model.classifier.intercept_ + float(shift)
 print("ready", flush=True)
 while not Path(go).exists():
     pass

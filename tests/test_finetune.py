@@ -149,7 +149,7 @@ def test_three_named_classes_fine_tune_with_one_output_each(tiny_distilbert, sst
         checkpoints=None,
     )
     model = result.model
-    assert model.classes.labels == ("bad", "good", "so-so") and model.classifier.model_.coef_.shape[0] == 3
+    assert model.classes.labels == ("bad", "good", "so-so") and model.classifier.coef_.shape[0] == 3
     proba = model.predict_proba(base.texts[:5])
     assert proba.shape == (5, 3) and np.allclose(proba.sum(axis=1), 1)
     assert result.report.classes == ["bad", "good", "so-so"] and np.array(result.report.confusion).shape == (3, 3)

@@ -45,6 +45,16 @@ def test_cli_help_loads_neither_scikit_learn_nor_torch():
     assert not {name.split(".")[0] for name in loaded} & {"sklearn", "scipy", "torch", "transformers"}
 
 
+def test_predicting_with_a_saved_model_loads_no_scikit_learn(small_model_dir):
+    """`bertsent predict` and `label` start a second sooner without it (core.models.linear)."""
+    loaded = _loaded_after(
+        "from bertsent.core.models.persist import load_model\n"
+        f"print(load_model({str(small_model_dir)!r}).model.predict(['a fine film']))"
+    )
+    assert "bertsent.core.models.persist" in loaded and "torch" in loaded
+    assert not {name for name in loaded if name.split(".")[0] == "sklearn"}
+
+
 def test_scripts_cli_never_imports_textual():
     modules = ", ".join(
         f"bertsent.cli.{m.name}" for m in pkgutil.iter_modules([str(REPO / "cli")]) if m.name != "__main__"

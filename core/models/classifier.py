@@ -14,21 +14,15 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import numpy as np
-from bertsent.core.base.decision import decide
 from bertsent.core.base.errors import Cancelled
 from bertsent.core.base.regularization import DEFAULT_CS, TOL, CVResult
 from bertsent.core.data.classes import ClassSet
 from bertsent.core.data.dataset import cv_folds
+from bertsent.core.models.linear import LinearClassifier
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-# Bounds on saved arrays that keep every standardized value and product finite in float64 (in
-# which predictions are computed): no fitted model comes near them (near-constant features do
-# have standard deviations around 1e-33), so beyond them is damage or tampering.
-MAX_WEIGHT = 1e6
-MIN_SCALE = 1e-200
 
-
-class SentimentClassifier(ClassifierMixin, BaseEstimator):
+class SentimentClassifier(ClassifierMixin, BaseEstimator, LinearClassifier):
     """Standardize, then (multinomial for 3+ classes) logistic regression.
 
     ``C=None`` picks C by stratified k-fold cross-validation on the training data only, along
@@ -36,9 +30,9 @@ class SentimentClassifier(ClassifierMixin, BaseEstimator):
     ``classes`` fixes the class order (every label of ``y`` must be among them, and every class
     must occur in ``y``); None sorts the labels of ``y``.
     Works in scikit-learn's ``Pipeline``, ``cross_val_score``, ``GridSearchCV`` and ``clone``.
+    Predicts through :class:`~bertsent.core.models.linear.LinearClassifier`'s arrays, as a saved
+    model does.
     """
-
-    C_: float | None  # fitted: the C used (None for a fine-tuned head, where no C applies)
 
     def __init__(
         self,
@@ -82,7 +76,8 @@ class SentimentClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"class {absent[0]!r} has no training sentence")
         self.classes_ = classes.array
         self.n_features_in_ = X.shape[1]
-        self.scaler_ = StandardScaler().fit(X)
+        scaler = StandardScaler().fit(X)
+        self.mean_, self.scale_ = scaler.mean_, scaler.scale_
         # In float64: fitted in float32 (the vectors' type), lbfgs stopped at rounding noise, and one
         # BLAS thread against two moved a five-class probability by 1%.
         Z = self.standardize(X)
@@ -97,7 +92,8 @@ class SentimentClassifier(ClassifierMixin, BaseEstimator):
             else:
                 self.C_ = float(self.C)
             _check(cancel)
-            self.model_ = LogisticRegression(C=self.C_, max_iter=self.max_iter, tol=self.tol).fit(Z, y)
+            model = LogisticRegression(C=self.C_, max_iter=self.max_iter, tol=self.tol).fit(Z, y)
+            self.coef_, self.intercept_ = model.coef_, model.intercept_
         if progress:
             total = (self.cv_.folds * len(self.Cs) if self.cv_ else 0) + 1
             progress(total, total)
@@ -141,102 +137,11 @@ class SentimentClassifier(ClassifierMixin, BaseEstimator):
                     break
         return CVResult(Cs[: len(scores)], scores, folds)
 
-    def standardize(self, X: np.ndarray) -> np.ndarray:
-        """Standardized features in float64, so even extreme saved arrays cannot overflow."""
-        return self.scaler_.transform(np.asarray(X, dtype=np.float64))
-
-    def decision_function(self, X: np.ndarray) -> np.ndarray:
-        return self.model_.decision_function(self.standardize(X))
-
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        """Class probabilities, one column per entry of ``classes_``."""
-        return self.model_.predict_proba(self.standardize(X))
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.classes_[decide(self.predict_proba(X))]
-
-    def to_arrays(self) -> dict[str, np.ndarray]:
-        """The fitted state as plain arrays (saved without pickle)."""
-        return {
-            "mean": self.scaler_.mean_,
-            "scale": self.scaler_.scale_,
-            "coef": self.model_.coef_,
-            "intercept": self.model_.intercept_,
-            # Text labels as a fixed-width string array: saved and loaded without pickle.
-            "classes": self.classes_.astype(str) if self.classes_.dtype.kind == "O" else self.classes_,
-            **({"C": np.asarray([self.C_])} if self.C_ is not None else {}),
-        }
-
     @classmethod
-    def from_linear(cls, weight: np.ndarray, bias: np.ndarray, classes: np.ndarray) -> SentimentClassifier:
-        """A classifier computing ``softmax(x @ weight.T + bias)``: a fine-tuned model's head.
-
-        Two classes are stored as scikit-learn stores them, one row ``w1 - w0`` through a sigmoid,
-        which gives exactly the softmax of the two rows.
-        """
-        weight = np.asarray(weight, dtype=np.float64)
-        bias = np.asarray(bias, dtype=np.float64)
-        if len(weight) == 2:
-            weight, bias = weight[1:] - weight[:1], bias[1:] - bias[:1]
-        dim = weight.shape[1]
-        return cls.from_arrays(
-            {"mean": np.zeros(dim), "scale": np.ones(dim), "coef": weight, "intercept": bias, "classes": classes}
-        )
-
-    @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> SentimentClassifier:
-        """Rebuild a fitted classifier from :meth:`to_arrays` output; ValueError if the arrays
-        cannot be one (wrong names, shapes, dtypes, or values such as a zero scale)."""
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.preprocessing import StandardScaler
-
-        _check_arrays(arrays)
-        C = float(arrays["C"][0]) if "C" in arrays else None
+    def _unfitted(cls, C: float | None) -> SentimentClassifier:
         self = cls(C=C)
-        self.C_, self.cv_ = C, None
-        self.scaler_ = StandardScaler()
-        self.scaler_.mean_ = arrays["mean"]
-        self.scaler_.scale_ = arrays["scale"]
-        self.scaler_.var_ = arrays["scale"] ** 2
-        self.scaler_.n_features_in_ = arrays["mean"].shape[0]
-        self.model_ = LogisticRegression(C=C or 1.0)
-        self.model_.coef_ = arrays["coef"]
-        self.model_.intercept_ = arrays["intercept"]
-        self.classes_ = np.asarray(arrays["classes"])
-        self.model_.classes_ = np.arange(len(self.classes_))  # positions: columns in classes_ order
-        self.n_features_in_ = self.model_.n_features_in_ = arrays["coef"].shape[1]
+        self.cv_ = None
         return self
-
-
-def _check_arrays(arrays: dict[str, np.ndarray]) -> None:
-    """The classifier's arrays must be a fitted standardizer plus logistic regression, exactly."""
-    required = {"mean", "scale", "coef", "intercept", "classes"}
-    if not required <= set(arrays) <= required | {"C"}:
-        raise ValueError(f"arrays {sorted(arrays)} are not {sorted(required)} (and optionally C)")
-    for name, array in arrays.items():
-        kind = "iuU" if name == "classes" else "f"  # classes: whole numbers or text labels
-        if array.dtype.kind not in kind or array.dtype.hasobject:
-            raise ValueError(f"{name} has dtype {array.dtype}")
-        if array.dtype.kind != "U" and not np.isfinite(array).all():
-            raise ValueError(f"{name} has values that are not finite")
-    classes, mean = arrays["classes"], arrays["mean"]
-    labels = classes.tolist() if classes.ndim == 1 else []
-    if len(labels) < 2 or len(set(labels)) != len(labels):
-        raise ValueError(f"classes {classes.tolist()[:10]} are not at least two distinct labels")
-    if mean.ndim != 1 or not len(mean):
-        raise ValueError(f"mean has shape {mean.shape}")
-    rows = 1 if len(classes) == 2 else len(classes)
-    shapes = {"scale": mean.shape, "coef": (rows, len(mean)), "intercept": (rows,), "C": (1,)}
-    for name, shape in shapes.items():
-        if name in arrays and arrays[name].shape != shape:
-            raise ValueError(f"{name} has shape {arrays[name].shape}, expected {shape}")
-    for name in ("mean", "coef", "intercept"):  # bounds that keep every product finite in float32
-        if not (np.abs(arrays[name]) <= MAX_WEIGHT).all():
-            raise ValueError(f"{name} has values beyond ±{MAX_WEIGHT:g}")
-    if not (arrays["scale"] >= MIN_SCALE).all():
-        raise ValueError(f"scale has values below {MIN_SCALE:g}")
-    if "C" in arrays and not arrays["C"][0] > 0:
-        raise ValueError("C is not positive")
 
 
 def _check(cancel: threading.Event | None) -> None:

@@ -103,6 +103,10 @@ def _encoder_files(encoder: Encoder) -> dict[str, bytes]:
 
 def to_pipeline(model):
     """A saved model (``core.models.model.SentimentModel``) as a fitted ``Pipeline(embed, classify)``."""
+    from bertsent.core.models.classifier import SentimentClassifier
     from sklearn.pipeline import Pipeline  # imported here: it loads Rich, which core itself never needs
 
-    return Pipeline([("embed", SentenceEmbedder.fitted(model.embedder)), ("classify", model.classifier)])
+    classifier = model.classifier  # a loaded model's predicts without scikit-learn: made an estimator
+    if not isinstance(classifier, SentimentClassifier):
+        classifier = SentimentClassifier.from_arrays(classifier.to_arrays())
+    return Pipeline([("embed", SentenceEmbedder.fitted(model.embedder)), ("classify", classifier)])

@@ -17,7 +17,7 @@ from bertsent.core.encoding.embed import Embedder, ProgressCallback
 from bertsent.core.models.explain import Prediction, occlude
 
 if TYPE_CHECKING:
-    from bertsent.core.models.classifier import SentimentClassifier
+    from bertsent.core.models.linear import LinearClassifier
 
 
 RECENT_VARIANTS = 4096  # token-score passes remembered (a few KB each): the app's typing and Enter
@@ -26,7 +26,7 @@ RECENT_VARIANTS = 4096  # token-score passes remembered (a few KB each): the app
 class SentimentModel:
     """Predict labels, class probabilities and token scores for raw sentences."""
 
-    def __init__(self, embedder: Embedder, classifier: SentimentClassifier) -> None:
+    def __init__(self, embedder: Embedder, classifier: LinearClassifier) -> None:
         self.embedder = embedder
         self.classifier = classifier
         # explain's passes by token ids: a sentence scored again (Enter after the typing preview,

@@ -44,8 +44,8 @@ from bertsent.core.encoding.encoder import (
     runnable_precision,
 )
 from bertsent.core.encoding.layers import ALL, LAST
-from bertsent.core.models.classifier import SentimentClassifier
 from bertsent.core.models.fastpath import load_precision
+from bertsent.core.models.linear import LinearClassifier
 from bertsent.core.models.model import SentimentModel
 from bertsent.core.models.report import REPORT_SCHEMA, Report
 
@@ -296,7 +296,7 @@ def _load_locked(folder: Path, encoder: Encoder | None, device: str | None) -> S
     try:
         with np.load(folder / meta["classifier"], allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
-        classifier = SentimentClassifier.from_arrays(arrays)
+        classifier = LinearClassifier.from_arrays(arrays)
         if classifier.classes_.tolist() != meta["classes"]:
             raise ValueError(f"classes {classifier.classes_.tolist()[:10]} are not the classes of {META}")
     except (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile, EOFError) as exc:
@@ -339,9 +339,9 @@ def _load_locked(folder: Path, encoder: Encoder | None, device: str | None) -> S
         embedder = Embedder(encoder, meta["pooling"], layers=layers)
     except RecipeError as exc:
         raise ModelFileError(f"{folder}: {exc}; refusing to load") from None
-    if classifier.scaler_.n_features_in_ != embedder.dim:
+    if classifier.n_features_in_ != embedder.dim:
         raise ModelFileError(
-            f"{folder}: classifier expects {classifier.scaler_.n_features_in_} features, encoder gives "
+            f"{folder}: classifier expects {classifier.n_features_in_} features, encoder gives "
             f"{embedder.dim}; refusing to load"
         )
     notes = _precision_notes(folder, spec, encoder.precision, meta.get("fast_path") or {})
