@@ -12,6 +12,15 @@ REPO = Path(__file__).resolve().parents[1]
 CORE_MODULES = ["bertsent.core"] + [m.name for m in pkgutil.walk_packages([str(REPO / "core")], "bertsent.core.")]
 
 
+def test_every_subpackage_of_core_is_packaged():
+    """pyproject.toml lists packages by name: a folder left out would be missing from the wheel."""
+    import tomllib
+
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    folders = {m.name for m in pkgutil.walk_packages([str(REPO / "core")], "bertsent.core.") if m.ispkg}
+    assert len(folders) >= 6 and folders <= listed
+
+
 def _loaded_after(code: str) -> set[str]:
     out = subprocess.run(
         [sys.executable, "-c", code + "\nimport sys; print(' '.join(sys.modules))"],

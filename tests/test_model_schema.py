@@ -149,7 +149,7 @@ def resigned(folder, edit) -> None:
 def test_a_report_without_classes_reads_the_models_classes(small_model_dir, encoder, tmp_path):
     folder = tmp_path / "m"
     shutil.copytree(small_model_dir, folder)
-    resigned(folder, lambda meta: meta["report"].pop("classes"))  # as bertsent before 0.3 wrote it
+    resigned(folder, lambda meta: meta["report"].pop("classes"))  # re-signed by hand
     saved = load_model(folder, encoder=encoder)
     assert saved.report.classes == saved.meta["classes"] == [0, 1]
 
@@ -161,14 +161,25 @@ def test_a_report_without_classes_reads_the_models_classes(small_model_dir, enco
         lambda report: report.update(confusion=report["confusion"][:1]),
         lambda report: report["confusion"][0].append(0),
         lambda report: report["per_class"].popitem(),
+        lambda report: report.update(per_class=dict(zip("xy", report["per_class"].values(), strict=True))),
+        lambda report: report.update(C=None),
+        lambda report: report.update(cv={"Cs": [0.01, 0.1], "scores": [0.7], "folds": 5}),
     ],
-    ids=["other classes", "a confusion row short", "a confusion column more", "a class row short"],
+    ids=[
+        "other classes",
+        "a confusion row short",
+        "a confusion column more",
+        "a class row short",
+        "class rows renamed",
+        "no C",
+        "a C curve of unequal lists",
+    ],  # fmt: skip
 )
 def test_a_report_that_does_not_cover_the_models_classes_is_refused(small_model_dir, encoder, tmp_path, edit):
     folder = tmp_path / "m"
     shutil.copytree(small_model_dir, folder)
     resigned(folder, lambda meta: edit(meta["report"]))
-    with pytest.raises(ModelFileError, match="report") as error:
+    with pytest.raises(ModelFileError, match="report does not cover its|report's classes differ|C curve") as error:
         load_model(folder, encoder=encoder)
     assert "\n" not in str(error.value)
 

@@ -73,3 +73,24 @@ def test_export_loads_in_a_fresh_process_with_the_labels_of_predict(small_model_
     assert exported["classes"] == [0, 1]
     expected = [[p["probabilities"][str(c)] for c in exported["classes"]] for p in predicted]
     assert np.allclose(exported["proba"], expected, atol=1e-5)
+
+
+def test_a_classifier_pickled_before_it_kept_its_own_arrays_still_predicts():
+    """A pipeline `bertsent export` wrote earlier holds a fitted StandardScaler and LogisticRegression."""
+    import pickle
+
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 8)), np.array(["bad", "so-so", "good"] * 20)
+    fitted = SentimentClassifier(C=1.0).fit(X, y)
+    legacy = SentimentClassifier(C=1.0)
+    scaler, model = StandardScaler(), LogisticRegression()
+    scaler.mean_, scaler.scale_ = fitted.mean_, fitted.scale_
+    model.coef_, model.intercept_ = fitted.coef_, fitted.intercept_
+    state = {k: v for k, v in vars(fitted).items() if k not in ("mean_", "scale_", "coef_", "intercept_")}
+    vars(legacy).update(state, scaler_=scaler, model_=model)
+    restored = pickle.loads(pickle.dumps(legacy))
+    np.testing.assert_array_equal(restored.predict_proba(X), fitted.predict_proba(X))
+    assert not hasattr(restored, "scaler_") and restored.predict(X).tolist() == fitted.predict(X).tolist()

@@ -12,6 +12,7 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import TypeVar
 
 import numpy as np
 from bertsent.core.base.errors import Cancelled
@@ -20,6 +21,8 @@ from bertsent.core.data.classes import ClassSet
 from bertsent.core.data.dataset import cv_folds
 from bertsent.core.models.linear import LinearClassifier
 from sklearn.base import BaseEstimator, ClassifierMixin
+
+Estimator = TypeVar("Estimator", bound="SentimentClassifier")
 
 
 class SentimentClassifier(ClassifierMixin, BaseEstimator, LinearClassifier):
@@ -138,10 +141,18 @@ class SentimentClassifier(ClassifierMixin, BaseEstimator, LinearClassifier):
         return CVResult(Cs[: len(scores)], scores, folds)
 
     @classmethod
-    def _unfitted(cls, C: float | None) -> SentimentClassifier:
+    def _unfitted(cls: type[Estimator], C: float | None) -> Estimator:
         self = cls(C=C)
         self.cv_ = None
         return self
+
+    def __setstate__(self, state: dict) -> None:
+        """A classifier pickled before it predicted from its own arrays (a pipeline that
+        `bertsent export` wrote) kept them in a fitted StandardScaler and LogisticRegression."""
+        if "scaler_" in state and "model_" in state:
+            scaler, model = state.pop("scaler_"), state.pop("model_")
+            state.update(mean_=scaler.mean_, scale_=scaler.scale_, coef_=model.coef_, intercept_=model.intercept_)
+        super().__setstate__(state)
 
 
 def _check(cancel: threading.Event | None) -> None:

@@ -3,15 +3,16 @@
 What a saved model predicts with. It computes with numpy (and scipy's ``expit`` for two classes)
 the same operations in the same order as scikit-learn's ``StandardScaler.transform`` and
 ``LogisticRegression.predict_proba``, so its probabilities are those of the fitted estimator, bit
-for bit, without importing scikit-learn: that import took 0.83 s of the 5.5 s a `bertsent
-predict` of a saved model took here (``python -X importtime``), and every `label` run, Ray actor
-and app start paid it too. :class:`~bertsent.core.models.classifier.SentimentClassifier`, the
-scikit-learn estimator that fits, predicts through the same methods.
+for bit (no rows in gives no rows out, where scikit-learn refuses), without importing
+scikit-learn: that import took 0.83 s of the 5.5 s a `bertsent predict` of a saved model took
+here (``python -X importtime``), and every `label` run and Ray actor paid it too.
+:class:`~bertsent.core.models.classifier.SentimentClassifier`, the scikit-learn estimator that
+fits, predicts through the same methods.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypeVar
 
 import numpy as np
 from bertsent.core.base.decision import decide
@@ -21,6 +22,8 @@ from bertsent.core.base.decision import decide
 # have standard deviations around 1e-33), so beyond them is damage or tampering.
 MAX_WEIGHT = 1e6
 MIN_SCALE = 1e-200
+
+Fitted = TypeVar("Fitted", bound="LinearClassifier")
 
 
 class LinearClassifier:
@@ -80,11 +83,11 @@ class LinearClassifier:
         }
 
     @classmethod
-    def _unfitted(cls, C: float | None) -> Any:
+    def _unfitted(cls: type[Fitted], C: float | None) -> Fitted:
         return cls()
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> Any:
+    def from_arrays(cls: type[Fitted], arrays: dict[str, np.ndarray]) -> Fitted:
         """Rebuild a fitted classifier from :meth:`to_arrays` output; ValueError if the arrays
         cannot be one (wrong names, shapes, dtypes, or values such as a zero scale)."""
         check_arrays(arrays)
@@ -98,7 +101,7 @@ class LinearClassifier:
         return self
 
     @classmethod
-    def from_linear(cls, weight: np.ndarray, bias: np.ndarray, classes: np.ndarray) -> Any:
+    def from_linear(cls: type[Fitted], weight: np.ndarray, bias: np.ndarray, classes: np.ndarray) -> Fitted:
         """A classifier computing ``softmax(x @ weight.T + bias)``: a fine-tuned model's head.
 
         Two classes are stored as scikit-learn stores them, one row ``w1 - w0`` through a sigmoid,

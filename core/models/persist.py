@@ -349,8 +349,10 @@ def _load_locked(folder: Path, encoder: Encoder | None, device: str | None) -> S
 
 
 def _read_report(folder: Path, meta: dict) -> Report | None:
-    """The saved report, read with the model's classes (a report saved before bertsent 0.3 has
-    none); refused where its classes, per-class rows or confusion matrix are not the model's."""
+    """The saved report, read with the model's classes (one re-signed by hand may lack them);
+    refused where it does not describe this model: other classes, per-class rows that are not
+    its classes' names, a confusion matrix of another size, no C for a fitted classifier, or a
+    C curve whose Cs and scores differ in number."""
     if not meta["report"]:
         return None
     classes = meta["classes"]
@@ -358,8 +360,14 @@ def _read_report(folder: Path, meta: dict) -> Report | None:
         raise ModelFileError(f"{folder}: its report's classes differ from its classes; refusing to load")
     report = Report.from_dict({**meta["report"], "classes": classes})
     n = len(classes)
-    if len(report.per_class) != n or len(report.confusion) != n or any(len(row) != n for row in report.confusion):
+    if (
+        list(report.per_class) != report.names
+        or len(report.confusion) != n
+        or any(len(row) != n for row in report.confusion)
+    ):
         raise ModelFileError(f"{folder}: its report does not cover its {n} classes; refusing to load")
+    if (report.C is None and report.method != "finetune") or (report.cv and len(report.cv.Cs) != len(report.cv.scores)):
+        raise ModelFileError(f"{folder}: its report's C or C curve is damaged; refusing to load")
     return report
 
 
