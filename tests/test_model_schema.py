@@ -202,11 +202,12 @@ def test_precision_may_be_edited_and_is_reported(small_model_dir, encoder, tmp_p
 
 def as_older_bertsent_saved_it(folder, *, trained: str, precision: str, fast_path: dict | None) -> None:
     """Rewrite model.json as an older bertsent wrote it (precisions it offered), checksum and all."""
-    meta = json.loads((folder / "model.json").read_text())
-    meta["encoder"].update(trained_precision=trained, precision=precision)
-    meta["fast_path"] = fast_path
-    meta["checksum"] = meta_checksum(meta)
-    (folder / "model.json").write_text(json.dumps(meta))
+
+    def older(meta: dict) -> None:
+        meta["encoder"].update(trained_precision=trained, precision=precision)
+        meta["fast_path"] = fast_path
+
+    resigned(folder, older)
 
 
 def test_an_int8_model_of_an_older_bertsent_predicts_at_fp32_with_one_note(labelled_data, tiny_encoder, tmp_path,
@@ -299,13 +300,14 @@ MUTATIONS = {
 
 
 def resign_arrays(folder, arrays) -> None:
-    meta = json.loads((folder / "model.json").read_text())
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
-    (folder / meta["classifier"]).write_bytes(buffer.getvalue())
-    meta["files"][meta["classifier"]] = hashlib.sha256(buffer.getvalue()).hexdigest()
-    meta["checksum"] = meta_checksum(meta)
-    (folder / "model.json").write_text(json.dumps(meta))
+
+    def new_arrays(meta: dict) -> None:
+        (folder / meta["classifier"]).write_bytes(buffer.getvalue())
+        meta["files"][meta["classifier"]] = hashlib.sha256(buffer.getvalue()).hexdigest()
+
+    resigned(folder, new_arrays)
 
 
 @pytest.mark.parametrize("mutation", sorted(MUTATIONS))

@@ -301,6 +301,7 @@ def _load_locked(folder: Path, encoder: Encoder | None, device: str | None) -> S
             raise ValueError(f"classes {classifier.classes_.tolist()[:10]} are not the classes of {META}")
     except (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile, EOFError) as exc:
         raise ModelFileError(f"{folder / meta['classifier']}: damaged classifier: {exc}; refusing to load") from None
+    report = _read_report(folder, meta)  # before the encoder: a damaged file is refused at once
     spec = meta["encoder"]
     encoder_folder = spec.get("folder")  # set for a fine-tuned encoder saved in the model folder
     if encoder_folder is not None:  # its files were checked above; refuse any added since
@@ -345,7 +346,7 @@ def _load_locked(folder: Path, encoder: Encoder | None, device: str | None) -> S
             f"{embedder.dim}; refusing to load"
         )
     notes = _precision_notes(folder, spec, encoder.precision, meta.get("fast_path") or {})
-    return SavedModel(SentimentModel(embedder, classifier), _read_report(folder, meta), meta, notes)
+    return SavedModel(SentimentModel(embedder, classifier), report, meta, notes)
 
 
 def _read_report(folder: Path, meta: dict) -> Report | None:
