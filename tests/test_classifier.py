@@ -74,7 +74,7 @@ def test_a_loaded_classifier_predicts_scikit_learns_probabilities_bit_for_bit(cl
     loaded = LinearClassifier.from_arrays(fitted.to_arrays())
     assert np.array_equal(loaded.predict_proba(new), expected) and np.array_equal(fitted.predict_proba(new), expected)
     assert loaded.predict(new).tolist() == fitted.predict(new).tolist()
-    with pytest.raises(ValueError, match="expects 40 features"):
+    with pytest.raises(ValueError, match="expects rows of 40 features"):
         loaded.predict_proba(new[:, :39])
 
 
@@ -123,3 +123,22 @@ def test_the_c_search_stops_once_two_cs_in_a_row_score_below_the_best():
     assert all(s < best for s in early.cv_.scores[-2:])  # it stopped because the last two fell short
     assert not any(all(s < max(full.cv_.scores[:n]) for s in full.cv_.scores[n - 2 : n]) for n in range(2, tried))
     assert early.C_ == full.C_ or max(full.cv_.scores[tried:]) > best
+
+
+def test_arrays_of_another_float_width_are_checked_without_overflow_warnings():
+    """The bounds (1e6) overflow float16: the checks compare in float64."""
+    import warnings
+
+    from bertsent.core.models.linear import LinearClassifier
+
+    rng = np.random.default_rng(0)
+    arrays = {
+        "mean": rng.normal(size=4),
+        "scale": np.ones(4),
+        "coef": rng.normal(size=(1, 4)).astype(np.float16),
+        "intercept": np.zeros(1, dtype=np.float16),
+        "classes": np.array([0, 1]),
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert LinearClassifier.from_arrays(arrays).predict_proba(rng.normal(size=(3, 4))).shape == (3, 2)

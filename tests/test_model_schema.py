@@ -164,6 +164,7 @@ def test_a_report_without_classes_reads_the_models_classes(small_model_dir, enco
         lambda report: report.update(per_class=dict(zip("xy", report["per_class"].values(), strict=True))),
         lambda report: report.update(C=None),
         lambda report: report.update(cv={"Cs": [0.01, 0.1], "scores": [0.7], "folds": 5}),
+        lambda report: report.update(cv={"Cs": [], "scores": [], "folds": 5}),
     ],
     ids=[
         "other classes",
@@ -173,6 +174,7 @@ def test_a_report_without_classes_reads_the_models_classes(small_model_dir, enco
         "class rows renamed",
         "no C",
         "a C curve of unequal lists",
+        "an empty C curve",
     ],  # fmt: skip
 )
 def test_a_report_that_does_not_cover_the_models_classes_is_refused(small_model_dir, encoder, tmp_path, edit):

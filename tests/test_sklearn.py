@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from bertsent.cli.main import main
 from bertsent.core.models.classifier import SentimentClassifier
 from bertsent.core.models.estimators import SentenceEmbedder
@@ -75,8 +76,10 @@ def test_export_loads_in_a_fresh_process_with_the_labels_of_predict(small_model_
     assert np.allclose(exported["proba"], expected, atol=1e-5)
 
 
-def test_a_classifier_pickled_before_it_kept_its_own_arrays_still_predicts():
-    """A pipeline `bertsent export` wrote earlier holds a fitted StandardScaler and LogisticRegression."""
+@pytest.mark.parametrize("module", ["bertsent.core.models.classifier", "bertsent.core.classifier"])
+def test_a_classifier_pickled_before_it_kept_its_own_arrays_still_predicts(module):
+    """A pipeline `bertsent export` wrote earlier holds a fitted StandardScaler and LogisticRegression,
+    and, before core's folders, names the classifier's module ``bertsent.core.classifier``."""
     import pickle
 
     from sklearn.linear_model import LogisticRegression
@@ -91,6 +94,18 @@ def test_a_classifier_pickled_before_it_kept_its_own_arrays_still_predicts():
     model.coef_, model.intercept_ = fitted.coef_, fitted.intercept_
     state = {k: v for k, v in vars(fitted).items() if k not in ("mean_", "scale_", "coef_", "intercept_")}
     vars(legacy).update(state, scaler_=scaler, model_=model)
-    restored = pickle.loads(pickle.dumps(legacy))
+    written = pickle.dumps(legacy, protocol=0)  # text opcodes: the module path can be rewritten
+    restored = pickle.loads(written.replace(b"bertsent.core.models.classifier\n", module.encode() + b"\n"))
     np.testing.assert_array_equal(restored.predict_proba(X), fitted.predict_proba(X))
     assert not hasattr(restored, "scaler_") and restored.predict(X).tolist() == fitted.predict(X).tolist()
+
+
+def test_the_embedder_refuses_what_is_not_a_list_of_sentences(encoder):
+    """A bare string would be read as one sentence per character, vectors as their printed text."""
+    from bertsent.core.encoding.embed import Embedder
+
+    embedder = SentenceEmbedder.fitted(Embedder(encoder, cache=False))
+    for wrong in ("great movie", b"great movie", np.zeros((2, 3))):
+        with pytest.raises(TypeError, match="takes sentences"):
+            embedder.transform(wrong)
+    assert embedder.transform(np.asarray(["great movie"])).shape == (1, embedder.n_features_out_)

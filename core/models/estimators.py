@@ -52,6 +52,8 @@ class SentenceEmbedder(TransformerMixin, BaseEstimator):
 
     def transform(self, X: Iterable[str]) -> np.ndarray:
         check_is_fitted(self, "embedder_")
+        if isinstance(X, str | bytes) or (isinstance(X, np.ndarray) and X.dtype.kind not in "UO"):
+            raise TypeError(f"SentenceEmbedder takes sentences (a list of str), not {type(X).__name__} of {X!r:.40}")
         return self.embedder_.embed([str(text) for text in X])
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:

@@ -42,7 +42,7 @@ class LinearClassifier:
         """Standardized features in float64, so even extreme saved arrays cannot overflow."""
         X = np.array(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has shape {X.shape}; the classifier expects {self.n_features_in_} features")
+            raise ValueError(f"X has shape {X.shape}; the classifier expects rows of {self.n_features_in_} features")
         X -= self.mean_
         X /= self.scale_
         return X
@@ -140,9 +140,9 @@ def check_arrays(arrays: dict[str, np.ndarray]) -> None:
         if name in arrays and arrays[name].shape != shape:
             raise ValueError(f"{name} has shape {arrays[name].shape}, expected {shape}")
     for name in ("mean", "coef", "intercept"):  # bounds that keep every product finite in float32
-        if not (np.abs(arrays[name]) <= MAX_WEIGHT).all():
+        if not (np.abs(arrays[name].astype(np.float64)) <= MAX_WEIGHT).all():
             raise ValueError(f"{name} has values beyond ±{MAX_WEIGHT:g}")
-    if not (arrays["scale"] >= MIN_SCALE).all():
+    if not (arrays["scale"].astype(np.float64) >= MIN_SCALE).all():
         raise ValueError(f"scale has values below {MIN_SCALE:g}")
     if "C" in arrays and not arrays["C"][0] > 0:
         raise ValueError("C is not positive")

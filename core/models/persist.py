@@ -367,7 +367,8 @@ def _read_report(folder: Path, meta: dict) -> Report | None:
         or any(len(row) != n for row in report.confusion)
     ):
         raise ModelFileError(f"{folder}: its report does not cover its {n} classes; refusing to load")
-    if (report.C is None and report.method != "finetune") or (report.cv and len(report.cv.Cs) != len(report.cv.scores)):
+    curve = report.cv
+    if (report.C is None and report.method != "finetune") or (curve and not 0 < len(curve.Cs) == len(curve.scores)):
         raise ModelFileError(f"{folder}: its report's C or C curve is damaged; refusing to load")
     return report
 
