@@ -6,6 +6,7 @@ import asyncio
 import json
 
 import numpy as np
+from bertsent.tui.widgets.sentence_table import SentenceTable
 from textual.widgets import DataTable, Input
 
 from tests.tui.conftest import Gate, screen_text, settle, settle_until
@@ -17,7 +18,7 @@ def test_load_embed_train_predict(make_app, sst2_dir, tmp_path):
         async with app.run_test(size=(120, 40)) as pilot:
             await settle(pilot)
             assert app.splits is not None and len(app.splits.train) == 6920
-            assert app.query_one("#data-table", DataTable).row_count == 6920 + 1821
+            assert app.query_one("#data-table", SentenceTable).row_count == 6920 + 1821
             shown = screen_text(app)
             assert "3,310" in shown and "3,610" in shown  # train rows per label
             assert "[CLS]·101" in shown and "[SEP]·102" in shown  # first sentence tokenized

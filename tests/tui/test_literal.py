@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from bertsent.tui.safe_text import clean, error_line
-from textual.widgets import DataTable
+from bertsent.tui.widgets.sentence_table import SentenceTable
 
 from tests.tui.conftest import screen_text, settle
 
@@ -39,7 +39,7 @@ def test_data_file_sentences_render_literally(make_app, tmp_path):
             assert "\x1b" not in shown
             await pilot.press("1")  # focus the table: the first row's tokens are shown
             await pilot.pause()
-            assert app.query_one(DataTable).cursor_row == 0
+            assert app.query_one(SentenceTable).cursor_row == 0
             assert "[CLS]·101 [·1031 bold·7782" in screen_text(app)
 
     asyncio.run(scenario())

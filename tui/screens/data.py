@@ -11,6 +11,7 @@ from bertsent.tui.messages import DataLoaded, DownloadProgressed, TokenLengths, 
 from bertsent.tui.safe_text import clean, literal
 from bertsent.tui.screens.base import Pane
 from bertsent.tui.widgets.histogram import Histogram
+from bertsent.tui.widgets.sentence_table import Row, SentenceTable
 from bertsent.tui.widgets.tokens import TokenIds
 from rich import box
 from rich.console import Group
@@ -21,7 +22,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.validation import ValidationResult, Validator
-from textual.widgets import Button, DataTable, Input, Label, Static
+from textual.widgets import Button, Input, Label, Static
 
 NO_DATA = "No data yet: type a path and press Enter (empty: $BERTSENT_DATA, the cache or a download)"
 
@@ -42,9 +43,6 @@ class DataPathValidator(Validator):
         return self.success()
 
 
-MAX_SENTENCE_WIDTH = 300  # characters shown per sentence; the table scrolls sideways
-
-
 class DataPane(Pane):
     """Load data, then browse it; everything slow runs in workers."""
 
@@ -53,7 +51,7 @@ class DataPane(Pane):
     def __init__(self, initial: str | None, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.initial = initial
-        self.rows: list[tuple[str, str, str]] = []  # (split, text, label as shown) in table order
+        self.rows: list[Row] = []  # in table order: train, then test
         self.lengths: np.ndarray | None = None
 
     def compose(self) -> ComposeResult:
@@ -72,24 +70,16 @@ class DataPane(Pane):
             with Vertical(id="data-side"):
                 yield Static(id="data-summary")
                 yield Histogram(id="data-hist")
-            table = DataTable(id="data-table", cursor_type="row", zebra_stripes=True)
+            table = SentenceTable(id="data-table")
             table.border_title = "Sentences"
             yield table
         yield TokenIds(id="data-tokens")
 
     def on_mount(self) -> None:
-        self._add_columns(8)
         self.watch(self.app, "splits", self._show_data, init=False)
         self.watch(self.app, "encoder_name", self.measure, init=False)
         # After the first frame: the UI shows before any file is read.
         self.call_after_refresh(self.load, self.initial, download=False, quiet_if_missing=not self.initial)
-
-    def _add_columns(self, longest: int) -> None:
-        """Fixed widths: measuring thousands of rows would hold up the UI (and vary with timing)."""
-        table = self.query_one(DataTable)
-        table.add_column("split", key="split", width=5)
-        table.add_column("label", key="label", width=5)
-        table.add_column("sentence", key="sentence", width=min(longest, MAX_SENTENCE_WIDTH))
 
     def action_load(self) -> None:
         path_input = self.query_one("#data-path", Input)
@@ -171,15 +161,11 @@ class DataPane(Pane):
         classes = splits.classes
         short = dict(zip(classes.labels, classes.short_names(), strict=True))
         self.rows = [
-            ("train", t, short[y]) for t, y in zip(splits.train.texts, splits.train.labels.tolist(), strict=True)
+            Row(name, short[label], text)
+            for name, split in (("train", splits.train), ("test", splits.test))
+            for text, label in zip(split.texts, split.labels.tolist(), strict=True)
         ]
-        self.rows += [
-            ("test", t, short[y]) for t, y in zip(splits.test.texts, splits.test.labels.tolist(), strict=True)
-        ]
-        table = self.query_one(DataTable)
-        table.clear(columns=True)
-        self._add_columns(max((len(text) for _, text, _ in self.rows), default=8))
-        table.add_rows((split, literal(label), literal(text)) for split, text, label in self.rows)
+        self.query_one(SentenceTable).show(self.rows)
         self.query_one("#data-status", Static).update(self._loaded_line())
         self.lengths = None
         self._show_summary()
@@ -189,7 +175,7 @@ class DataPane(Pane):
         """Count tokens of every sentence with the current encoder's tokenizer (in a worker)."""
         if self.rows:
             self.query_one(Histogram).set_values(np.zeros(0))
-            self._measure(self.app.encoder_name, [text for _, text, _ in self.rows])
+            self._measure(self.app.encoder_name, [row.text for row in self.rows])
 
     def on_token_lengths(self, message: TokenLengths) -> None:
         if message.encoder != self.app.encoder_name or len(message.lengths) != len(self.rows):
@@ -215,11 +201,11 @@ class DataPane(Pane):
         table = count_table(classes, *summaries)
         self.query_one("#data-summary", Static).update(Group(table, Text("\n".join(stats), style="italic")))
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    def on_sentence_table_highlighted(self, event: SentenceTable.Highlighted) -> None:
         self._show_tokens()
 
     def _show_tokens(self) -> None:
-        table = self.query_one(DataTable)
+        table = self.query_one(SentenceTable)
         view = self.query_one(TokenIds)
         if not self.rows or table.cursor_row is None or table.cursor_row >= len(self.rows):
             return
@@ -227,7 +213,7 @@ class DataPane(Pane):
         if encoder is None:
             view.message(f"loading the {self.app.encoder_name} tokenizer…")
             return
-        tokens = encoder.tokenize(self.rows[table.cursor_row][1])
+        tokens = encoder.tokenize(self.rows[table.cursor_row].text)
         view.show(tokens.tokens, tokens.ids, tokens.truncated)
 
 
