@@ -68,8 +68,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One embedding cache for the whole session: SST2 is embedded once, whichever test asks first."""
-    cache = tmp_path_factory.mktemp("bertsent-cache")
+    """One embedding cache for the whole run: a sentence is embedded once, whichever test asks
+    first. pytest-xdist's workers share it (their temp folders' parent), as processes may: each
+    writer adds shards of its own (see ``test_reliability.py::test_two_processes_share_one_cache``)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    cache = root / "bertsent-cache"
+    cache.mkdir(exist_ok=True)
     saved = os.environ.get("BERTSENT_CACHE")
     os.environ["BERTSENT_CACHE"] = str(cache)
     yield cache

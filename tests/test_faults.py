@@ -116,7 +116,7 @@ def test_signal_while_labelling_ends_with_one_line_and_its_own_status(
 
 
 SAVER = """
-import sys
+import sys, time
 from pathlib import Path
 from bertsent.core.models.persist import load_model, save_model
 
@@ -124,8 +124,8 @@ source, target, shift, go = sys.argv[1:]
 saved = load_model(source)
 saved.model.classifier.intercept_ = saved.model.classifier.intercept_ + float(shift)
 print("ready", flush=True)
-while not Path(go).exists():
-    pass
+while not Path(go).exists():  # polled, not spun: the first one ready would hold a core while the other starts
+    time.sleep(0.001)
 for _ in range(25):
     save_model(saved.model, target, report=saved.report)
 """

@@ -208,7 +208,7 @@ class BertsentApp(ReportsHandlerErrors, App[None]):
             "inside": "#inside-tabs",
             "label": "#label-card" if getattr(pane, "session", None) is not None else "#label-pool",
         }
-        self.call_after_refresh(pane.query_one(target[tab]).focus)
+        pane.query_one(target[tab]).focus()
 
     def run_command(self, tab: str | None, action: str | None) -> None:
         """Palette entry point: show ``tab`` and run the pane's ``action_<action>``."""

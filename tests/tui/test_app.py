@@ -37,6 +37,18 @@ def test_palette_finds_and_runs_a_screen_action():
     asyncio.run(scenario())
 
 
+def test_keys_typed_right_after_a_tab_key_reach_its_field(make_app, small_result):
+    async def scenario() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            app.set_result(small_result)
+            await pilot.press("4", *"[a fine film")  # no wait for a frame in between
+            assert app.query_one("#predict-input", Input).value == "[a fine film"
+
+    asyncio.run(scenario())
+
+
 def test_data_path_and_encoder_are_remembered(make_app, sst2_dir, tiny_distilbert, monkeypatch):
     async def first_visit() -> None:
         app = make_app(str(sst2_dir))
