@@ -26,6 +26,7 @@ from bench.rates import embedder_rate, st_rate, tutorial_rate
 
 REPO = Path(__file__).resolve().parent.parent
 SST2 = Path(os.environ.get("BERTSENT_DATA", REPO.parent / "shared" / "data" / "sst2"))
+QUICK_SIZES = (300, 300)  # --quick: the default path's train and test sentences
 
 
 def distilbert_folder(tokenizer) -> str:
@@ -258,9 +259,9 @@ def main(argv: list[str] | None = None) -> int:
     texts = [base[i % len(base)] + (f" ({i // len(base)})" if i >= len(base) else "") for i in range(args.n)]
     result: dict = {"n": len(texts), "torch_threads": __import__("torch").get_num_threads()}
     # the default path: the default recipe on 2,000 sentences, its fast path checked on all of SST2
-    # test (--quick: 300 and 300, enough to run the path, too few to decide it as finely)
+    # test (--quick: QUICK_SIZES, enough to run the path, too few to decide it as finely)
     test = load_dataset(SST2 / "test.tsv")
-    sizes = (300, 300) if args.quick else (2000, len(test))
+    sizes = QUICK_SIZES if args.quick else (2000, len(test))
     default = default_path(Splits(train.head(sizes[0]), test.head(sizes[1]), given=True), args.device)
     precision = default.precision if args.precision == "auto" else args.precision
     minilm = compare("minilm", "minilm", texts, args.device, precision, default if args.precision == "auto" else None)

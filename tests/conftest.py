@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import shutil
@@ -54,6 +55,19 @@ def pytest_configure(config: pytest.Config) -> None:
     # process it starts: the Ctrl-C tests need Python's own handler here and the default in children.
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What the tests import (torch, transformers, Textual, scikit-learn, bertsent: about 400,000
+    objects) lives to the end of the run, so the garbage collector need not look at it again:
+    imported here and frozen (gc.freeze), it is skipped by each full collection during the run
+    and by the five pytest makes at its end (0.28 s each for these objects alone, measured)."""
+    import bertsent.core.jobs  # noqa: F401
+    import bertsent.tui.app  # noqa: F401
+    import transformers.models.bert.modeling_bert  # noqa: F401
+
+    gc.collect()
+    gc.freeze()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -134,9 +134,9 @@ def test_two_nodes_of_one_cpu_label_through_the_cli_as_the_local_engine(two_node
     _same_labels(tmp_path / "local.csv", tmp_path / "ray.csv")
 
 
-def test_five_string_classes_on_two_nodes_leave_no_global_change_nor_temp_folder(
+def test_five_string_classes_on_ray_leave_no_global_change_nor_temp_folder(
     two_nodes, five_class_model_dir, sst2_dir, tmp_path
-):
+):  # one actor: spreading over the nodes is the CLI test's; an actor's start costs seconds
     import ray.data
     from bertsent.core.labelling.label_ray import label_with_ray
 
@@ -148,7 +148,7 @@ def test_five_string_classes_on_two_nodes_leave_no_global_change_nor_temp_folder
     order, bars = context.execution_options.preserve_order, context.enable_progress_bars
     handler = signal.getsignal(signal.SIGTERM)
     result = label_with_ray(
-        five_class_model_dir, str(source), tmp_path / "ray.csv", all_probabilities=True, address=address
+        five_class_model_dir, str(source), tmp_path / "ray.csv", all_probabilities=True, address=address, workers=1
     )
     assert (result.rows, result.bad) == (61, 1)
     _same_labels(tmp_path / "local.csv", tmp_path / "ray.csv")
