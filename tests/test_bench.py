@@ -37,7 +37,7 @@ def test_bench_quick_json(bench, monkeypatch):
 
 
 def test_bench_paths_json_leads_with_the_default_path(bench):
-    result = bench("--paths", "-n", "48", "--paths-train", "120", "--paths-test", "120")
+    result = bench("--paths", "-n", "24", "--paths-train", "40", "--paths-test", "40")
     default = result["default"]
     assert {"rate", "ratio_vs_st", "ratio_vs_tutorial", "accuracy", "accuracy_delta_points", "agreement"} <= set(
         default

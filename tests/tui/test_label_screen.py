@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import time
+import threading
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ from bertsent.tui.app import create_app
 from textual.widgets import Input
 
 from tests.conftest import CLASS_WORDS
-from tests.tui.conftest import screen_text, settle
+from tests.tui.conftest import Gate, screen_text, settle
 
 KINDS = {
     "2 classes": ["0", "1"],
@@ -67,7 +67,9 @@ def tiny_app(tiny_encoder):
     return make
 
 
-async def open_pool(pilot, pool: Path, names: list[str] | None, test: Path | None = None) -> None:
+async def open_pool(
+    pilot, pool: Path, names: list[str] | None, test: Path | None = None, *, settled: bool = True
+) -> None:
     app = pilot.app
     for field in app.query(Input):
         field.cursor_blink = False
@@ -76,7 +78,8 @@ async def open_pool(pilot, pool: Path, names: list[str] | None, test: Path | Non
     app.query_one("#label-classes", Input).value = ",".join(names) if names else ""
     app.query_one("#label-test", Input).value = str(test) if test else ""
     app.query_one("#label-pane").action_open()
-    await settle(pilot)
+    if settled:
+        await settle(pilot)
 
 
 def labelled_rows(pool: Path) -> list[list[str]]:
@@ -205,28 +208,22 @@ async def a_test_file_with_other_classes(tiny_app, tmp_path):
 
 
 def test_opening_twice_in_a_row_opens_once(tiny_app, tmp_path, monkeypatch):
+    asyncio.run(open_twice(tiny_app, tmp_path, monkeypatch))
+
+
+async def open_twice(tiny_app, tmp_path, monkeypatch):
     from bertsent.core import jobs
 
-    embed_pool = jobs.embed_pool
-
-    def slow_embed_pool(*args, **kwargs):  # a big pool: the first open holds the journal a while
-        time.sleep(1)
-        embed_pool(*args, **kwargs)
-
-    monkeypatch.setattr(jobs, "embed_pool", slow_embed_pool)
-    asyncio.run(open_twice(tiny_app, tmp_path))
-
-
-async def open_twice(tiny_app, tmp_path):
     names = KINDS["2 classes"]
     pool = write_pool(tmp_path, names)
     app = tiny_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await open_pool(pilot, pool, names)
         pane = app.query_one("#label-pane")
-        pane.action_open()
-        await pilot.pause(0.3)  # the first open holds the journal, embedding
-        pane.action_open()  # Enter again: the first open is superseded and lets go of the journal
+        with Gate(monkeypatch, jobs, "embed_pool") as gate:  # a big pool: the next open holds the journal a while
+            pane.action_open()
+            await gate.wait_entered(pilot)  # the first open holds the journal, embedding
+            pane.action_open()  # Enter again: the first open is superseded and lets go of the journal
         await settle(pilot)
         notices = [str(n.message) for n in app._notifications]
         assert pane.session is not None, notices
@@ -300,37 +297,26 @@ async def disk_refuses(tiny_app, tmp_path, monkeypatch):
 def test_keys_while_the_pool_embeds_then_esc_and_open_again(tiny_app, tmp_path, monkeypatch):
     from bertsent.core import jobs
 
-    embed_pool = jobs.embed_pool
-
-    def slow_embed_pool(*args, **kwargs):
-        time.sleep(1)
-        embed_pool(*args, **kwargs)
-
-    monkeypatch.setattr(jobs, "embed_pool", slow_embed_pool)
-    asyncio.run(keys_while_embedding(tiny_app, tmp_path, monkeypatch, embed_pool))
+    with Gate(monkeypatch, jobs, "embed_pool") as gate:
+        asyncio.run(keys_while_embedding(tiny_app, tmp_path, gate))
 
 
-async def keys_while_embedding(tiny_app, tmp_path, monkeypatch, embed_pool):
-    from bertsent.core import jobs
-
+async def keys_while_embedding(tiny_app, tmp_path, gate):
     names = KINDS["2 classes"]
     pool = write_pool(tmp_path, names)
     app = tiny_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("6")
-        app.query_one("#label-pool", Input).value = str(pool)
-        app.query_one("#label-classes", Input).value = ",".join(names)
+        await open_pool(pilot, pool, names, settled=False)
         pane = app.query_one("#label-pane")
-        pane.action_open()
-        await pilot.pause(0.2)
+        await gate.wait_entered(pilot)  # embedding
         pane.query_one("#label-card").focus()
         for key in ["1", "s", "u", "m", "f", "t"]:  # nothing to label yet: no effect, no error
             await pilot.press(key)
         assert pane.session is None and pane.strategy == "margin"
         await pilot.press("escape")  # cancels the embedding
+        gate.opened.set()
         await settle(pilot)
         assert pane.session is None and not app.long_work()
-        monkeypatch.setattr(jobs, "embed_pool", embed_pool)
         pane.action_open()  # resumes from the cache
         await settle(pilot)
         assert pane.session is not None
@@ -343,18 +329,21 @@ async def keys_while_embedding(tiny_app, tmp_path, monkeypatch, embed_pool):
 def test_a_model_fitted_for_the_last_pool_stays_out_of_the_next(tiny_app, tmp_path, monkeypatch):
     from bertsent.core import jobs
 
-    refit = jobs.refit
+    refit, fitted = jobs.refit, threading.Event()
 
-    def slow_refit(*args, **kwargs):  # a refit after a label, still running when another pool opens
+    def held_refit(*args, **kwargs):  # refits after a label, still running when another pool opens
         if "labelled" in kwargs:
-            time.sleep(1.5)
+            fitted.wait(60)
         return refit(*args, **kwargs)
 
-    monkeypatch.setattr(jobs, "refit", slow_refit)
-    asyncio.run(model_stays_with_its_pool(tiny_app, tmp_path))
+    monkeypatch.setattr(jobs, "refit", held_refit)
+    try:
+        asyncio.run(model_stays_with_its_pool(tiny_app, tmp_path, fitted))
+    finally:
+        fitted.set()
 
 
-async def model_stays_with_its_pool(tiny_app, tmp_path):
+async def model_stays_with_its_pool(tiny_app, tmp_path, fitted):
     (tmp_path / "two").mkdir()
     (tmp_path / "five").mkdir()
     two, five = write_pool(tmp_path / "two", KINDS["2 classes"]), write_pool(tmp_path / "five", KINDS["5 classes"])
@@ -364,7 +353,9 @@ async def model_stays_with_its_pool(tiny_app, tmp_path):
         pane = app.query_one("#label-pane")
         for key in "1212":
             await pilot.press(key)
-        await open_pool(pilot, five, KINDS["5 classes"])  # while the first pool's model is fitting
+        await open_pool(pilot, five, KINDS["5 classes"], settled=False)  # while the first pool's model is fitting
+        fitted.set()
+        await settle(pilot)
         assert len(pane.session.texts) == 60 and pane.session.labels == {}
         assert pane.session.fitted is None  # no labels here: no model, not the other pool's
         assert "the model guesses once each class has 2 labels" in screen_text(app)
