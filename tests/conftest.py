@@ -127,8 +127,9 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
     """``cli(*args, stdin=..., env=...)`` runs ``bertsent ARGS`` in this process through
     ``main()``, the one place errors become exit statuses and one-line messages, and returns a
     :class:`Ran`. An exception ``main()`` lets through fails the test, as a traceback would. The
-    tests whose point is the process itself (signals, kill -9, a fresh interpreter, warnings
-    printed by libraries) start a subprocess instead: each costs about 4 s of CPU in imports."""
+    tests whose point is the process itself start one: ``warm.Popen`` for signals, kill -9 and
+    racing processes (forked from a server with torch imported: 0.07 s), ``subprocess`` where the
+    interpreter is the point (what an import loads or prints: 5.4 s of imports)."""
     from bertsent.cli.main import main
 
     def run(*args: str, stdin: str | bytes | None = None, env: dict[str, str] | None = None) -> Ran:

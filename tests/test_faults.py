@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import warm
 from bertsent.core.models.persist import load_model, read_meta
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,7 +58,7 @@ def old_model(small_model_dir, tmp_path):
 
 
 # Each stage once and each signal at least twice (both reach the same handler): each case is a
-# process that imports torch, loads the encoder and embeds.
+# process (forked warm: tests/warm.py) that loads the encoder and embeds.
 @pytest.mark.parametrize(
     ("stage", "signum", "status", "said"),
     [
@@ -73,7 +74,7 @@ def test_signal_mid_stage_ends_cleanly_and_leaves_a_model_that_loads(
     old = read_meta(old_model)["checksum"]
     cache = tmp_path / "cache"
     args = ["train", "--data", str(sst2_dir), "--limit", "60", "--pooling", "cls", "--no-cv", "--C", "1"]
-    process = subprocess.Popen(
+    process = warm.Popen(
         [sys.executable, "-c", STAGED_CLI, stage, *args, "--out", str(old_model)],
         cwd=REPO,
         stdout=subprocess.PIPE,
@@ -100,7 +101,7 @@ def test_signal_while_labelling_ends_with_one_line_and_its_own_status(
 ):  # fmt: skip
     (tmp_path / "in.csv").write_text("id,review\n1,a fine film\n2,a dull film\n", encoding="utf-8")
     args = ["label", str(tmp_path / "in.csv"), "--model", str(small_model_dir), "--out", str(tmp_path / "o.csv")]
-    process = subprocess.Popen(
+    process = warm.Popen(
         [sys.executable, "-c", STAGED_CLI, "labelling", *args],
         cwd=REPO,
         stdout=subprocess.PIPE,
@@ -137,7 +138,7 @@ def test_two_processes_saving_into_one_folder_leave_one_whole_model(small_model_
     texts = ["a fine film", "a dull film"]
     base = load_model(small_model_dir, encoder=encoder).model
     writers = [
-        subprocess.Popen(
+        warm.Popen(
             [sys.executable, "-c", SAVER, str(small_model_dir), str(target), shift, str(go)],
             cwd=REPO,
             stdout=subprocess.PIPE,

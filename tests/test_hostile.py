@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import warm
 from bertsent.cli.main import main
 from bertsent.core.base import jsonio
 from bertsent.core.base.errors import DataError, ModelFileError
@@ -24,15 +25,9 @@ from bertsent.core.models.persist import load_model
 REPO = Path(__file__).resolve().parents[1]
 
 
-def run_cli(*args: str, stdin: bytes | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "bertsent.cli", *args],
-        cwd=REPO,
-        input=stdin,
-        capture_output=True,
-        env={**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})},
-        timeout=300,
-    )
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    """``bertsent ARGS`` in a process of its own, as a user runs it (no warnings filtered)."""
+    return warm.run([sys.executable, "-m", "bertsent.cli", *args], cwd=REPO, capture_output=True, timeout=300)
 
 
 def one_line(done, status: int = 2) -> str:

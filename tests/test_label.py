@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import warm
 from bertsent.core.data.dataset import load_dataset
 from bertsent.core.labelling.label import label_file
 from bertsent.core.models.persist import load_model
@@ -109,7 +110,7 @@ def test_kill_9_mid_run_then_rerun_gives_the_uninterrupted_bytes(small_model_dir
     assert cli(*command[3:], "--out", str(reference)).returncode == 0
     out = tmp_path / "out.csv"
     journal = Path(f"{out}.parts") / "journal.json"
-    process = subprocess.Popen([*command, "--out", str(out)], cwd=REPO, stderr=subprocess.PIPE)
+    process = warm.Popen([*command, "--out", str(out)], cwd=REPO, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and process.poll() is None:
         if journal.is_file() and len(json.loads(journal.read_text())["parts"]) >= 3:

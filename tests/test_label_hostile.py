@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
+import warm
 from bertsent.core.base.errors import DataError
 from bertsent.core.data.dataset import load_dataset
 from bertsent.core.data.table import open_table
@@ -283,7 +284,7 @@ def test_e_sigterm_exits_143_and_the_rerun_resumes(small_model_dir, tmp_path):
     (tmp_path / "in.txt").write_text(_lines(200))
     command = [sys.executable, "-m", "bertsent.cli", "label", str(tmp_path / "in.txt"), "--model", str(small_model_dir)]
     command += ["--out", str(tmp_path / "out.csv"), "--window-rows", "10"]
-    process = subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE, text=True)
+    process = warm.Popen(command, cwd=REPO, stderr=subprocess.PIPE, text=True)
     journal = tmp_path / "out.csv.parts" / "journal.json"
     deadline = time.monotonic() + 300
     while process.poll() is None and not journal.exists() and time.monotonic() < deadline:

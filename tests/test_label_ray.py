@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+import warm
 from bertsent.core.base.errors import ClusterError
 from bertsent.core.labelling.label import label_file
 from bertsent.core.labelling.label_ray import Pool, size_pool
@@ -100,7 +101,7 @@ def _read(path):
 
 
 def _bertsent(*args, **options):
-    return subprocess.run(
+    return warm.run(
         [sys.executable, "-m", "bertsent.cli", *map(str, args)], cwd=REPO, capture_output=True, text=True, **options
     )
 
@@ -225,7 +226,7 @@ def test_sigterm_ends_the_job_and_the_driver_with_one_line_and_143(two_nodes, sm
     _corpus(sst2_dir, source, 1800)
     ray.init(address=address, log_to_driver=False)  # to watch the cluster's free CPUs
     try:
-        process = subprocess.Popen(
+        process = warm.Popen(
             [sys.executable, "-m", "bertsent.cli", "label", str(source), "--model", str(small_model_dir)]
             + ["--out", str(tmp_path / "o.csv"), "--engine", "ray", "--ray-address", address],
             cwd=REPO,

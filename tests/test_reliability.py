@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import warm
 from bertsent.core.base.errors import DataError, ModelFileError
 from bertsent.core.data.dataset import load_dataset
 from bertsent.core.encoding.cache import EmbeddingCache
@@ -22,9 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def child(code: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    return warm.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def wait_for_line(process: subprocess.Popen, prefix: str, timeout: float = 120) -> str:
