@@ -55,6 +55,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # process it starts: the Ctrl-C tests need Python's own handler here and the default in children.
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    import warm  # noqa: F401  (its server imports in this environment, whichever test starts it)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -3,32 +3,34 @@
 ...]``, forked from a server process that has already imported torch, transformers, scikit-learn
 and bertsent's CLI.
 
-A fresh interpreter spends about 4.3 s of CPU importing torch and transformers' BERT before a test's
-child does anything (measured on the 2-core CI machine); forked from the server it starts in about
-0.05 s. The tests that send signals, kill -9 or run two processes at once use it: the process, its
-signals, pipes, exit status and files are real, and ``main()`` runs as in a fresh interpreter. The
-tests whose point is the interpreter itself (what an import loads, what a library prints at import,
-a closed pipe at exit, the README in a fresh Python) keep ``subprocess``.
+A fresh interpreter spends about 5 s importing those before a test's child does anything (measured
+on the 2-core CI machine); forked from the server it starts in 0.07 s. The tests that send signals,
+kill -9 or run two processes at once use it: the process, its signals, pipes, exit status and files
+are real, ``main()`` runs as in a fresh interpreter, and the child ends through the interpreter's
+own shutdown (threads joined, ``atexit``, the streams flushed, 120 when that fails). The tests whose
+point is the interpreter itself (what an import loads or prints, a closed pipe at exit, the README
+in a fresh Python) keep ``subprocess``. ``tests/test_warm.py`` compares the two.
 
-How a child differs from a fresh ``python``, and what this module does about it:
-- Modules are already imported, and read their variables when the server started. A request whose
-  environment differs from that in anything but ``READ_WHEN_USED`` is refused (``ValueError``): use
-  ``subprocess`` for it. What the imports set themselves (scikit-learn sets ``KMP_*``) is set in the
-  child too, as its own imports would.
-- It ends like an interpreter: ``SystemExit`` codes, a traceback and 1 for an uncaught exception,
-  death by SIGINT for an uncaught ``KeyboardInterrupt``, threads joined, ``atexit`` run, the standard
-  streams flushed (120 when that fails).
-- ``random``, NumPy's global generator and ``tempfile``'s folder are fresh in each child.
+What a warm child shares with the server, and so with its siblings:
+- The imported modules, which read their variables when the server started, from the environment
+  of the test run's start (``BASE_ENV``, taken when ``tests/conftest.py`` configures the run). A
+  request whose environment differs from that in anything but ``READ_WHEN_USED`` is refused
+  (``ValueError``): use ``subprocess`` for it. What the imports set themselves (scikit-learn sets
+  ``KMP_*``) is set in the child too, as its own imports would.
+- The hash seed, and anything else decided at interpreter start (the standard streams' buffering
+  as for a pipe). ``random`` (by CPython at fork), NumPy's global generator and ``tempfile``'s
+  folder are made fresh.
 
-The server is one per test process, started on first use, and ends when that process does (its
-standard input reaches end of file). It waits for its children, so their exit statuses come back
-over a socket (one ``SOCK_SEQPACKET`` connection per child: a request with the child's three
-standard streams, then its pid, then its ``waitpid`` status).
+The server is one per test process, started on first use; it ends with that process (its standard
+input reaches end of file) and kills the children still running then. A child's exit status comes
+back over its own ``SOCK_SEQPACKET`` connection: the request with the child's three standard
+streams, then the pid, then the ``waitpid`` status.
 """
 
 from __future__ import annotations
 
 import atexit
+import ctypes
 import gc
 import importlib
 import json
@@ -51,19 +53,35 @@ PRELOAD = (
     "bertsent.cli.main",
     "bertsent.core.jobs",
 )
-# What may differ between the server's environment and a child's: read when used, not at import,
-# or (the last two) applied again by bertsent's CLI when transformers is imported already.
+# What may differ between the server's environment and a child's: read when used, not at import
+# (Textual's and Ray's: the server imports neither), or (the last two) applied again by bertsent's CLI
+# when transformers is imported already. Anything else is refused until someone adds it here.
 READ_WHEN_USED = (
     "BERTSENT_",
     "PYTEST_",
+    "TEXTUAL_",
+    "RAY_",
     "TMPDIR",
     "COLUMNS",
     "LINES",
     "PYTHONBREAKPOINT",
+    "TOKENIZERS_PARALLELISM",
     "TRANSFORMERS_VERBOSITY",
     "HF_HUB_DISABLE_PROGRESS_BARS",
 )
-REAP_EVERY_S = 0.005  # how often the server looks for children that ended, while any is running
+
+
+def _process_environment() -> dict[str, str]:
+    """This process's environment as a child started with ``env=None`` inherits it: the C library's
+    ``environ``, which also holds what libraries set there without ``os.environ``."""
+    environ = ctypes.POINTER(ctypes.c_char_p).in_dll(ctypes.CDLL(None), "environ")
+    pairs = []
+    while environ[len(pairs)] is not None:
+        pairs.append(os.fsdecode(environ[len(pairs)]).partition("="))
+    return {key: value for key, _, value in pairs}
+
+
+BASE_ENV = _process_environment()
 
 
 # --- the client: the test's side ---
@@ -76,24 +94,23 @@ class _Server:
         folder = tempfile.mkdtemp(prefix="warm-", dir="/tmp")  # short: a socket path fits in 107 bytes
         self.path = os.path.join(folder, "socket")
         self.process = subprocess.Popen(
-            [sys.executable, __file__, self.path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            [sys.executable, __file__, self.path],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=BASE_ENV,
+            cwd="/",
         )
-        ready = self.process.stdout.readline()  # its environment before and after its imports
+        ready = self.process.stdout.readline()  # the environment after its imports
         if not ready.startswith("{"):
+            self.process.kill()
             raise RuntimeError(f"the warm server did not start: {ready!r}")
-        self.before, self.after = json.loads(ready).values()
-        # Set in this process's C environment by a library, not through os.environ (a terminal size):
-        # a child started with env=None inherits them.
-        self.set_outside_python = {k: v for k, v in self.before.items() if k not in os.environ}
+        self.set_by_imports = {k: v for k, v in json.loads(ready).items() if k not in BASE_ENV}
 
     def refusal(self, env: dict[str, str]) -> str | None:
-        keys = {k for k in env.keys() | self.before.keys() if not k.startswith(READ_WHEN_USED)}
-        set_by_imports = self.after.keys() - self.before.keys()
-        differ = sorted(
-            k
-            for k in keys
-            if env.get(k) != self.before.get(k) and not (k in set_by_imports and env.get(k) == self.after[k])
-        )
+        keys = {k for k in env.keys() | BASE_ENV.keys() if not k.startswith(READ_WHEN_USED)}
+        allowed = {k: {None, v} for k, v in self.set_by_imports.items()}  # set in the child as its imports would
+        differ = sorted(k for k in keys if env.get(k) not in allowed.get(k, {BASE_ENV.get(k)}))
         return f"{', '.join(differ)} differ(s) from the warm server's environment" if differ else None
 
 
@@ -110,33 +127,40 @@ def _the_server() -> _Server:
 
 
 class Popen(subprocess.Popen):
-    """``subprocess.Popen`` whose child is forked from the warm server: same arguments (``args``
-    must be ``[sys.executable, "-c" or "-m", ...]``), same pipes, ``pid``, signals, ``wait``,
-    ``poll``, ``communicate`` and ``returncode``."""
+    """``subprocess.Popen`` whose child is forked from the warm server: the same arguments (``args``
+    must be ``[sys.executable, "-c" or "-m", ...]``), pipes, ``pid``, signals, ``wait``, ``poll``,
+    ``communicate`` and ``returncode``. Options a fork from the server cannot honour are refused."""
 
     def _execute_child(self, args, executable, preexec_fn, close_fds, pass_fds, cwd, env, startupinfo,
                        creationflags, shell, p2cread, p2cwrite, c2pread, c2pwrite, errread, errwrite,
-                       *unused):  # fmt: skip
+                       restore_signals, gid, gids, uid, umask, start_new_session, process_group):  # fmt: skip
         args = [os.fsdecode(a) for a in args]
-        if shell or preexec_fn or pass_fds or executable or len(args) < 3 or args[:1] != [sys.executable]:
+        if len(args) < 3 or args[0] != sys.executable or args[1] not in ("-c", "-m"):
             raise ValueError(f"warm.Popen runs `python -c CODE ...` or `python -m MODULE ...`, not {args[:2]}")
-        if args[1] not in ("-c", "-m"):
-            raise ValueError(f"warm.Popen runs `python -c` or `python -m`, not {args[1]!r}")
+        defaults = (None, None, True, (), False, True, None, None, None, -1, False, -1)
+        given = (executable, preexec_fn, close_fds, pass_fds, shell, restore_signals, gid, gids, uid, umask)
+        if (*given, start_new_session, process_group) != defaults:
+            raise ValueError("warm.Popen takes no executable, preexec_fn, pass_fds, shell, user or session options")
+        cwd = os.path.abspath(os.fsdecode(cwd) if cwd is not None else os.getcwd())
+        if not os.path.isdir(cwd):
+            raise FileNotFoundError(2, "No such file or directory", cwd)
         server = _the_server()
         if env is None:
-            env = {**server.set_outside_python, **os.environ}
+            env = _process_environment()
         else:
             env = {os.fsdecode(k): os.fsdecode(v) for k, v in env.items()}
         if refusal := server.refusal(env):
             raise ValueError(f"{refusal}; it reads them at import: use subprocess")
-        request = {"kind": args[1], "target": args[2], "args": args[3:], "cwd": os.fsdecode(cwd or os.getcwd())}
-        request["env"] = env
+        request = json.dumps({"kind": args[1], "target": args[2], "args": args[3:], "cwd": cwd, "env": env})
         streams = [s if s != -1 else inherited for inherited, s in enumerate((p2cread, c2pwrite, errwrite))]
         self._link = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             self._link.connect(server.path)
-            socket.send_fds(self._link, [json.dumps(request).encode()], streams)
-            self.pid = int(self._link.recv(64))
+            socket.send_fds(self._link, [request.encode()], streams)
+            pid = self._link.recv(64)
+            if not pid:
+                raise RuntimeError("the warm server ended before it started the child")
+            self.pid = int(pid)
         except BaseException:
             self._link.close()
             raise
@@ -149,9 +173,9 @@ class Popen(subprocess.Popen):
             status = self._link.recv(64)
         except BlockingIOError:
             return 0, 0
-        if not status:
-            raise ChildProcessError(f"the warm server ended before child {self.pid}")
         self._link.close()
+        if not status:  # the server ended first: the child's status is lost, as for a reaped child
+            raise ChildProcessError(f"the warm server ended before its child {self.pid}")
         return self.pid, int(status)
 
     def _internal_poll(self, _deadstate=None, *unused, **unused_keywords):
@@ -162,8 +186,7 @@ class Popen(subprocess.Popen):
                     if pid == self.pid:
                         self._handle_exitstatus(status)
             except OSError:
-                if _deadstate is not None:
-                    self.returncode = _deadstate
+                self.returncode = _deadstate if _deadstate is not None else -signal.SIGKILL
             finally:
                 self._waitpid_lock.release()
         return self.returncode
@@ -171,14 +194,18 @@ class Popen(subprocess.Popen):
 
 def run(args, *, input=None, capture_output=False, timeout=None, check=False, **options):
     """``subprocess.run`` through :class:`Popen`."""
-    if capture_output:
-        options["stdout"] = options["stderr"] = subprocess.PIPE
     if input is not None:
+        if "stdin" in options:
+            raise ValueError("stdin and input arguments may not both be used.")
         options["stdin"] = subprocess.PIPE
+    if capture_output:
+        if "stdout" in options or "stderr" in options:
+            raise ValueError("stdout and stderr arguments may not be used with capture_output.")
+        options["stdout"] = options["stderr"] = subprocess.PIPE
     with Popen(args, **options) as process:
         try:
             stdout, stderr = process.communicate(input, timeout=timeout)
-        except subprocess.TimeoutExpired:
+        except BaseException:
             process.kill()
             process.wait()
             raise
@@ -193,12 +220,15 @@ def run(args, *, input=None, capture_output=False, timeout=None, check=False, **
 _set_by_imports: dict[str, str] = {}
 
 
-def serve(path: str) -> None:
+def serve(path: str) -> tuple[dict, list[int]] | None:
+    """Serve requests until the test process ends (returns None); in a forked child, return its
+    request and standard streams."""
     global _set_by_imports
     before = dict(os.environ)
     for name in PRELOAD:
         importlib.import_module(name)
     _set_by_imports = {k: v for k, v in os.environ.items() if k not in before}
+    tempfile.gettempdir()  # as a library would: each child must look again
     if threading.active_count() != 1:
         sys.exit(f"warm: {threading.active_count()} Python threads after the imports: forking is unsafe")
     gc.collect()
@@ -206,38 +236,69 @@ def serve(path: str) -> None:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     listener.bind(path)
     listener.listen(64)
-    print(json.dumps({"before": before, "after": dict(os.environ)}), flush=True)  # ready
+    wake_read, wake_write = os.pipe()  # SIGCHLD wakes select: no polling for children that ended
+    os.set_blocking(wake_write, False)
+    signal.set_wakeup_fd(wake_write)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    print(json.dumps(dict(os.environ)), flush=True)  # ready
+    server, children = os.getpid(), {}
     try:
-        _serve(listener)
+        while True:
+            readable, _, _ = select.select([listener, sys.stdin, wake_read], [], [])
+            if sys.stdin in readable and not os.read(sys.stdin.fileno(), 1):
+                return None  # the test process ended
+            if wake_read in readable:
+                os.read(wake_read, 4096)
+            if listener in readable and (forked := _start_child(listener, children)):
+                for fd in (wake_read, wake_write):
+                    os.close(fd)
+                return forked
+            _report_ended(children)
     finally:
-        os.unlink(path)
-        os.rmdir(os.path.dirname(path))
+        if os.getpid() == server:
+            for pid in children:
+                try:
+                    os.kill(pid, signal.SIGKILL)  # a child its test left running
+                except ProcessLookupError:
+                    pass
+            os.unlink(path)
+            os.rmdir(os.path.dirname(path))
 
 
-def _serve(listener: socket.socket) -> None:
-    children: dict[int, socket.socket] = {}
-    while True:
-        readable, _, _ = select.select([listener, sys.stdin], [], [], REAP_EVERY_S if children else None)
-        if sys.stdin in readable and not os.read(sys.stdin.fileno(), 1):
-            return  # the test process ended
-        if listener in readable:
-            link, _ = listener.accept()
-            message, streams, _, _ = socket.recv_fds(link, 1 << 20, 3)
-            pid = os.fork()
-            if pid == 0:
-                listener.close()
-                for other in (*children.values(), link):
-                    other.close()
-                _child(json.loads(message), streams)
-            for stream in streams:
-                os.close(stream)
-            link.send(str(pid).encode())
-            children[pid] = link
-        while children:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-            if pid == 0:
-                break
-            link = children.pop(pid)
+def _start_child(listener: socket.socket, children: dict[int, socket.socket]):
+    """Accept one request and fork its child: in the child, return (request, streams)."""
+    link, _ = listener.accept()
+    try:
+        message, streams, _, _ = socket.recv_fds(link, 1 << 20, 3)
+        request = json.loads(message)
+    except (OSError, ValueError):
+        link.close()
+        return None
+    pid = os.fork()
+    if pid == 0:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        listener.close()
+        for other in (*children.values(), link):
+            other.close()
+        return request, streams
+    for stream in streams:
+        os.close(stream)
+    children[pid] = link
+    try:
+        link.send(str(pid).encode())
+    except OSError:
+        pass  # the test gave up waiting: the child is reaped as any other
+    return None
+
+
+def _report_ended(children: dict[int, socket.socket]) -> None:
+    while children:
+        pid, status = os.waitpid(-1, os.WNOHANG)
+        if pid == 0:
+            return
+        link = children.pop(pid, None)
+        if link is not None:
             try:
                 link.send(str(status).encode())
             except OSError:
@@ -245,8 +306,9 @@ def _serve(listener: socket.socket) -> None:
             link.close()
 
 
-def _child(request: dict, streams: list[int]) -> None:
-    """Become ``python -c`` or ``python -m`` as asked, and exit as that interpreter would."""
+def _become(request: dict, streams: list[int]) -> None:
+    """Become ``python -c`` or ``python -m`` as asked: its streams, folder, environment and
+    arguments, then its code. Returns, or raises SystemExit, as that interpreter's main would."""
     for number, stream in enumerate(streams):
         os.dup2(stream, number)
     for stream in set(streams) - {0, 1, 2}:
@@ -255,46 +317,32 @@ def _child(request: dict, streams: list[int]) -> None:
     os.environ.clear()
     os.environ.update({**_set_by_imports, **request["env"]})
     tempfile.tempdir = None
-    if "numpy" in sys.modules:
-        sys.modules["numpy"].random.seed()
+    sys.modules["numpy"].random.seed()
+    importlib.invalidate_caches()
     main = types.ModuleType("__main__")
     sys.modules["__main__"] = main
     sys.argv = [request["kind"], *request["args"]]
     sys.path[0] = "" if request["kind"] == "-c" else os.getcwd()
-    status, interrupted = 0, False
     try:
         if request["kind"] == "-c":
             exec(compile(request["target"], "<string>", "exec"), main.__dict__)
         else:
             runpy._run_module_as_main(request["target"])
-    except SystemExit as exit:
-        status = _exit_status(exit.code)
+    except SystemExit:
+        raise
     except BaseException as error:
         error = error.with_traceback(error.__traceback__.tb_next)  # from the child's own code on
         sys.excepthook(type(error), error, error.__traceback__)
-        status, interrupted = 1, isinstance(error, KeyboardInterrupt)
-    threading._shutdown()
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            if stream is not None and not stream.closed:
-                stream.flush()
-        except OSError:
-            status = status or 120
-    if interrupted:
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGINT)
-    os._exit(status)
-
-
-def _exit_status(code: object) -> int:
-    if code is None:
-        return 0
-    if isinstance(code, int):
-        return code & 0xFF
-    print(code, file=sys.stderr)
-    return 1
+        if type(error) is KeyboardInterrupt:  # CPython ends by SIGINT after its shutdown
+            threading._shutdown()
+            atexit._run_exitfuncs()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGINT)
+        sys.exit(1)
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1])
+    if forked := serve(sys.argv[1]):
+        _become(*forked)  # then the interpreter shuts down as a fresh one would
