@@ -205,6 +205,21 @@ def test_align_labels_to_a_models_classes(tmp_path):
         align_labels(data, ClassSet(("neg", "pos")))
 
 
+def test_labels_may_name_a_models_classes_by_their_shown_names(tmp_path):
+    from bertsent.core.data.dataset import align_labels
+
+    named = load_dataset(write(tmp_path, "n.csv", "text,label\na,positive\nb,negative\nc,1\n"))
+    assert align_labels(named, ClassSet((0, 1))).labels.tolist() == [1, 0, 1]
+    with pytest.raises(DataError, match=r"label 'good' is not one of the classes of the model \('0' \(negative\), '1'"):
+        align_labels(load_dataset(write(tmp_path, "g.csv", "text,label\na,good\nb,negative\n")), ClassSet((0, 1)))
+    five = ClassSet(("very negative", "negative", "neutral", "positive", "very positive"))
+    assert align_labels(named, ClassSet(("0", "1", "positive", "negative"))).labels.tolist() == [
+        "positive", "negative", "1"
+    ]  # fmt: skip
+    with pytest.raises(DataError, match="'very negative', 'negative', 'neutral', 'positive', 'very positive'"):
+        align_labels(named, five)
+
+
 def test_sst5_loads_with_five_named_classes(sst5_splits):
     assert len(sst5_splits.train) == 8544 and len(sst5_splits.test) == 2210
     assert sst5_splits.classes.names == ["negative", "neutral", "positive", "very negative", "very positive"]

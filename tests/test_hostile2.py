@@ -102,6 +102,18 @@ def test_evaluate_refuses_labels_that_only_look_like_the_models(small_model_dir,
     assert "'01' is not one of the classes" in err
 
 
+def test_evaluate_reads_labels_written_as_the_models_class_names(small_model_dir, tmp_path, capsys):
+    data = labelled_file(tmp_path, ["1", "0"] * 3)
+    named = tmp_path / "named.tsv"
+    named.write_text(data.read_text().replace("\t1\n", "\tpositive\n").replace("\t0\n", "\tnegative\n"))
+    assert "positive" in named.read_text()
+    outputs = []
+    for path in (data, named):
+        assert main(["evaluate", "--model", str(small_model_dir), "--data", str(path), "--json"]) == 0
+        outputs.append({k: v for k, v in json.loads(capsys.readouterr().out).items() if k != "data"})
+    assert outputs[0] == outputs[1]
+
+
 # C5. Files a user can point bertsent at: regular files of bounded size only, never a blocking read.
 
 

@@ -266,12 +266,18 @@ def given_split(train: Dataset, test: Dataset) -> Splits:
 
 
 def align_labels(dataset: Dataset, classes: ClassSet, what: str = "the model") -> Dataset:
-    """``dataset`` with labels of the same type as ``classes``; a label not among them is an error."""
-    known = {str(label): label for label in classes.labels}
+    """``dataset`` with labels of the same type as ``classes``: each label given as a class's label
+    or its shown name (``1`` or ``positive``, as :meth:`ClassSet.find` reads a user's class); any
+    other label is an error naming both."""
+    shown = {name: label for label, name in zip(classes.labels, classes.names, strict=True)}
+    known = shown | {str(label): label for label in classes.labels}  # a label wins over a name
     labels = []
     for label in dataset.labels.tolist():
         if str(label) not in known:
-            names = ", ".join(repr(name) for name in known)
+            names = ", ".join(
+                repr(name) if name == str(value) else f"{str(value)!r} ({name})"
+                for value, name in zip(classes.labels, classes.names, strict=True)
+            )
             raise DataError(f"{dataset.source}: label {label!r} is not one of the classes of {what} ({names})")
         labels.append(known[str(label)])
     return Dataset(dataset.texts, np.asarray(labels, dtype=classes.array.dtype), dataset.source, dataset.skipped)
