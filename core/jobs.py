@@ -257,7 +257,8 @@ def evaluate(
     progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
 ) -> Evaluation:
-    """Accuracy and macro F1 of ``model`` on ``dataset`` (labels checked against its classes)."""
+    """Accuracy and macro F1 of ``model`` on ``dataset``, whose labels are the model's classes,
+    given as labels or by their shown names (``1`` or ``positive``); any other label is a DataError."""
     from bertsent.core.data.dataset import align_labels
     from bertsent.core.models.report import class_metrics
 
