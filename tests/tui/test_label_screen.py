@@ -394,6 +394,32 @@ async def unreadable_pool(tiny_app, tmp_path):
 
 
 @pytest.mark.parametrize("kind", KINDS)
+def test_a_pool_column_the_header_does_not_name_is_chosen_in_its_field(kind, tiny_app, tmp_path):
+    asyncio.run(named_column(KINDS[kind], tiny_app, tmp_path))
+
+
+async def named_column(names, tiny_app, tmp_path):
+    """A CSV whose header names no known text column is read as ``text,label`` without a header
+    (the table rule): its ids would be the sentences. The column field names the text."""
+    texts = [text for text, _ in sentences(names, range(6))]
+    pool = tmp_path / "pool.csv"
+    with open(pool, "w", newline="") as handle:
+        csv.writer(handle).writerows([("id", "comment"), *enumerate(texts)])
+    app = tiny_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.query_one("#label-column", Input).value = "commentary"
+        await open_pool(pilot, pool, names)
+        pane = app.query_one("#label-pane")
+        assert pane.session is None
+        notices = [str(n.message) for n in app._notifications]
+        assert any("no column 'commentary'; columns found: 'id', 'comment'" in n for n in notices), notices
+        app.query_one("#label-column", Input).value = "comment"
+        await open_pool(pilot, pool, names)
+        assert pane.session is not None and sorted(pane.session.texts) == sorted(texts)
+        assert app.query_one("#label-sentence").render().plain in texts
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_snapshot(kind, snap_compare, tiny_app, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the paths shown do not depend on the machine
     # A cache of its own: a vector embedded in another batch (by another test) differs in its last

@@ -103,7 +103,7 @@ class LabelPane(Pane):
     LabelPane #label-pool, LabelPane #label-classes {
         width: 2fr;
     }
-    LabelPane #label-given, LabelPane #label-test {
+    LabelPane #label-column, LabelPane #label-given, LabelPane #label-test {
         width: 1fr;
         margin-left: 1;
     }
@@ -156,6 +156,7 @@ class LabelPane(Pane):
         with Horizontal(classes="bar"):
             yield Label("Pool", classes="field-label")
             yield Input(placeholder="sentences to label: .txt, .csv, .tsv or .jsonl", compact=True, id="label-pool")
+            yield Input(placeholder="text column (found)", compact=True, id="label-column")
             yield Input(placeholder="labels given (optional)", compact=True, id="label-given")
         with Horizontal(classes="bar"):
             yield Label("Classes", classes="field-label")
@@ -189,7 +190,7 @@ class LabelPane(Pane):
     # --- opening a pool (a worker: reading, embedding) ---
 
     @on(Button.Pressed, "#label-open")
-    @on(Input.Submitted, "#label-pool, #label-given, #label-classes, #label-test")
+    @on(Input.Submitted, "#label-pool, #label-column, #label-given, #label-classes, #label-test")
     def action_open(self) -> None:
         pool = self.query_one("#label-pool", Input).value.strip()
         if not pool:
@@ -199,6 +200,7 @@ class LabelPane(Pane):
         given, test = (self.query_one(field, Input).value.strip() for field in ("#label-given", "#label-test"))
         given, test = (str(Path(path).expanduser()) if path else None for path in (given, test))
         names = [name for name in self.query_one("#label-classes", Input).value.split(",") if name.strip()]
+        column = self.query_one("#label-column", Input).value.strip() or None
         if len(names) > CLASS_KEYS:  # refused at once (from a labels file or a journal: by open_labelling)
             self.app.say(too_many_classes(len(names)), "error")
             return
@@ -206,13 +208,14 @@ class LabelPane(Pane):
         self.opening += 1
         self.query_one(ProgressBar).add_class("-running")
         self._status(f"Opening {pool}…")
-        self._open(Path(pool).expanduser(), given, test, names or None, self.app.encoder_name, self.opening)
+        self._open(Path(pool).expanduser(), column, given, test, names or None, self.app.encoder_name, self.opening)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="pool")
     @reports_stop
     def _open(
         self,
         pool: Path,
+        column: str | None,
         given: str | None,
         test: str | None,
         names: list[str] | None,
@@ -232,7 +235,15 @@ class LabelPane(Pane):
         stack.callback(self.pool_lock.release)  # runs last: after the journal is unlocked
         try:
             session = stack.enter_context(
-                jobs.open_labelling(pool, out, classes=names, labels=given, test=test, accept_classes=number_keys_for)
+                jobs.open_labelling(
+                    pool,
+                    out,
+                    classes=names,
+                    labels=given,
+                    test=test,
+                    text_column=column,
+                    accept_classes=number_keys_for,
+                )
             )
             embedder = Embedder(self.app.get_encoder(encoder_name, status=self))
             throttle = Throttle()
