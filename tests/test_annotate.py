@@ -247,11 +247,28 @@ def test_a_test_file_scores_each_model_and_is_never_asked(tmp_path, tiny_encoder
         assert session.taken[30:].all()
 
 
+def test_classes_and_files_may_use_the_shown_names(tmp_path, names):
+    """As the screen shows them (negative,positive for 0,1): reopening with those names resumes,
+    and a labels or test file written with them is read as the classes (the rule of evaluate)."""
+    pool, out = write_pool(tmp_path), tmp_path / "labelled.csv"
+    with open_session(pool, out, classes=names) as session:
+        shown = session.classes.names
+        session.label(0, names[0])
+    assert shown == (["negative", "positive"] if names == ["0", "1"] else names)
+    given, test = tmp_path / "given.csv", tmp_path / "test.csv"
+    given.write_text(f"text,label\na given film,{shown[-1]}\n")
+    test.write_text(f"text,label\nheld out one,{shown[0]}\nheld out two,{shown[-1]}\n")
+    with open_session(pool, out, classes=shown, labels=given, test=test) as again:
+        assert again.classes == session.classes and again.labels == {0: session.classes.labels[0]}
+        assert again.given.labels.tolist() == [session.classes.labels[-1]]
+        assert again.test.labels.tolist() == [session.classes.labels[0], session.classes.labels[-1]]
+
+
 def test_a_test_file_with_other_classes_is_one_line(tmp_path):
     pool, out = write_pool(tmp_path), tmp_path / "labelled.csv"
     test = tmp_path / "test.csv"
     test.write_text("text,label\nfine film,good\nawful film,terrible\n")
-    with pytest.raises(DataError, match=r"test.csv: label 'terrible' is not one of the classes \(good, bad\)"):
+    with pytest.raises(DataError, match=r"test.csv: label 'terrible' is not one of the classes of this session"):
         with open_session(pool, out, classes=["good", "bad"], test=test):
             pass
     assert not journal_path(out).exists()  # refused before the first line: nothing left behind

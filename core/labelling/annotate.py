@@ -34,7 +34,7 @@ from bertsent.core.base.errors import DataError
 from bertsent.core.base.files import atomic_write_text, locked
 from bertsent.core.base.text import sentence_problem
 from bertsent.core.data.classes import ClassSet, Label
-from bertsent.core.data.dataset import Dataset, as_labels, load_dataset
+from bertsent.core.data.dataset import Dataset, align_labels, as_labels, load_dataset
 from bertsent.core.data.table import find_column, open_table
 from bertsent.core.encoding.embed import Embedder, ProgressCallback
 from bertsent.core.labelling import active
@@ -402,8 +402,8 @@ def open_session(
             if accept_classes is not None:
                 accept_classes(chosen)
             if given is not None:
-                given = _aligned(given, chosen, str(labels))
-            held_out = _aligned(load_dataset(test), chosen, str(test)) if test is not None else None
+                given = align_labels(given, chosen, "this session")
+            held_out = align_labels(load_dataset(test), chosen, "this session") if test is not None else None
             decisions = _replay(entries, texts, chosen, journal)
             if held_out is not None:
                 _held_out(held_out, str(test), given, {texts[d.index] for d in decisions if d.label is not None})
@@ -436,16 +436,6 @@ def _locked(journal: Path) -> Iterator[None]:
         raise DataError(f"{journal}: another labelling session is using it; close that one first") from None
 
 
-def _aligned(given: Dataset, classes: ClassSet, source: str | Path) -> Dataset:
-    """The given labels with the classes' label type; a label that is not a class is an error."""
-    names = {str(label): label for label in classes.labels}
-    unknown = [label for label in given.labels.tolist() if str(label) not in names]
-    if unknown:
-        raise DataError(f"{source}: label {unknown[0]!r} is not one of the classes ({', '.join(classes.names)})")
-    labels = np.asarray([names[str(label)] for label in given.labels.tolist()], dtype=classes.array.dtype)
-    return Dataset(given.texts, labels, given.source)
-
-
 def _held_out(test: Dataset, source: str, given: Dataset | None, labelled: set[str]) -> None:
     """Refuse a test file that shares sentences with the labels the model learns from."""
     learnt = labelled | set(given.texts if given is not None else ())
@@ -460,7 +450,8 @@ def _held_out(test: Dataset, source: str, given: Dataset | None, labelled: set[s
 def _classes(named: Sequence[str] | None, header: dict | None, given: Dataset | None) -> ClassSet:
     if header is not None:
         kept = ClassSet(tuple(header["classes"]))
-        if named and class_set(named) != kept:
+        # named as its labels or, as the screen shows them, by their names (negative,positive for 0,1)
+        if named and class_set(named) != kept and [name.strip() for name in named] != kept.names:
             raise DataError(
                 f"this session's classes are {', '.join(kept.names)}; to label with others choose another file"
             )
