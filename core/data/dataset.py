@@ -269,15 +269,12 @@ def align_labels(dataset: Dataset, classes: ClassSet, what: str = "the model") -
     """``dataset`` with labels of the same type as ``classes``: each label given as a class's label
     or its shown name (``1`` or ``positive``, as :meth:`ClassSet.find` reads a user's class); any
     other label is an error naming both."""
-    shown = {name: label for label, name in zip(classes.labels, classes.names, strict=True)}
-    known = shown | {str(label): label for label in classes.labels}  # a label wins over a name
+    pairs = list(zip(classes.labels, classes.names, strict=True))
+    known = {name: label for label, name in pairs} | {str(label): label for label, _ in pairs}  # a label wins
     labels = []
     for label in dataset.labels.tolist():
         if str(label) not in known:
-            names = ", ".join(
-                repr(name) if name == str(value) else f"{str(value)!r} ({name})"
-                for value, name in zip(classes.labels, classes.names, strict=True)
-            )
+            names = ", ".join(repr(name) if name == str(value) else f"{str(value)!r} ({name})" for value, name in pairs)
             raise DataError(f"{dataset.source}: label {label!r} is not one of the classes of {what} ({names})")
         labels.append(known[str(label)])
     return Dataset(dataset.texts, np.asarray(labels, dtype=classes.array.dtype), dataset.source, dataset.skipped)
